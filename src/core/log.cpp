@@ -4,7 +4,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <format>
+#include <cstdio>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,20 @@ void append_text_value(std::string& out, std::string_view v) {
                                             nlohmann::json::error_handler_t::replace);
 }
 
+// RFC 3339 UTC timestamp with milliseconds: 2026-11-24T08:00:00.123Z.
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
 }  // namespace
 
 void set_level(level l) { current_level = l; }
@@ -42,17 +57,21 @@ std::optional<level> parse_level(std::string_view name) {
 }
 
 void write(level l, std::string_view message, std::initializer_list<field> fields) {
-  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  std::string ts = timestamp();
   std::string line;
   if (current_format == format::json) {
     nlohmann::ordered_json j;
-    j["ts"] = std::format("{:%FT%TZ}", now);
+    j["ts"] = ts;
     j["level"] = name_of(l);
     j["msg"] = message;
     for (const auto& [k, v] : fields) j[std::string(k)] = v;
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line = std::format("{:%FT%TZ} {:5} {}", now, name_of(l), message);
+    line = ts;
+    line += ' ';
+    line += name_of(l);
+    line += ' ';
+    line += message;
     for (const auto& [k, v] : fields) {
       line += ' ';
       line += k;
