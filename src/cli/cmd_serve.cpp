@@ -1,0 +1,118 @@
+// iotxmpp serve: the XMPP server (PROTOCOL.md).
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+#include "cli/command.hpp"
+#include "cli/db_option.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/log_options.hpp"
+#include "core/duration.hpp"
+#include "core/log.hpp"
+#include "core/rules.hpp"
+#include "core/server.hpp"
+
+namespace iotxmpp::cli {
+namespace {
+
+struct serve_flags {
+  std::vector<std::string> listen{"[::]:5222"};
+  std::string domain = "iot.local";
+  unsigned threads = 0;
+  std::string rules_file;
+  std::string stale_after = "5m";
+  std::string reap_every = "30s";
+  std::string idle_timeout = "5m";
+  std::string negotiation_timeout = "10s";
+  std::size_t max_stanza_bytes = 64 * 1024;
+  std::size_t max_depth = 32;
+  std::size_t max_negotiating = 100;
+  std::size_t queue = 20000;
+};
+
+// Parses one duration flag into `out`, or returns the usage error.
+std::optional<error> duration_flag(const char* flag, const std::string& text,
+                                   std::chrono::milliseconds& out) {
+  auto d = parse_duration(text);
+  if (!d) return error{error_kind::usage, std::string(flag) + ": " + d.error().message, {}};
+  if (d->count() <= 0) return error{error_kind::usage, std::string(flag) + ": must be positive", {}};
+  out = *d;
+  return std::nullopt;
+}
+
+int run_serve(const serve_flags& f, const db_flags& db, const log_flags& logging) {
+  apply(logging);
+  server_options o;
+  o.handle_signals = true;
+  o.store_url = db.url;
+  auto& c = o.config;
+  c.listen = f.listen;
+  c.domain = f.domain;
+  c.threads = f.threads;
+  c.limits.max_stanza_bytes = f.max_stanza_bytes;
+  c.limits.max_depth = f.max_depth;
+  c.max_negotiating_per_address = f.max_negotiating;
+  o.writer.queue_capacity = f.queue;
+  for (auto [flag, text, out] :
+       {std::tuple{"--stale-after", &f.stale_after, &c.stale_after},
+        std::tuple{"--reap-every", &f.reap_every, &c.reap_every},
+        std::tuple{"--idle-timeout", &f.idle_timeout, &c.idle_timeout},
+        std::tuple{"--negotiation-timeout", &f.negotiation_timeout, &c.negotiation_timeout}}) {
+    if (auto e = duration_flag(flag, *text, *out)) return report(*e);
+  }
+  // Touch well inside the stale window so no reaper takes a live device.
+  c.touch_every = std::min(std::chrono::milliseconds(30'000), c.stale_after / 3);
+  if (!f.rules_file.empty()) {
+    auto r = rules::from_file(f.rules_file);
+    if (!r) return report(r.error());
+    o.recommendation_rules = std::move(*r);
+  }
+  auto s = server::start(std::move(o));
+  if (!s) return report(s.error());
+  (*s)->wait();
+  return exit_ok;
+}
+
+}  // namespace
+
+runner setup_serve(CLI::App& sub) {
+  auto f = std::make_shared<serve_flags>();
+  auto db = add_db_option(sub);
+  auto logging = add_log_options(sub);
+  sub.description(
+      "Run the XMPP server: devices connect, report room status (stored in the database)\n"
+      "and ask for recommendations. SIGINT/SIGTERM stop it gracefully (everything accepted\n"
+      "is committed, exit 0); a second signal exits at once.");
+  sub.add_option("-l,--listen", f->listen, "Address to listen on, HOST:PORT or [IPV6]:PORT (repeatable)")
+      ->capture_default_str()
+      ->envname("IOTXMPP_LISTEN");
+  sub.add_option("--domain", f->domain, "The server's XMPP domain")->capture_default_str()
+      ->envname("IOTXMPP_DOMAIN");
+  sub.add_option("--threads", f->threads, "I/O threads (0: one per core)")->capture_default_str();
+  sub.add_option("--rules", f->rules_file, "Recommendation rules file (JSON) replacing the defaults")
+      ->check(CLI::ExistingFile);
+  sub.add_option("--stale-after", f->stale_after, "Reap devices with no update for this long (s/m/h)")
+      ->capture_default_str();
+  sub.add_option("--reap-every", f->reap_every, "How often the reaper runs")->capture_default_str();
+  sub.add_option("--idle-timeout", f->idle_timeout, "Close sessions that send nothing for this long")
+      ->capture_default_str();
+  sub.add_option("--negotiation-timeout", f->negotiation_timeout,
+                 "Close connections not bound within this time")
+      ->capture_default_str();
+  sub.add_option("--max-stanza-bytes", f->max_stanza_bytes, "Largest top-level element accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+  sub.add_option("--max-depth", f->max_depth, "Deepest element nesting accepted (stanza = 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1000}));
+  sub.add_option("--max-negotiating", f->max_negotiating,
+                 "Connections per source address still negotiating")
+      ->capture_default_str();
+  sub.add_option("--queue", f->queue, "Store writer queue capacity (items) before back-pressure")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  return [f, db, logging] { return run_serve(*f, *db, *logging); };
+}
+
+}  // namespace iotxmpp::cli
