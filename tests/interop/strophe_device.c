@@ -1,0 +1,105 @@
+/* A room device written against libstrophe, the XMPP client library found on
+ * embedded devices: it connects anonymously, sends one status report, asks
+ * for a recommendation, prints the answer on stdout and exits 0.
+ *
+ *   strophe_device HOST PORT ROOM REPORT_ID
+ *
+ * Exit codes: 0 ok, 1 connection or protocol failure, 2 usage, 3 timeout.
+ * Built only to prove interoperability (tests/interop); it is also the
+ * starting point of examples/strophe-device.c. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <strophe.h>
+
+struct device {
+  xmpp_ctx_t *ctx;
+  const char *room;
+  const char *report_id;
+  int status; /* -1 running, else the exit code */
+};
+
+static int on_recommend(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *userdata) {
+  struct device *d = userdata;
+  char *text = NULL;
+  size_t len = 0;
+  const char *type = xmpp_stanza_get_type(stanza);
+  if (xmpp_stanza_to_text(stanza, &text, &len) == XMPP_EOK) {
+    printf("%s\n", text);
+    xmpp_free(d->ctx, text);
+  }
+  d->status = (type && strcmp(type, "result") == 0) ? 0 : 1;
+  xmpp_disconnect(conn);
+  return 0;
+}
+
+static void send_text(xmpp_conn_t *conn, xmpp_ctx_t *ctx, const char *xml) {
+  xmpp_stanza_t *s = xmpp_stanza_new_from_string(ctx, xml);
+  xmpp_send(conn, s);
+  xmpp_stanza_release(s);
+}
+
+static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
+                          xmpp_stream_error_t *stream_error, void *userdata) {
+  struct device *d = userdata;
+  (void)error;
+  (void)stream_error;
+  if (event != XMPP_CONN_CONNECT) {
+    if (d->status < 0) d->status = 1;
+    xmpp_stop(d->ctx);
+    return;
+  }
+  fprintf(stderr, "bound as %s\n", xmpp_conn_get_bound_jid(conn));
+
+  char stamp[32];
+  time_t now = time(NULL);
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  char report[1024];
+  snprintf(report, sizeof report,
+           "<message to='iot.local' id='%s'>"
+           "<fields xmlns='urn:xmpp:iot:sensordata' seqnr='1' done='true'>"
+           "<node nodeId='%s'><timestamp value='%s'>"
+           "<numeric name='temperature' value='19.25' unit='°C' momentary='true'/>"
+           "<numeric name='humidity' value='51' unit='%%' momentary='true'/>"
+           "<numeric name='brightness' value='120' unit='lx' momentary='true'/>"
+           "</timestamp></node></fields></message>",
+           d->report_id, d->room, stamp);
+  send_text(conn, d->ctx, report);
+
+  char iq[512];
+  snprintf(iq, sizeof iq,
+           "<iq type='get' id='rec1' to='iot.local'>"
+           "<recommend xmlns='urn:iotxmpp:recommend:0' room='%s'/></iq>",
+           d->room);
+  xmpp_id_handler_add(conn, on_recommend, "rec1", d);
+  send_text(conn, d->ctx, iq);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s HOST PORT ROOM REPORT_ID\n", argv[0]);
+    return 2;
+  }
+  struct device d = {NULL, argv[3], argv[4], -1};
+  xmpp_initialize();
+  d.ctx = xmpp_ctx_new(NULL, NULL);
+  xmpp_conn_t *conn = xmpp_conn_new(d.ctx);
+  /* A JID with no localpart makes libstrophe authenticate ANONYMOUS. */
+  xmpp_conn_set_jid(conn, "iot.local");
+  xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
+  if (xmpp_connect_client(conn, argv[1], (unsigned short)atoi(argv[2]), on_connection, &d) !=
+      XMPP_EOK) {
+    fprintf(stderr, "cannot connect to %s:%s\n", argv[1], argv[2]);
+    return 1;
+  }
+  time_t deadline = time(NULL) + 10;
+  while (d.status < 0 && time(NULL) < deadline) xmpp_run_once(d.ctx, 100);
+  int status = d.status < 0 ? 3 : d.status;
+  xmpp_conn_release(conn);
+  xmpp_ctx_free(d.ctx);
+  xmpp_shutdown();
+  return status;
+}

@@ -1,0 +1,50 @@
+#pragma once
+// Shared pieces of the black-box wire tests (tests/wire/NN_*_test.cpp):
+// canned stanzas and a look into the server's store.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/store.hpp"
+#include "support/raw_client.hpp"
+#include "support/test_server.hpp"
+
+namespace iotxmpp::test {
+
+// A status report as PROTOCOL.md §3.1 shows it.
+inline std::string report(std::string_view id, std::string_view room = "kitchen",
+                          std::string_view temperature = "21.5",
+                          std::string_view stamp = "2026-11-24T08:00:00+01:00") {
+  std::string s = "<message to='iot.local'";
+  if (!id.empty()) s += " id='" + std::string(id) + "'";
+  s += "><fields xmlns='urn:xmpp:iot:sensordata' seqnr='42' done='true'><node nodeId='" +
+       std::string(room) + "'><timestamp value='" + std::string(stamp) +
+       "'><numeric name='temperature' value='" + std::string(temperature) +
+       "' unit='°C' momentary='true'/><numeric name='humidity' value='40.2' unit='%' "
+       "momentary='true'/><numeric name='brightness' value='310' unit='lx' "
+       "momentary='true'/></timestamp></node></fields></message>";
+  return s;
+}
+
+inline std::string ping(std::string_view id) {
+  return "<iq type='get' id='" + std::string(id) + "' to='iot.local'><ping xmlns='urn:xmpp:ping'/></iq>";
+}
+
+// Sends a ping and waits for its result: the server answers it only once
+// everything this session sent before is committed.
+inline void sync(raw_client& c, std::string_view id = "sync") {
+  c.send(ping(id));
+  std::string got = c.read_until("id='" + std::string(id) + "'");
+  ASSERT_FALSE(got.empty()) << "no answer to ping " << id;
+  c.read_until(">");
+}
+
+// A separate connection to the server's store, for assertions.
+inline std::unique_ptr<store> open_test_store(const test_server& s) {
+  auto db = open_store(s.store_url());
+  if (!db) throw std::runtime_error(db.error().message);
+  return std::move(*db);
+}
+
+}  // namespace iotxmpp::test
