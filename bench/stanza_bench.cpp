@@ -14,7 +14,7 @@ using namespace iotxmpp;
 const char* const report =
     "<message to='iot.local' id='s-42'><fields xmlns='urn:xmpp:iot:sensordata' seqnr='42' "
     "done='true'><node nodeId='kitchen'><timestamp value='2026-11-24T08:00:00+01:00'>"
-    "<numeric name='temperature' value='21.5' unit='\xC2\xB0" "C' momentary='true'/>"
+    "<numeric name='temperature' value='21.5' unit='\u00B0C' momentary='true'/>"
     "<numeric name='humidity' value='40.2' unit='%' momentary='true'/>"
     "<numeric name='brightness' value='310' unit='lx' momentary='true'/>"
     "</timestamp></node></fields></message>";
@@ -26,9 +26,21 @@ void recommend_reply(benchmark::State& state) {
     auto& rec = reply.add_child("recommend");
     rec.set("xmlns", ns::recommend).set("room", "kitchen");
     rec.set("at", "2026-11-24T08:00:03+01:00").set("period", "morning");
-    rec.add_child("target").set("name", "temperature").set("value", "21").set("unit", "\xC2\xB0" "C").set("action", "raise");
-    rec.add_child("target").set("name", "humidity").set("value", "45").set("unit", "%").set("action", "hold");
-    rec.add_child("target").set("name", "brightness").set("value", "300").set("unit", "lx").set("action", "lower");
+    rec.add_child("target")
+        .set("name", "temperature")
+        .set("value", "21")
+        .set("unit", "\u00B0C")
+        .set("action", "raise");
+    rec.add_child("target")
+        .set("name", "humidity")
+        .set("value", "45")
+        .set("unit", "%")
+        .set("action", "hold");
+    rec.add_child("target")
+        .set("name", "brightness")
+        .set("value", "300")
+        .set("unit", "lx")
+        .set("action", "lower");
     out.clear();
     reply.write(out);
     benchmark::DoNotOptimize(out.data());
@@ -61,7 +73,8 @@ BENCHMARK(copy_and_write_report);
 
 void error_reply_to_iq(benchmark::State& state) {
   pugi::xml_document doc;
-  doc.load_string("<iq type='get' id='r1' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0'/></iq>");
+  doc.load_string(
+      "<iq type='get' id='r1' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0'/></iq>");
   const auto root = doc.document_element();
   for (auto _ : state)
     benchmark::DoNotOptimize(

@@ -50,7 +50,14 @@ std::string local_problem(std::string_view local) {
     if (is_control(c)) return "control character";
     if (is_space(c)) return "space";
     switch (c) {
-      case '"': case '&': case '\'': case '/': case ':': case '<': case '>': case '@':
+      case '"':
+      case '&':
+      case '\'':
+      case '/':
+      case ':':
+      case '<':
+      case '>':
+      case '@':
         return std::string("forbidden character '") + static_cast<char>(c) + "'";
       default:
         return {};
@@ -60,9 +67,8 @@ std::string local_problem(std::string_view local) {
 
 std::string resource_problem(std::string_view resource) {
   if (resource.size() > max_part) return "longer than 1023 bytes";
-  return first_problem(resource, [](char32_t c) -> std::string {
-    return is_control(c) ? "control character" : "";
-  });
+  return first_problem(
+      resource, [](char32_t c) -> std::string { return is_control(c) ? "control character" : ""; });
 }
 
 // inet_pton wants a NUL-terminated string; false when `text` cannot be one.
@@ -137,7 +143,8 @@ result<canonical_domain> dns_name(std::string_view name) {
       out.push_back('-');
     } else if (c < 0x80) {
       if (is_control(c)) return malformed("domainpart", "control character");
-      return malformed("domainpart", std::string("invalid character '") + static_cast<char>(c) + "'");
+      return malformed("domainpart",
+                       std::string("invalid character '") + static_cast<char>(c) + "'");
     } else {
       const auto d = utf8::decode(name, i);
       if (d.length == 0) return malformed("domainpart", "invalid UTF-8");

@@ -1,13 +1,21 @@
 #include "core/stanza.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <random>
+#include <utility>
 
 namespace iotxmpp {
 namespace {
 
-void set_if(xml_element& e, std::string_view attr, std::string_view value) {
-  if (!value.empty()) e.set(attr, value);
+using attribute = std::pair<std::string_view, std::string_view>;
+
+// An element with the given attributes in order, those with empty values left out.
+xml_element element(std::string name, std::initializer_list<attribute> attributes) {
+  xml_element e(std::move(name));
+  for (const auto& [attr, value] : attributes)
+    if (!value.empty()) e.set(attr, value);
+  return e;
 }
 
 // <text xmlns='NS' xml:lang='en'>TEXT</text> as RFC 6120 §4.9.2 and §8.3.2 write it.
@@ -46,7 +54,8 @@ std::string new_stream_id() {
   std::string id(32, '0');
   for (std::size_t word = 0; word < 4; ++word) {
     std::uint32_t bits = source();
-    for (std::size_t digit = 0; digit < 8; ++digit, bits >>= 4) id[word * 8 + digit] = hex[bits & 0xF];
+    for (std::size_t digit = 0; digit < 8; ++digit, bits >>= 4)
+      id[word * 8 + digit] = hex[bits & 0xF];
   }
   return id;
 }
@@ -72,44 +81,25 @@ xml_element stanza_error(stanza_condition c, std::string_view text) {
 
 xml_element error_reply(pugi::xml_node request, stanza_condition c, std::string_view from,
                         std::string_view to, std::string_view text) {
-  xml_element reply(request.name());
-  reply.set("type", "error");
-  set_if(reply, "id", request.attribute("id").value());
-  set_if(reply, "from", from);
-  set_if(reply, "to", to);
+  xml_element reply = element(
+      request.name(),
+      {{"type", "error"}, {"id", request.attribute("id").value()}, {"from", from}, {"to", to}});
   reply.add(stanza_error(c, text));
   return reply;
 }
 
 xml_element iq_result(std::string_view id, std::string_view from, std::string_view to) {
-  xml_element e("iq");
-  e.set("type", "result");
-  set_if(e, "id", id);
-  set_if(e, "from", from);
-  set_if(e, "to", to);
-  return e;
+  return element("iq", {{"type", "result"}, {"id", id}, {"from", from}, {"to", to}});
 }
 
 xml_element message(std::string_view to, std::string_view id, std::string_view type) {
-  xml_element e("message");
-  set_if(e, "to", to);
-  set_if(e, "id", id);
-  set_if(e, "type", type);
-  return e;
+  return element("message", {{"to", to}, {"id", id}, {"type", type}});
 }
 
-xml_element presence(std::string_view type) {
-  xml_element e("presence");
-  set_if(e, "type", type);
-  return e;
-}
+xml_element presence(std::string_view type) { return element("presence", {{"type", type}}); }
 
 xml_element iq(std::string_view type, std::string_view id, std::string_view to) {
-  xml_element e("iq");
-  set_if(e, "type", type);
-  set_if(e, "id", id);
-  set_if(e, "to", to);
-  return e;
+  return element("iq", {{"type", type}, {"id", id}, {"to", to}});
 }
 
 }  // namespace iotxmpp

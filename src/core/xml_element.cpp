@@ -24,15 +24,24 @@ constexpr std::array<byte_class, 256> byte_classes = [] {
 // The replacement of an `escape` byte; "" means "copy it as is".
 std::string_view escape_of(char c, context where) {
   switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '\'': return "&apos;";
-    case '"': return "&quot;";
-    case '\r': return "&#13;";
-    case '\t': return where == context::attribute ? "&#9;" : "";
-    case '\n': return where == context::attribute ? "&#10;" : "";
-    default: return "";
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '\'':
+      return "&apos;";
+    case '"':
+      return "&quot;";
+    case '\r':
+      return "&#13;";
+    case '\t':
+      return where == context::attribute ? "&#9;" : "";
+    case '\n':
+      return where == context::attribute ? "&#10;" : "";
+    default:
+      return "";
   }
 }
 

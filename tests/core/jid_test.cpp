@@ -42,7 +42,7 @@ std::vector<parse_case> parse_cases() {
       {"d/with space", "d/with space", true},
       {"d/caf\xC3\xA9", "d/caf\xC3\xA9", true},
       {"caf\xC3\xA9@d", "caf\xC3\xA9@d", true},
-      {"b\xC3\xBC" "cher.example", "b\xC3\xBC" "cher.example", true},
+      {"b\u00FCcher.example", "b\u00FCcher.example", true},
       {"x@" + label63 + ".com", "x@" + label63 + ".com", true},
       {k1023 + "@d", k1023 + "@d", true},
       {"d/" + k1023, "d/" + k1023, true},
@@ -68,16 +68,16 @@ std::vector<parse_case> parse_cases() {
       {"a>b@d", "localpart: forbidden character '>'", false},
       {"a@b@d", "domainpart: ", false},  // the first '@' ends the localpart
       {"a b@d", "localpart: space", false},
-      {"a\xC2\xA0" "b@d", "localpart: space", false},
+      {"a\u00A0b@d", "localpart: space", false},
       {"a\tb@d", "localpart: control character", false},
       {"d/a\x7F", "resourcepart: control character", false},
       {"d/a\nb", "resourcepart: control character", false},
       // invalid: UTF-8
       {"a\xFF@d", "localpart: invalid UTF-8", false},
       {"d/\xC3", "resourcepart: invalid UTF-8", false},
-      {"d/\xC0\xAF", "resourcepart: invalid UTF-8", false},      // overlong '/'
-      {"d/\xED\xA0\x80", "resourcepart: invalid UTF-8", false},  // surrogate
-      {"b\xC3" "cher.example", "domainpart: invalid UTF-8", false},
+      {"d/\xC0\xAF", "resourcepart: invalid UTF-8", false},       // overlong '/'
+      {"d/\xED\xA0\x80", "resourcepart: invalid UTF-8", false},   // surrogate
+      {"b\303cher.example", "domainpart: invalid UTF-8", false},  // lead byte alone
       // invalid: domainparts
       {"-a.com", "domainpart: label starts with '-'", false},
       {"a-.com", "domainpart: label ends with '-'", false},

@@ -81,13 +81,13 @@ TEST(StanzaError, TypeFollowsCondition) {
 
 TEST(StanzaErrorReply, KeepsIdSwapsAddressesDropsPayload) {
   pugi::xml_document doc;
-  ASSERT_TRUE(doc.load_string(
-      "<iq type='get' id='r1' from='5000@127.0.0.1/d' to='iot.local'>"
-      "<recommend xmlns='urn:iotxmpp:recommend:0'/></iq>"));
+  ASSERT_TRUE(
+      doc.load_string("<iq type='get' id='r1' from='5000@127.0.0.1/d' to='iot.local'>"
+                      "<recommend xmlns='urn:iotxmpp:recommend:0'/></iq>"));
   const auto request = doc.document_element();
-  const auto reply = error_reply(request, stanza_condition::bad_request,
-                                 request.attribute("to").value(), request.attribute("from").value(),
-                                 "room missing");
+  const auto reply =
+      error_reply(request, stanza_condition::bad_request, request.attribute("to").value(),
+                  request.attribute("from").value(), "room missing");
   EXPECT_EQ(reply.str(),
             "<iq type='error' id='r1' from='iot.local' to='5000@127.0.0.1/d'>"
             "<error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
@@ -108,7 +108,8 @@ TEST(StanzaBuilders, IqResult) {
             "<iq type='result' id='p1' from='iot.local' to='1@[::1]/x'/>");
   auto r = iq_result("v", "iot.local", "");
   r.add_child("query").set("xmlns", ns::version);
-  EXPECT_EQ(r.str(), "<iq type='result' id='v' from='iot.local'><query xmlns='jabber:iq:version'/></iq>");
+  EXPECT_EQ(r.str(),
+            "<iq type='result' id='v' from='iot.local'><query xmlns='jabber:iq:version'/></iq>");
 }
 
 TEST(StanzaBuilders, MessagePresenceIq) {

@@ -21,9 +21,9 @@ TEST(Utf8, DecodesEachLength) {
 }
 
 TEST(Utf8, RejectsMalformedSequences) {
-  for (std::string_view bad : {"\x80", "\xC3", "\xC3\x28", "\xC0\x80", "\xE0\x80\x80",
-                               "\xF0\x80\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8",
-                               "\xFF", "\xE2\x82"}) {
+  for (std::string_view bad :
+       {"\x80", "\xC3", "\xC3\x28", "\xC0\x80", "\xE0\x80\x80", "\xF0\x80\x80\x80", "\xED\xA0\x80",
+        "\xF4\x90\x80\x80", "\xF8", "\xFF", "\xE2\x82"}) {
     EXPECT_EQ(utf8::decode(bad, 0).length, 0u) << testing::PrintToString(bad);
     EXPECT_FALSE(utf8::valid(bad));
   }
@@ -32,7 +32,7 @@ TEST(Utf8, RejectsMalformedSequences) {
 TEST(Utf8, ValidWholeStrings) {
   EXPECT_TRUE(utf8::valid(""));
   EXPECT_TRUE(utf8::valid("plain ascii"));
-  EXPECT_TRUE(utf8::valid("21.5 \xC2\xB0" "C \xF4\x8F\xBF\xBF"));  // U+10FFFF is the last
+  EXPECT_TRUE(utf8::valid("21.5 \u00B0C \xF4\x8F\xBF\xBF"));  // U+10FFFF is the last
   EXPECT_FALSE(utf8::valid("ok then \xC3"));
 }
 

@@ -33,7 +33,8 @@ void expect_same(const xml_element& e, pugi::xml_node n) {
   std::string text;
   std::size_t c = 0;
   for (const auto child : n.children()) {
-    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) text += child.value();
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
+      text += child.value();
     if (child.type() != pugi::node_element) continue;
     ASSERT_LT(c, e.children().size());
     expect_same(e.children()[c++], child);
@@ -44,7 +45,8 @@ void expect_same(const xml_element& e, pugi::xml_node n) {
 
 TEST(XmlElement, EmptyElementIsSelfClosing) {
   EXPECT_EQ(xml_element("presence").str(), "<presence/>");
-  EXPECT_EQ(xml_element("ping").set("xmlns", "urn:xmpp:ping").str(), "<ping xmlns='urn:xmpp:ping'/>");
+  EXPECT_EQ(xml_element("ping").set("xmlns", "urn:xmpp:ping").str(),
+            "<ping xmlns='urn:xmpp:ping'/>");
 }
 
 TEST(XmlElement, SetReplacesAndGetReadsAttributes) {
@@ -64,8 +66,7 @@ TEST(XmlElement, AddChildReturnsTheNewChild) {
   ASSERT_EQ(iq.children().size(), 2u);
   EXPECT_EQ(iq.children()[0].name(), "query");
   EXPECT_EQ(iq.children()[0].children()[0].text(), "iotxmpp");
-  EXPECT_EQ(iq.str(),
-            "<iq><query xmlns='jabber:iq:version'><name>iotxmpp</name></query><x/></iq>");
+  EXPECT_EQ(iq.str(), "<iq><query xmlns='jabber:iq:version'><name>iotxmpp</name></query><x/></iq>");
 }
 
 TEST(XmlElement, EscapesEverySpecialCharacterInText) {
@@ -82,14 +83,15 @@ TEST(XmlElement, EscapesEverySpecialCharacterInAttributes) {
 
 TEST(XmlElement, DropsControlCharactersXmlForbids) {
   xml_element e("x");
-  e.set("a", std::string("1\x01" "2\x1F" "3\0" "4", 7)).set_text("\x08ok\x0B\x0C");
+  using namespace std::string_literals;
+  e.set("a", "1\0012\0373\0004"s).set_text("\010ok\013\014");
   EXPECT_EQ(e.str(), "<x a='1234'>ok</x>");
 }
 
 TEST(XmlElement, ReplacesInvalidUtf8AndKeepsValid) {
   xml_element e("x");
-  e.set_text("21.5\xC2\xB0" "C \xFF \xC3 \xEF\xBF\xBE \xF0\x9F\x98\x80");
-  EXPECT_EQ(e.str(), "<x>21.5\xC2\xB0" "C \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD \xF0\x9F\x98\x80</x>");
+  e.set_text("21.5\u00B0C \xFF \xC3 \xEF\xBF\xBE \xF0\x9F\x98\x80");
+  EXPECT_EQ(e.str(), "<x>21.5\u00B0C \xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD \xF0\x9F\x98\x80</x>");
 }
 
 TEST(XmlElement, RoundTripsThroughPugixml) {
@@ -98,8 +100,8 @@ TEST(XmlElement, RoundTripsThroughPugixml) {
   auto& fields = m.add_child("fields");
   fields.set("xmlns", "urn:xmpp:iot:sensordata").set("seqnr", "42");
   auto& node = fields.add_child("node");
-  node.set("nodeId", "k\xC3\xBC" "che & bath");
-  node.add_child("numeric").set("name", "temperature").set("value", "21.5").set("unit", "\xC2\xB0" "C");
+  node.set("nodeId", "k\u00FCche & bath");
+  node.add_child("numeric").set("name", "temperature").set("value", "21.5").set("unit", "\u00B0C");
   node.add_child("numeric").set("name", "humidity").set("value", "40.2");
   m.add_child("body").set_text("<hello> & 'bye' \"now\"\n\xE2\x82\xAC");
 
@@ -136,53 +138,49 @@ TEST(XmlElement, FromConcatenatesMixedText) {
   EXPECT_EQ(copy.str(), "<a>onetwo<b/></a>");
 }
 
-TEST(XmlWriteNode, WritesParsedNodeAsIs) {
+// `xml` parsed, then written by write_node after `prefix` with the overrides.
+std::string forwarded(const std::string& xml, std::string_view from, std::string_view to,
+                      std::string prefix = {}) {
   pugi::xml_document doc;
-  const auto root = parse(doc, "<a x=\"1&amp;2\">one<b y='&lt;'/>two<![CDATA[&]]><c/></a>");
-  std::string out;
-  write_node(root, out);
-  EXPECT_EQ(out, "<a x='1&amp;2'>one<b y='&lt;'/>two&amp;<c/></a>");
+  const auto root = parse(doc, xml);
+  write_node(root, prefix, from, to);
+  return prefix;
+}
+
+TEST(XmlWriteNode, WritesParsedNodeAsIs) {
+  EXPECT_EQ(forwarded("<a x=\"1&amp;2\">one<b y='&lt;'/>two<![CDATA[&]]><!--c--><c/></a>", "", ""),
+            "<a x='1&amp;2'>one<b y='&lt;'/>two&amp;<c/></a>");
 }
 
 TEST(XmlWriteNode, ReplacesFromAndAddsTo) {
-  pugi::xml_document doc;
-  const auto root = parse(doc,
-                          "<message from='liar@evil' id='s1'><body>hi</body></message>");
-  std::string out = "prefix:";
-  write_node(root, out, "1234@127.0.0.1/dev", "tail@iot.local/cli");
-  EXPECT_EQ(out,
+  EXPECT_EQ(forwarded("<message from='liar@evil' id='s1'><body>hi</body></message>",
+                      "1234@127.0.0.1/dev", "tail@iot.local/cli", "prefix:"),
             "prefix:<message from='1234@127.0.0.1/dev' id='s1' to='tail@iot.local/cli'>"
             "<body>hi</body></message>");
 }
 
 TEST(XmlWriteNode, ReplacesExistingToInPlaceAndAddsFrom) {
-  pugi::xml_document doc;
-  const auto root = parse(doc, "<presence to='iot.local' type='unavailable'/>");
-  std::string out;
-  write_node(root, out, "a@b/c", "s@iot.local/t");
-  EXPECT_EQ(out, "<presence to='s@iot.local/t' type='unavailable' from='a@b/c'/>");
+  EXPECT_EQ(forwarded("<presence to='iot.local' type='unavailable'/>", "a@b/c", "s@iot.local/t"),
+            "<presence to='s@iot.local/t' type='unavailable' from='a@b/c'/>");
 }
 
 TEST(XmlWriteNode, OverridesOnlyTheTopElement) {
-  pugi::xml_document doc;
-  const auto root = parse(doc, "<m from='x'><inner from='keep' to='keep'/></m>");
-  std::string out;
-  write_node(root, out, "new", "dest");
-  EXPECT_EQ(out, "<m from='new' to='dest'><inner from='keep' to='keep'/></m>");
+  EXPECT_EQ(forwarded("<m from='x'><inner from='keep' to='keep'/></m>", "new", "dest"),
+            "<m from='new' to='dest'><inner from='keep' to='keep'/></m>");
 }
 
 TEST(XmlWriteNode, EmptyOverridesKeepAttributes) {
-  pugi::xml_document doc;
-  const auto root = parse(doc, "<m from='x' to='y'/>");
-  std::string out;
-  write_node(root, out, "", "");
-  EXPECT_EQ(out, "<m from='x' to='y'/>");
+  EXPECT_EQ(forwarded("<m from='x' to='y'/>", "", ""), "<m from='x' to='y'/>");
+}
+
+TEST(XmlWriteNode, DuplicateFromWrittenOnce) {
+  EXPECT_EQ(forwarded("<m from='a' from='b'/>", "c", ""), "<m from='c'/>");
 }
 
 TEST(XmlWriteNode, AgreesWithFromCopy) {
   const std::string xml =
       "<iq type='result' id='r1'><recommend xmlns='urn:iotxmpp:recommend:0' room='k&amp;b'>"
-      "<target name='temperature' value='21' unit='\xC2\xB0" "C' action='raise'/></recommend></iq>";
+      "<target name='temperature' value='21' unit='\u00B0C' action='raise'/></recommend></iq>";
   pugi::xml_document doc;
   const auto root = parse(doc, xml);
   std::string direct;
