@@ -39,7 +39,8 @@ namespace {
 
 // Bytes that need no attention in text, in attribute values and in CDATA
 // sections: the scanner skips runs of them in a tight loop.
-enum : std::uint8_t { plain_text = 1, plain_value = 2, plain_cdata = 4 };
+// Also the ASCII name characters, which names are mostly made of.
+enum : std::uint8_t { plain_text = 1, plain_value = 2, plain_cdata = 4, ascii_name = 8 };
 
 constexpr std::array<std::uint8_t, 256> plain_table = [] {
   std::array<std::uint8_t, 256> t{};
@@ -48,6 +49,9 @@ constexpr std::array<std::uint8_t, 256> plain_table = [] {
   for (int b : {'<', '&', ']', '>'}) t[b] &= ~plain_text;
   for (int b : {'<', '&', '\'', '"'}) t[b] &= ~plain_value;
   t[']'] &= ~plain_cdata;
+  for (int b = 0; b < 0x80; ++b) {
+    if (is_name_char(static_cast<char32_t>(b))) t[b] |= ascii_name;
+  }
   return t;
 }();
 
@@ -216,6 +220,24 @@ xml_lexer::step xml_lexer::scan(const char* data, std::size_t size) {
           while (p + 1 < limit && (plain_table[p[1]] & plain_cdata)) ++p;
         }
         brackets_ = 0;
+        break;
+      case state::start_name:
+      case state::attr_name:
+      case state::end_name:
+        if (c < 0x80 && (plain_table[c] & ascii_name)) {
+          // A run of ASCII name characters at once: names are mostly ASCII.
+          const unsigned char* run = p;
+          while (p + 1 < limit && (plain_table[p[1]] & ascii_name)) ++p;
+          const std::string_view bytes(reinterpret_cast<const char*>(run),
+                                       static_cast<std::size_t>(p + 1 - run));
+          if (state_ != state::end_name) {
+            names_.append(bytes);
+          } else if (!end_name_continues(bytes)) {
+            return failed_at();
+          }
+          break;
+        }
+        if (!on_char(c, out)) return failed_at();
         break;
       default:
         if (!on_char(c, out)) return failed_at();
@@ -484,26 +506,30 @@ bool xml_lexer::tag_finished(bool empty, token& out) {
   return true;
 }
 
+bool xml_lexer::end_name_continues(std::string_view bytes) {
+  const std::size_t name_end = open_.back().first + open_.back().second;
+  if (compare_at_ + bytes.size() > name_end ||
+      std::string_view(names_).substr(compare_at_, bytes.size()) != bytes) {
+    return fail(stream_condition::not_well_formed, "end tag does not match");
+  }
+  compare_at_ += bytes.size();
+  return true;
+}
+
 bool xml_lexer::on_end_tag(char32_t c, token& out) {
   const std::size_t name_end = open_.back().first + open_.back().second;
-  auto matches = [&] {
+  auto continues = [&] {
     char bytes[4];
-    const std::size_t n = encode_utf8(c, bytes);
-    if (compare_at_ + n > name_end || names_.compare(compare_at_, n, bytes, n) != 0) return false;
-    compare_at_ += n;
-    return true;
+    return end_name_continues({bytes, encode_utf8(c, bytes)});
   };
   switch (state_) {
     case state::end_name_start:
       if (!is_name_start_char(c)) return fail(stream_condition::not_well_formed, "bad end tag");
-      if (!matches()) return fail(stream_condition::not_well_formed, "end tag does not match");
+      if (!continues()) return false;
       state_ = state::end_name;
       return true;
     case state::end_name:
-      if (is_name_char(c)) {
-        if (!matches()) return fail(stream_condition::not_well_formed, "end tag does not match");
-        return true;
-      }
+      if (is_name_char(c)) return continues();
       if (compare_at_ != name_end) {
         return fail(stream_condition::not_well_formed, "end tag does not match");
       }

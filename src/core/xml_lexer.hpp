@@ -71,6 +71,7 @@ class xml_lexer {
   bool on_bang(char32_t c);
   bool on_start_tag(char32_t c, token& out);
   bool on_end_tag(char32_t c, token& out);
+  bool end_name_continues(std::string_view bytes);
   bool on_reference(char32_t c);
   bool tag_finished(bool empty, token& out);
   bool attributes_unique() const;
