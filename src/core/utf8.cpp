@@ -1,32 +1,79 @@
 #include "core/utf8.hpp"
 
-namespace iotxmpp::utf8 {
+namespace iotxmpp {
+
+utf8_decoder::result utf8_decoder::feed(unsigned char byte) {
+  if (needed_ == 0) {
+    low_ = 0x80;
+    high_ = 0xBF;
+    if (byte < 0x80) {
+      code_point_ = byte;
+      return result::done;
+    }
+    // 0x80..0xC1 are continuation bytes or overlong two-byte leads;
+    // 0xF5..0xFF would encode values above U+10FFFF.
+    if (byte < 0xC2 || byte > 0xF4) return result::invalid;
+    if (byte < 0xE0) {
+      needed_ = 1;
+      code_point_ = byte & 0x1F;
+    } else if (byte < 0xF0) {
+      needed_ = 2;
+      code_point_ = byte & 0x0F;
+      if (byte == 0xE0) low_ = 0xA0;   // below: overlong
+      if (byte == 0xED) high_ = 0x9F;  // above: surrogates
+    } else {
+      needed_ = 3;
+      code_point_ = byte & 0x07;
+      if (byte == 0xF0) low_ = 0x90;   // below: overlong
+      if (byte == 0xF4) high_ = 0x8F;  // above: beyond U+10FFFF
+    }
+    return result::more;
+  }
+  if (byte < low_ || byte > high_) return result::invalid;
+  low_ = 0x80;
+  high_ = 0xBF;
+  code_point_ = (code_point_ << 6) | (byte & 0x3F);
+  return --needed_ == 0 ? result::done : result::more;
+}
+
+std::size_t encode_utf8(char32_t cp, char* out) {
+  if (cp < 0x80) {
+    out[0] = static_cast<char>(cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (cp >> 6));
+    out[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (cp >> 12));
+    out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (cp >> 18));
+  out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+namespace utf8 {
 
 decoded decode(std::string_view text, std::size_t pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(pos);
-  if (lead < 0x80) return {lead, 1};
-
-  std::size_t length = 0;
-  char32_t cp = 0;
-  char32_t min = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2, cp = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, cp = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, cp = lead & 0x07, min = 0x10000;
-  } else {
-    return {};  // a continuation byte or 0xF8..0xFF cannot start a character
+  utf8_decoder decoder;
+  for (std::size_t i = pos; i < text.size(); ++i) {
+    switch (decoder.feed(static_cast<unsigned char>(text[i]))) {
+      case utf8_decoder::result::done:
+        return {decoder.code_point(), i - pos + 1};
+      case utf8_decoder::result::invalid:
+        return {};
+      case utf8_decoder::result::more:
+        break;
+    }
   }
-  if (text.size() - pos < length) return {};
-  for (std::size_t i = 1; i < length; ++i) {
-    const unsigned char b = byte(pos + i);
-    if ((b & 0xC0) != 0x80) return {};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {};
-  return {cp, length};
+  return {};  // cut short
 }
 
 bool valid(std::string_view text) {
@@ -43,4 +90,5 @@ bool valid(std::string_view text) {
   return true;
 }
 
-}  // namespace iotxmpp::utf8
+}  // namespace utf8
+}  // namespace iotxmpp

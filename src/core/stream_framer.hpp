@@ -1,0 +1,102 @@
+#pragma once
+// The incremental XML stream framer: bytes of an XMPP stream in (split at any
+// byte, or many stanzas per read), events out: the stream header, each
+// complete top-level element parsed with pugixml, the stream's end, or a
+// stream error with its RFC 6120 condition. No I/O. Memory is bounded by the
+// limits: an unfinished element is kept inside, never more than
+// max_stanza_bytes of it.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pugixml.hpp>
+
+#include "core/conditions.hpp"
+#include "core/xml_lexer.hpp"
+
+namespace iotxmpp {
+
+struct framer_limits {
+  std::size_t max_stanza_bytes = 64 * 1024;  // a top-level element as received on the wire
+  std::size_t max_depth = 32;                // the stanza itself is depth 1
+};
+
+// The stream header the peer opened with (its <stream:stream ...> open tag).
+struct stream_header {
+  std::string name;                                             // qualified name as sent
+  std::vector<std::pair<std::string, std::string>> attributes;  // as sent, entities decoded
+  // The value of the first attribute called `name`; "" when absent.
+  std::string_view attribute(std::string_view name) const;
+};
+
+// Not thread-safe; one framer per stream direction.
+class stream_framer {
+ public:
+  enum class status { need_more, stream_open, element, stream_close, error };
+  struct outcome {
+    status what;
+    std::size_t consumed;  // bytes of the input used; the caller drops them
+  };
+
+  explicit stream_framer(framer_limits limits = {});
+
+  // Scans `input`, stopping right after the first complete event (or when the
+  // input is used up: need_more with consumed == input.size()). Bytes of an
+  // unfinished element are kept inside (bounded by max_stanza_bytes) so the
+  // caller never re-feeds them. Whitespace between elements and the leading
+  // XML declaration are consumed without an event. Once `error` is returned,
+  // every later feed returns error with consumed 0 until reset().
+  outcome feed(std::string_view input);
+
+  // After stream_open: the header as sent. Its namespaces are checked (stream
+  // namespace and jabber:client); `to` and `version` are the caller's to check.
+  const stream_header& header() const { return header_; }
+
+  // After element: the parsed top-level element, valid until the next feed or
+  // reset, and its raw size in bytes as received.
+  pugi::xml_node element() const { return element_; }
+  std::size_t element_size() const { return element_size_; }
+
+  // After error: the RFC 6120 stream-error condition and a short text for a
+  // human. too_big(): the error is a top-level element over max_stanza_bytes
+  // (policy_violation; XEP-0205 <stanza-too-big/> applies).
+  stream_condition error_condition() const { return condition_; }
+  std::string_view error_text() const { return error_text_; }
+  bool too_big() const { return too_big_; }
+
+  // Expect a new stream header (after SASL success or STARTTLS): forgets all
+  // state, including an error.
+  void reset();
+
+  // Bytes currently reserved for an unfinished element (for memory checks):
+  // never more than max_stanza_bytes + 1.
+  std::size_t buffered_capacity() const { return buffer_.capacity(); }
+
+  const framer_limits& limits() const { return limits_; }
+
+ private:
+  outcome fail(stream_condition c, std::string_view text, std::size_t consumed);
+  void append(const char* data, std::size_t size);
+  void release();
+  bool parse_buffer();
+  bool open_header(bool empty);
+
+  framer_limits limits_;
+  xml_lexer lexer_;
+  std::vector<char> buffer_;  // the current top-level construct as received
+  pugi::xml_document doc_;
+  bool doc_used_ = false;
+  pugi::xml_node element_;
+  std::size_t element_size_ = 0;
+  stream_header header_;
+  bool close_pending_ = false;  // the header was an empty element: the stream ends next
+  bool failed_ = false;
+  stream_condition condition_ = stream_condition::undefined_condition;
+  std::string error_text_;
+  bool too_big_ = false;
+};
+
+}  // namespace iotxmpp
