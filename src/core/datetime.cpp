@@ -48,8 +48,8 @@ result<int> parse_zone(std::string_view z) {
 
 result<local_time> parse_datetime(std::string_view text) {
   // Fixed positions of CCYY-MM-DDThh:mm:ss, then an optional fraction and the zone.
-  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      text[13] != ':' || text[16] != ':')
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':')
     return fail(error_kind::protocol, std::string(shape_reason));
   int year = digits_at(text, 0, 4), month = digits_at(text, 5, 2), day = digits_at(text, 8, 2);
   int hour = digits_at(text, 11, 2), minute = digits_at(text, 14, 2),
@@ -63,8 +63,7 @@ result<local_time> parse_datetime(std::string_view text) {
   if (!date.ok()) {
     char ym[16];
     std::snprintf(ym, sizeof ym, "%04d-%02d", year, month);
-    return fail(error_kind::protocol,
-                "day " + std::to_string(day) + " does not exist in " + ym);
+    return fail(error_kind::protocol, "day " + std::to_string(day) + " does not exist in " + ym);
   }
   if (hour > 23) return fail(error_kind::protocol, out_of_range("hour", hour));
   if (minute > 59) return fail(error_kind::protocol, out_of_range("minute", minute));
@@ -112,8 +111,8 @@ std::string format_datetime(const local_time& t) {
     out += 'Z';
   } else {
     int magnitude = t.offset_minutes < 0 ? -t.offset_minutes : t.offset_minutes;
-    std::snprintf(buf, sizeof buf, "%c%02d:%02d", t.offset_minutes < 0 ? '-' : '+',
-                  magnitude / 60, magnitude % 60);
+    std::snprintf(buf, sizeof buf, "%c%02d:%02d", t.offset_minutes < 0 ? '-' : '+', magnitude / 60,
+                  magnitude % 60);
     out += buf;
   }
   return out;

@@ -27,7 +27,7 @@ struct quantity_rule {
 // midnight) until the next period's start, wrapping around midnight.
 struct period_rule {
   std::string name;
-  int start_minute = 0;  // 0..1439
+  int start_minute = 0;                   // 0..1439
   std::vector<quantity_rule> quantities;  // in the order answered
   friend bool operator==(const period_rule&, const period_rule&) = default;
 };

@@ -28,17 +28,25 @@ class duplicate_key_finder {
   bool operator()(int, json::parse_event_t event, json& parsed) {
     using ev = json::parse_event_t;
     switch (event) {
-      case ev::object_start: enter(false); break;
-      case ev::array_start: enter(true); break;
+      case ev::object_start:
+        enter(false);
+        break;
+      case ev::array_start:
+        enter(true);
+        break;
       case ev::object_end:
-      case ev::array_end: stack_.pop_back(); break;
+      case ev::array_end:
+        stack_.pop_back();
+        break;
       case ev::key: {
         auto& top = stack_.back();
         top.key = parsed.get<std::string>();
         if (!top.keys.insert(top.key).second && first_.empty()) first_ = path();
         break;
       }
-      case ev::value: count_element(); break;
+      case ev::value:
+        count_element();
+        break;
     }
     return true;
   }
@@ -118,9 +126,9 @@ class loader {
     return bad(path, "expected " + std::string(what) + ", got " + shown);
   }
   // An error for the first key of `object` not in `allowed`.
-  std::optional<std::unexpected<error>> only_keys(const json& object, const std::string& path,
-                                                  std::initializer_list<std::string_view> allowed)
-      const {
+  std::optional<std::unexpected<error>> only_keys(
+      const json& object, const std::string& path,
+      std::initializer_list<std::string_view> allowed) const {
     for (const auto& [key, value] : object.items()) {
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
       std::string list;
@@ -203,8 +211,8 @@ error parse_failure(std::string_view text, std::string_view source, std::size_t 
   if (auto colon = what.find(": ", what.find("column")); colon != std::string_view::npos)
     what.remove_prefix(colon + 2);
   return error{error_kind::usage, std::string(source) + ":" + std::to_string(line) + ":" +
-                                      std::to_string(column) + ": invalid JSON: " +
-                                      std::string(what)};
+                                      std::to_string(column) +
+                                      ": invalid JSON: " + std::string(what)};
 }
 
 std::string hh_mm(int minute) {
@@ -247,12 +255,15 @@ result<rules> rules::from_file(const std::string& path) {
   char buf[8192];
   ssize_t n;
   while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
-    else if (errno != EINTR) break;
+    if (n > 0)
+      text.append(buf, static_cast<std::size_t>(n));
+    else if (errno != EINTR)
+      break;
   }
   int read_errno = errno;
   ::close(fd);
-  if (n < 0) return fail(error_kind::usage, "cannot read " + path + ": " + std::strerror(read_errno));
+  if (n < 0)
+    return fail(error_kind::usage, "cannot read " + path + ": " + std::strerror(read_errno));
   return from_json_text(text, path);
 }
 
@@ -261,9 +272,8 @@ std::string rules::to_json() const {
   for (const auto& p : periods_) {
     json targets = json::object();
     for (const auto& q : p.quantities)
-      targets[q.name] = {{"value", number(q.target)},
-                         {"tolerance", number(q.tolerance)},
-                         {"unit", q.unit}};
+      targets[q.name] = {
+          {"value", number(q.target)}, {"tolerance", number(q.tolerance)}, {"unit", q.unit}};
     list.push_back({{"name", p.name}, {"start", hh_mm(p.start_minute)}, {"targets", targets}});
   }
   return json{{"periods", list}}.dump(2) + "\n";

@@ -90,8 +90,8 @@ result<reading_value> parse_numeric(pugi::xml_node numeric) {
   std::string prefix = "numeric " + quoted(name.value());
   if (!value) return malformed(prefix + " has no value");
   auto number = parse_finite(value.value());
-  if (!number) return malformed(prefix + ": value " + quoted(value.value()) +
-                                " is not a finite number");
+  if (!number)
+    return malformed(prefix + ": value " + quoted(value.value()) + " is not a finite number");
   std::string unit = numeric.attribute("unit").value();
   if (unit.empty()) unit = default_unit(name.value());
   return reading_value{name.value(), *number, std::move(unit)};
@@ -106,9 +106,7 @@ std::string_view default_unit(std::string_view quantity) {
   return {};
 }
 
-bool is_status_report(pugi::xml_node message) {
-  return !children_named(message, "fields").empty();
-}
+bool is_status_report(pugi::xml_node message) { return !children_named(message, "fields").empty(); }
 
 result<status_report> parse_status_report(pugi::xml_node message, std::string_view device_jid,
                                           sys_micros received_at) {

@@ -126,8 +126,8 @@ TEST(DateTime, FormatThenParseRoundTrips) {
 }
 
 TEST(DateTime, ParseThenFormatKeepsCanonicalText) {
-  for (const char* text : {"2026-11-24T08:00:03+01:00", "2026-11-24T08:00:03.25-05:30",
-                           "2026-11-24T08:00:03Z"}) {
+  for (const char* text :
+       {"2026-11-24T08:00:03+01:00", "2026-11-24T08:00:03.25-05:30", "2026-11-24T08:00:03Z"}) {
     auto t = parse_datetime(text);
     ASSERT_TRUE(t.has_value()) << text;
     EXPECT_EQ(format_datetime(*t), text);
@@ -157,8 +157,10 @@ class scoped_tz {
     ::tzset();
   }
   ~scoped_tz() {
-    if (had_) ::setenv("TZ", old_.c_str(), 1);
-    else ::unsetenv("TZ");
+    if (had_)
+      ::setenv("TZ", old_.c_str(), 1);
+    else
+      ::unsetenv("TZ");
     ::tzset();
   }
 

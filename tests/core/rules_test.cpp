@@ -98,9 +98,9 @@ TEST(Rules, ActionsCompareTheLatestReading) {
     const char* action;
   };
   const action_case cases[] = {
-      {"temperature", 19.99, "raise"}, {"temperature", 20, "hold"},   {"temperature", 21, "hold"},
+      {"temperature", 19.99, "raise"}, {"temperature", 20, "hold"},     {"temperature", 21, "hold"},
       {"temperature", 22, "hold"},     {"temperature", 22.01, "lower"}, {"humidity", 34.9, "raise"},
-      {"humidity", 55, "hold"},        {"humidity", 55.5, "lower"},   {"brightness", 0, "raise"},
+      {"humidity", 55, "hold"},        {"humidity", 55.5, "lower"},     {"brightness", 0, "raise"},
       {"brightness", 400, "hold"},     {"brightness", 401, "lower"},
   };
   for (const auto& c : cases) {
@@ -117,8 +117,8 @@ TEST(Rules, ActionsCompareTheLatestReading) {
 
 TEST(Rules, RecommendationCarriesRoomAskerTargetsAndUnits) {
   auto r = rules::defaults();
-  auto latest = report_in(60, {{"temperature", 25, "°C"}, {"humidity", 40.2, "%"},
-                               {"brightness", 310, "lx"}});
+  auto latest = report_in(
+      60, {{"temperature", 25, "°C"}, {"humidity", 40.2, "%"}, {"brightness", 310, "lx"}});
   auto rec = r.recommend("kitchen", "dev@iot.local/x", &latest, day0 + 7h + 3s, -300);
   EXPECT_EQ(rec.room, "kitchen");
   EXPECT_EQ(rec.asked_by, "dev@iot.local/x");
@@ -207,8 +207,9 @@ TEST(Rules, JsonErrorsArePrecise) {
   };
   const std::string ok_period = R"({"name":"a","start":"06:00","targets":{}})";
   const json_error_case cases[] = {
-      {"", "rules.json:1:1: invalid JSON: syntax error while parsing value - unexpected end of "
-           "input; expected '[', '{', or a literal"},
+      {"",
+       "rules.json:1:1: invalid JSON: syntax error while parsing value - unexpected end of "
+       "input; expected '[', '{', or a literal"},
       {"{\n  \"periods\": [\n    {\"name\" \"x\"}\n  ]\n}",
        "rules.json:3:15: invalid JSON: syntax error while parsing object separator - unexpected "
        "string literal; expected ':'"},
@@ -287,10 +288,9 @@ TEST(Rules, JsonErrorsArePrecise) {
 }
 
 TEST(Rules, DuplicateKeyPathCountsArrayElements) {
-  auto r = rules::from_json_text(
-      R"({"periods":[{"name":"a","start":"01:00","targets":{}},)"
-      R"({"name":"b","start":"02:00","targets":{},"name":"c"}]})",
-      "f.json");
+  auto r = rules::from_json_text(R"({"periods":[{"name":"a","start":"01:00","targets":{}},)"
+                                 R"({"name":"b","start":"02:00","targets":{},"name":"c"}]})",
+                                 "f.json");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message, "f.json: periods[1].name: duplicate key");
 }

@@ -31,8 +31,7 @@ result<status_report> parse(std::string_view xml) {
 }
 
 // A message whose <timestamp> holds `inside`, stamped `stamp`, room `node`.
-std::string report_xml(std::string_view inside,
-                       std::string_view node = "<node nodeId='kitchen'>",
+std::string report_xml(std::string_view inside, std::string_view node = "<node nodeId='kitchen'>",
                        std::string_view stamp = "2026-11-24T08:00:00+01:00") {
   return "<message to='iot.local' id='s-1'><fields xmlns='urn:xmpp:iot:sensordata'>" +
          std::string(node) + "<timestamp value='" + std::string(stamp) + "'>" +
@@ -96,9 +95,10 @@ TEST(SensorData, ExtraNamesAndMissingUnits) {
 }
 
 TEST(SensorData, NoIdGivesEmptyStanzaId) {
-  auto r = parse("<message><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='hall'>"
-                 "<timestamp value='2026-11-24T08:00:00Z'><numeric name='t' value='1'/>"
-                 "</timestamp></node></fields></message>");
+  auto r = parse(
+      "<message><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='hall'>"
+      "<timestamp value='2026-11-24T08:00:00Z'><numeric name='t' value='1'/>"
+      "</timestamp></node></fields></message>");
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(r->stanza_id, "");
   EXPECT_EQ(r->room, "hall");
@@ -120,8 +120,8 @@ TEST(SensorData, PrefixedNamespaceAndForeignElements) {
 TEST(SensorData, RecognisesReportsOnly) {
   EXPECT_FALSE(is_status_report(load("<message><body>hi</body></message>")->document_element()));
   EXPECT_FALSE(is_status_report(load("<message><fields/></message>")->document_element()));
-  EXPECT_FALSE(is_status_report(
-      load("<message><fields xmlns='urn:other'/></message>")->document_element()));
+  EXPECT_FALSE(
+      is_status_report(load("<message><fields xmlns='urn:other'/></message>")->document_element()));
   EXPECT_TRUE(is_status_report(
       load("<message><fields xmlns='urn:xmpp:iot:sensordata'/></message>")->document_element()));
 }
@@ -148,8 +148,11 @@ TEST(SensorData, MalformedReportsAreRejectedWithReason) {
       {"<message><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='a'/></fields></message>",
        "no timestamp in node"},
       {"<message><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='a'>"
-       "<timestamp value='2026-11-24T08:00:00Z'>" + t + "</timestamp>"
-       "<timestamp value='2026-11-24T08:01:00Z'>" + t + "</timestamp></node></fields></message>",
+       "<timestamp value='2026-11-24T08:00:00Z'>" +
+           t +
+           "</timestamp>"
+           "<timestamp value='2026-11-24T08:01:00Z'>" +
+           t + "</timestamp></node></fields></message>",
        "more than one timestamp: a report carries one"},
       {"<message><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='a'><timestamp>" + t +
            "</timestamp></node></fields></message>",
