@@ -8,10 +8,14 @@ namespace iotxmpp::cli {
 
 // One setup function per cmd_<name>.cpp.
 // (declarations added with each subcommand)
+runner setup_db_init(CLI::App& sub);
+runner setup_reap(CLI::App& sub);
 
 std::span<const command> commands() {
-  static const std::array<command, 0> table{{
-  }};
+  static const std::array table{
+      command{"db-init", "Create or migrate the database schema", setup_db_init},
+      command{"reap", "Remove devices not heard from for a while", setup_reap},
+  };
   return table;
 }
 
