@@ -37,15 +37,15 @@ std::optional<error> duration_flag(const char* flag, const std::string& text,
   auto d = parse_duration(text);
   if (!d) return error{error_kind::usage, std::string(flag) + ": " + d.error().message, {}};
   if (d->count() <= 0) return error{error_kind::usage, std::string(flag) + ": must be positive", {}};
-  out = *d;
+  out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   return std::nullopt;
 }
 
-int run_serve(const serve_flags& f, const db_flags& db, const log_flags& logging) {
+int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
   apply(logging);
   server_options o;
   o.handle_signals = true;
-  o.store_url = db.url;
+  o.store_url = db_url;
   auto& c = o.config;
   c.listen = f.listen;
   c.domain = f.domain;
@@ -78,7 +78,8 @@ int run_serve(const serve_flags& f, const db_flags& db, const log_flags& logging
 
 runner setup_serve(CLI::App& sub) {
   auto f = std::make_shared<serve_flags>();
-  auto db = add_db_option(sub);
+  auto db = std::make_shared<std::string>(default_db_url);
+  add_db_option(sub, *db);
   auto logging = add_log_options(sub);
   sub.description(
       "Run the XMPP server: devices connect, report room status (stored in the database)\n"

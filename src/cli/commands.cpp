@@ -10,9 +10,11 @@ namespace iotxmpp::cli {
 // (declarations added with each subcommand)
 runner setup_db_init(CLI::App& sub);
 runner setup_reap(CLI::App& sub);
+runner setup_serve(CLI::App& sub);
 
 std::span<const command> commands() {
   static const std::array table{
+      command{"serve", "Run the XMPP telemetry server", setup_serve},
       command{"db-init", "Create or migrate the database schema", setup_db_init},
       command{"reap", "Remove devices not heard from for a while", setup_reap},
   };

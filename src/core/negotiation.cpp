@@ -38,7 +38,7 @@ negotiation::negotiation(const server_config& config, std::string address, unsig
 
 std::string negotiation::header_for_error() {
   header_sent_ = true;
-  return stream_header(config_.domain, new_stream_id());
+  return stream_open_text(config_.domain, new_stream_id());
 }
 
 std::string negotiation::features() const {
@@ -64,7 +64,7 @@ std::string negotiation::features() const {
 
 negotiation::step negotiation::on_header(const stream_header& header) {
   step s;
-  s.send = stream_header(config_.domain, new_stream_id());
+  s.send = stream_open_text(config_.domain, new_stream_id());
   header_sent_ = true;
   std::string_view to = header.attribute("to");
   if (!to.empty() && to != config_.domain) {

@@ -27,7 +27,7 @@ xml_element error_text(std::string_view ns, std::string_view text) {
 
 }  // namespace
 
-std::string stream_header(std::string_view from, std::string_view id, std::string_view to) {
+std::string stream_open_text(std::string_view from, std::string_view id, std::string_view to) {
   std::string out;
   out.reserve(200 + from.size() + id.size() + to.size());
   out.append(

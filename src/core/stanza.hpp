@@ -39,7 +39,7 @@ inline constexpr std::string_view errors = "urn:xmpp:errors";
 // xmlns:stream='http://etherx.jabber.org/streams' from='FROM' id='ID'
 // version='1.0' to='TO' xml:lang='en'>, with to='TO' left out when `to` is
 // empty. Values are escaped.
-std::string stream_header(std::string_view from, std::string_view id, std::string_view to = {});
+std::string stream_open_text(std::string_view from, std::string_view id, std::string_view to = {});
 
 // A fresh stream id: 128 bits from the system's random source, as 32
 // lower-case hex digits (RFC 6120 §4.7.3 wants it unique and unpredictable).

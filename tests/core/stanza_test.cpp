@@ -12,14 +12,14 @@ namespace iotxmpp {
 namespace {
 
 TEST(StanzaStreamHeader, WithoutTo) {
-  EXPECT_EQ(stream_header("iot.local", "abc123"),
+  EXPECT_EQ(stream_open_text("iot.local", "abc123"),
             "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
             "xmlns:stream='http://etherx.jabber.org/streams' from='iot.local' id='abc123' "
             "version='1.0' xml:lang='en'>");
 }
 
 TEST(StanzaStreamHeader, WithToEscaped) {
-  EXPECT_EQ(stream_header("iot.local", "i", "a'b"),
+  EXPECT_EQ(stream_open_text("iot.local", "i", "a'b"),
             "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
             "xmlns:stream='http://etherx.jabber.org/streams' from='iot.local' id='i' "
             "version='1.0' to='a&apos;b' xml:lang='en'>");
@@ -58,7 +58,7 @@ TEST(StanzaStreamError, WithTextAndApplicationCondition) {
 }
 
 TEST(StanzaStreamError, IsWellFormedAfterAHeader) {
-  const std::string xml = stream_header("iot.local", new_stream_id()) +
+  const std::string xml = stream_open_text("iot.local", new_stream_id()) +
                           stream_error(stream_condition::conflict, "<replaced>");
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_string(xml.c_str()));

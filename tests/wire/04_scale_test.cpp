@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "core/hub.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
