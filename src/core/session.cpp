@@ -159,13 +159,15 @@ bool session::on_element(pugi::xml_node element) {
 }
 
 void session::apply(negotiation::step step) {
+  // Registered before the bind result leaves: a client that has its JID can
+  // be found (disco#items, conflict) at once.
+  if (step.bound && !step.fatal) on_bound();
   if (!step.send.empty()) send(step.send);
   if (step.fatal) {
     fail(*step.fatal, step.fatal_text);
     return;
   }
   if (step.restart) framer_.reset();
-  if (step.bound) on_bound();
 }
 
 void session::on_bound() {

@@ -35,8 +35,10 @@ raw_client::raw_client(const std::string& host, unsigned short port, unsigned sh
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // On every client socket, so a second client may bind the port of a live
+  // first one (Linux lets a bind share a port only when both sockets agree).
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (local_port) {
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage local{};
     local.ss_family = static_cast<sa_family_t>(family);
     if (family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(local_port);
