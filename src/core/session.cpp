@@ -60,8 +60,7 @@ session::session(asio::ip::tcp::socket socket, shard& home, session_context& con
       remote_address_(remote_ip(socket_).to_string()),
       remote_port_(remote_port(socket_)),
       framer_(context.config.limits),
-      negotiation_(context.config, remote_address_, remote_port_),
-      wake_(home.io) {
+      negotiation_(context.config, remote_address_, remote_port_) {
   accepted_at_ = last_activity_ = last_touch_ = steady::now();
 }
 
@@ -85,45 +84,69 @@ void session::start() {
     negotiating_ = false;
     fail(stream_condition::policy_violation, "too many connections negotiating from this address");
   }
-  asio::co_spawn(home_.io, [self = shared_from_this()] { return self->read_loop(); },
-                 asio::detached);
+  wait_readable();
 }
 
-asio::awaitable<void> session::read_loop() {
-  auto self = shared_from_this();  // the loop keeps the session alive
-  boost::system::error_code ec;
-  while (!finished_) {
-    // Wait for readability first and read into the shard's buffer: an idle
-    // session then owns no read buffer at all.
-    co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || finished_) break;
-    std::size_t n = socket_.read_some(asio::buffer(home_.read_buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec.clear();
-      continue;
-    }
-    if (ec) break;  // EOF or reset
-    last_activity_ = steady::now();
-    if (closing_) continue;  // draining after our stream error
+// Reading is a chain of callbacks rather than a coroutine: an idle session
+// then costs one pending wait operation, not a coroutine frame and its
+// awaitable machinery (about 900 bytes a session).
+void session::wait_readable() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       self->on_readable(ec);
+                     });
+}
 
-    std::string_view data(home_.read_buffer.data(), n);
-    if (process(data)) continue;
-
-    // Back-pressure: the writer is full. Keep the unread rest (the shared
-    // buffer is reused by other sessions) and read nothing more until the
-    // writer has room: TCP then slows the client down, nothing is dropped.
-    std::string rest(data);
-    while (!finished_ && !closing_) {
-      wake_.expires_at(steady::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (finished_ || closing_ || !resume_stalled()) continue;
-      std::string_view r(rest);
-      if (process(r)) break;
-      rest.assign(r);
-    }
+void session::on_readable(boost::system::error_code ec) {
+  if (ec || finished_) {
+    finish();
+    return;
   }
-  finish();
+  // Read into the shard's buffer: an idle session owns no read buffer.
+  const std::size_t n = socket_.read_some(asio::buffer(home_.read_buffer), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    wait_readable();
+    return;
+  }
+  if (ec) {  // EOF or reset
+    finish();
+    return;
+  }
+  last_activity_ = steady::now();
+  std::string_view data(home_.read_buffer.data(), n);
+  if (closing_ || process(data)) {  // closing: draining after our stream error
+    framer_.trim();  // between reads an idle session holds no parse state
+    wait_readable();
+    return;
+  }
+  // Back-pressure: the writer is full. Keep the unread rest (the shared
+  // buffer is reused by other sessions) and read nothing more until the
+  // writer has room: TCP then slows the client down, nothing is dropped.
+  unread_.assign(data);
+  wait_for_space();
+}
+
+void session::wait_for_space() {
+  if (!wake_) wake_ = std::make_unique<asio::steady_timer>(home_.io);
+  wake_->expires_at(steady::time_point::max());
+  wake_->async_wait([self = shared_from_this()](boost::system::error_code) { self->on_space(); });
+}
+
+void session::on_space() {
+  if (finished_) {
+    finish();
+    return;
+  }
+  if (closing_ || resume_stalled()) {
+    std::string_view rest(unread_);
+    if (closing_ || process(rest)) {
+      std::string().swap(unread_);
+      wait_readable();
+      return;
+    }
+    unread_.erase(0, unread_.size() - rest.size());
+  }
+  wait_for_space();
 }
 
 bool session::process(std::string_view& data) {
@@ -206,7 +229,9 @@ bool session::resume_stalled() {
     std::weak_ptr<session> weak = shared_from_this();
     context_.shared.writer().when_space([weak] {
       if (auto self = weak.lock())
-        asio::post(self->home_.io, [self] { self->wake_.cancel(); });
+        asio::post(self->home_.io, [self] {
+          if (self->wake_) self->wake_->cancel();
+        });
     });
     return false;
   }
@@ -240,7 +265,7 @@ void session::on_committed(std::uint64_t seq) {
   committed_ = std::max(committed_, seq);
   while (!deferred_.empty() && deferred_.front().first <= committed_) {
     send(deferred_.front().second);
-    deferred_.pop_front();
+    deferred_.erase(deferred_.begin());
   }
 }
 
@@ -270,8 +295,11 @@ void session::start_write() {
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->writing_ = false;
                       self->in_flight_.clear();
-                      // Keep idle sessions small: drop a buffer a burst grew.
-                      if (self->in_flight_.capacity() > 4096) std::string().swap(self->in_flight_);
+                      // Keep idle sessions small: nothing to send, no buffers.
+                      if (self->outbox_.empty()) {
+                        std::string().swap(self->in_flight_);
+                        std::string().swap(self->outbox_);
+                      }
                       if (ec) {
                         self->finish();
                         return;
@@ -326,7 +354,7 @@ void session::fail(stream_condition condition, std::string_view text, bool too_b
                              {"reason", std::string(text)}});
   closing_ = true;
   linger_until_ = steady::now() + linger;
-  wake_.cancel();
+  if (wake_) wake_->cancel();
   outbox_.append(out);
   if (!writing_) start_write();
 }
@@ -370,7 +398,7 @@ void session::finish() {
   closing_ = true;
   boost::system::error_code ec;
   socket_.close(ec);
-  wake_.cancel();
+  if (wake_) wake_->cancel();
   home_.sessions.erase(this);
   --context_.live_sessions;
   if (negotiating_) {

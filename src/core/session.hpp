@@ -78,7 +78,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void abort();
 
  private:
-  asio::awaitable<void> read_loop();
+  void wait_readable();
+  void on_readable(boost::system::error_code ec);
+  void wait_for_space();
+  void on_space();
   // Feeds bytes to the framer and acts on its events. Returns false when it
   // had to stop because the store writer is full (back-pressure); `data` is
   // then left at the first byte not yet consumed.
@@ -134,12 +137,13 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // reply that must follow them.
   std::optional<handled> stalled_;
   std::size_t stalled_next_ = 0;
-  asio::steady_timer wake_;
+  std::unique_ptr<asio::steady_timer> wake_;  // only while stalled by back-pressure
+  std::string unread_;  // what a read brought while stalled
 
   // Commit tracking: replies that wait until writes up to `seq` committed.
   std::uint64_t submitted_ = 0;
   std::uint64_t committed_ = 0;
-  std::deque<std::pair<std::uint64_t, std::string>> deferred_;
+  std::vector<std::pair<std::uint64_t, std::string>> deferred_;  // replies awaiting a commit
 };
 
 }  // namespace iotxmpp

@@ -35,10 +35,8 @@ raw_client::raw_client(const std::string& host, unsigned short port, unsigned sh
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  // On every client socket, so a second client may bind the port of a live
-  // first one (Linux lets a bind share a port only when both sockets agree).
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (local_port) {
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage local{};
     local.ss_family = static_cast<sa_family_t>(family);
     if (family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(local_port);
@@ -134,6 +132,23 @@ std::string raw_client::negotiate(std::string_view resource, std::string_view do
   auto a = reply.find("<jid>"), b = reply.find("</jid>");
   if (a == std::string::npos || b == std::string::npos) throw std::runtime_error("bind failed: " + reply);
   return reply.substr(a + 5, b - a - 5);
+}
+
+}  // namespace iotxmpp::test
+
+namespace iotxmpp::test {
+
+unsigned short raw_client::free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error(std::string("free_port: ") + std::strerror(errno));
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 }  // namespace iotxmpp::test
