@@ -60,14 +60,14 @@ session::session(asio::ip::tcp::socket socket, shard& home, session_context& con
       remote_address_(remote_ip(socket_).to_string()),
       remote_port_(remote_port(socket_)),
       framer_(context.config.limits),
-      negotiation_(context.config, remote_address_, remote_port_) {
+      negotiation_(std::make_unique<negotiation>(context.config, remote_address_, remote_port_)) {
   accepted_at_ = last_activity_ = last_touch_ = steady::now();
 }
 
 session::~session() = default;
 
 std::string session::describe() const {
-  if (bound_) return negotiation_.bound_jid().to_string();
+  if (bound_) return sender_.address.to_string();
   if (remote_address_.find(':') != std::string::npos)
     return "[" + remote_address_ + "]:" + std::to_string(remote_port_);
   return remote_address_ + ":" + std::to_string(remote_port_);
@@ -157,7 +157,13 @@ bool session::process(std::string_view& data) {
       case stream_framer::status::need_more:
         break;
       case stream_framer::status::stream_open:
-        apply(negotiation_.on_header(framer_.header()));
+        // The framer opens a stream only at the start and after SASL
+        // success, both before binding; anything else is a bug of ours.
+        if (!negotiation_) {
+          fail(stream_condition::internal_server_error, "stream restarted after binding");
+          return true;
+        }
+        apply(negotiation_->on_header(framer_.header()));
         break;
       case stream_framer::status::element:
         if (!on_element(framer_.element())) return false;
@@ -175,7 +181,7 @@ bool session::process(std::string_view& data) {
 
 bool session::on_element(pugi::xml_node element) {
   if (!bound_) {
-    apply(negotiation_.on_element(element));
+    apply(negotiation_->on_element(element));
     return true;
   }
   return carry_out(handle_stanza(element, sender_, context_.shared, wall_now()));
@@ -199,7 +205,8 @@ void session::on_bound() {
     context_.limiter.release(remote_address_);
     negotiating_ = false;
   }
-  sender_.address = negotiation_.bound_jid();
+  sender_.address = negotiation_->bound_jid();
+  negotiation_.reset();  // its work is done; a bound session keeps only its JID
   sender_.self = shared_from_this();
   if (auto older = context_.shared.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
@@ -216,16 +223,22 @@ bool session::carry_out(handled result) {
     fail(*result.fatal, result.fatal_text);
     return true;
   }
-  stalled_.emplace(std::move(result));
-  stalled_next_ = 0;
-  return resume_stalled();
+  std::size_t next = 0;
+  if (!submit_from(result, next)) {
+    // Only a stalled outcome is kept (on the heap): the common case costs
+    // the session nothing.
+    stalled_ = std::make_unique<handled>(std::move(result));
+    stalled_next_ = next;
+    return false;
+  }
+  settle(result);
+  return true;
 }
 
-bool session::resume_stalled() {
-  if (!stalled_) return true;
-  auto& writes = stalled_->writes;
-  for (; stalled_next_ < writes.size(); ++stalled_next_) {
-    if (submit(writes[stalled_next_])) continue;
+bool session::submit_from(handled& result, std::size_t& next) {
+  auto& writes = result.writes;
+  for (; next < writes.size(); ++next) {
+    if (submit(writes[next])) continue;
     std::weak_ptr<session> weak = shared_from_this();
     context_.shared.writer().when_space([weak] {
       if (auto self = weak.lock())
@@ -235,13 +248,22 @@ bool session::resume_stalled() {
     });
     return false;
   }
-  handled done = std::move(*stalled_);
-  stalled_.reset();
-  if (done.reply.empty()) return true;
+  return true;
+}
+
+void session::settle(handled& done) {
+  if (done.reply.empty()) return;
   if (done.reply_after_commit && committed_ < submitted_)
     deferred_.emplace_back(submitted_, std::move(done.reply));
   else
     send(done.reply);
+}
+
+bool session::resume_stalled() {
+  if (!stalled_) return true;
+  if (!submit_from(*stalled_, stalled_next_)) return false;
+  auto done = std::move(stalled_);
+  settle(*done);
   return true;
 }
 
@@ -345,7 +367,7 @@ void session::close(stream_condition condition, std::string text) {
 void session::fail(stream_condition condition, std::string_view text, bool too_big) {
   if (closing_ || finished_) return;
   std::string out;
-  if (!negotiation_.header_sent()) out = negotiation_.header_for_error();
+  if (negotiation_ && !negotiation_->header_sent()) out = negotiation_->header_for_error();
   xml_element app("stanza-too-big");
   app.set("xmlns", ns::errors);
   out += stream_error(condition, text, too_big ? &app : nullptr);

@@ -68,7 +68,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Starts reading. Call on the home thread.
   void start();
 
-  const jid& address() const override { return negotiation_.bound_jid(); }
+  const jid& address() const override { return sender_.address; }
   void deliver(std::string bytes) override;
   void close(stream_condition condition, std::string text) override;
 
@@ -92,6 +92,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Queues the handler's writes and sends its reply. False when the writer
   // was full: the rest waits in stalled_ until when_space() fires.
   bool carry_out(handled result);
+  bool submit_from(handled& result, std::size_t& next);
+  void settle(handled& done);
   bool resume_stalled();
   bool submit(write_item& item);
   void on_committed(std::uint64_t seq);
@@ -110,7 +112,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::string remote_address_;  // IP without brackets
   unsigned short remote_port_ = 0;
   stream_framer framer_;
-  negotiation negotiation_;
+  std::unique_ptr<negotiation> negotiation_;  // until bound
   sender_state sender_;
 
   steady::time_point accepted_at_;
@@ -135,7 +137,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
 
   // Back-pressure: writes not yet accepted by the store writer, and the
   // reply that must follow them.
-  std::optional<handled> stalled_;
+  std::unique_ptr<handled> stalled_;
   std::size_t stalled_next_ = 0;
   std::unique_ptr<asio::steady_timer> wake_;  // only while stalled by back-pressure
   std::string unread_;  // what a read brought while stalled
