@@ -406,13 +406,23 @@ void session::sweep(steady::time_point now) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    last_touch_ = now;
     write_item touch = device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
-    context_.shared.writer().try_submit(std::move(touch));
+    if (context_.shared.writer().try_submit(std::move(touch))) last_touch_ = now;
   }
 }
 
 void session::abort() { finish(); }
+
+namespace {
+
+// Queues `item` now, or as soon as the writer has room: for writes no
+// client waits on but that must not be lost.
+void submit_eventually(store_writer& writer, std::shared_ptr<write_item> item) {
+  if (writer.try_submit(std::move(*item))) return;  // not taken when refused
+  writer.when_space([&writer, item] { submit_eventually(writer, item); });
+}
+
+}  // namespace
 
 void session::finish() {
   if (finished_) return;
@@ -432,12 +442,8 @@ void session::finish() {
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either.
-    write_item offline = device_offline{sender_.address.to_string(), wall_now()};
-    auto& writer = context_.shared.writer();
-    if (!writer.try_submit(std::move(offline))) {
-      auto item = std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()});
-      writer.when_space([&writer, item] { writer.try_submit(std::move(*item)); });
-    }
+    submit_eventually(context_.shared.writer(),
+                      std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

@@ -56,7 +56,8 @@ class store_writer {
   // and queues nothing when the queue is full: the caller waits (when_space)
   // and submits again. After stop(), `done` is called at once with an
   // error_kind::internal error and the call returns true.
-  bool try_submit(write_item item, write_done done = {});
+  // `item` is taken (moved from) only when the call returns true.
+  bool try_submit(write_item&& item, write_done done = {});
   // Calls `ready` once when the queue has room: at once, on the calling
   // thread, if it has room now; otherwise later on the writer thread.
   void when_space(std::function<void()> ready);
