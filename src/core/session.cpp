@@ -253,10 +253,12 @@ bool session::submit_from(handled& result, std::size_t& next) {
 
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
-  if (done.reply_after_commit && committed_ < submitted_)
+  if (done.reply_after_commit && completed_.load() < submitted_) {
     deferred_.emplace_back(submitted_, std::move(done.reply));
-  else
+    on_committed();  // announces what it waits for
+  } else {
     send(done.reply);
+  }
 }
 
 bool session::resume_stalled() {
@@ -268,26 +270,34 @@ bool session::resume_stalled() {
 }
 
 bool session::submit(write_item& item) {
-  std::uint64_t seq = submitted_ + 1;
-  auto self = shared_from_this();
   bool queued = context_.shared.writer().try_submit(
-      std::move(item), [self, seq](const result<void>& r) {
+      std::move(item), [self = shared_from_this()](const result<void>& r) {
         if (!r) log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
-        // Completions run on the writer thread; the session's state belongs
-        // to its shard thread.
-        asio::post(self->home_.io, [self, seq] { self->on_committed(seq); });
+        // On the writer thread, in queue order: the count of completions is
+        // the sequence number of the last one. Only a completion some reply
+        // waits for costs a hop to the session's thread.
+        const std::uint64_t done = self->completed_.fetch_add(1) + 1;
+        if (done == self->awaited_.load()) asio::post(self->home_.io, [self] { self->on_committed(); });
       });
-  if (queued) submitted_ = seq;
+  if (queued) ++submitted_;
   return queued;
 }
 
-void session::on_committed(std::uint64_t seq) {
-  // The writer commits in queue order, so seq only grows; max() keeps it
-  // monotonic even so.
-  committed_ = std::max(committed_, seq);
-  while (!deferred_.empty() && deferred_.front().first <= committed_) {
-    send(deferred_.front().second);
-    deferred_.erase(deferred_.begin());
+void session::on_committed() {
+  for (;;) {
+    const std::uint64_t done = completed_.load();
+    while (!deferred_.empty() && deferred_.front().first <= done) {
+      send(deferred_.front().second);
+      deferred_.erase(deferred_.begin());
+    }
+    if (deferred_.empty()) {
+      awaited_.store(0);
+      return;
+    }
+    // Store, then look again (both sequentially consistent): a completion
+    // that counted past this number before it was announced did not post.
+    awaited_.store(deferred_.front().first);
+    if (completed_.load() < deferred_.front().first) return;
   }
 }
 
