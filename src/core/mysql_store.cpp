@@ -7,8 +7,15 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <thread>
 #include <type_traits>
@@ -50,14 +57,50 @@ enum : int {
   cr_server_lost_extended = 2055,
 };
 
+// Why a TCP connection to host:port fails ("connection refused", ...), found
+// by trying one: the client library connects without blocking and then
+// reports EINPROGRESS (115) instead of the real cause.
+std::string tcp_failure_reason(const store_url& url) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(url.port);
+  if (getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found) != 0 || !found)
+    return "unknown host";
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
+  int err = ETIMEDOUT;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    err = connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+    if (err == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      err = ETIMEDOUT;
+      if (poll(&pfd, 1, 2000) == 1) {
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      }
+    }
+    close(fd);
+    if (err == 0) return "cannot connect";  // reachable now: the server refused us some other way
+  }
+  switch (err) {
+    case ECONNREFUSED: return "connection refused";
+    case ETIMEDOUT: return "connection timed out";
+    case EHOSTUNREACH:
+    case ENETUNREACH: return "host unreachable";
+    default: return std::string("cannot connect: ") + std::strerror(err);
+  }
+}
+
 // What went wrong, as a short reason a person can act on, and its kind.
-std::pair<error_kind, std::string> classify(int code, std::string_view what) {
+std::pair<error_kind, std::string> classify(const store_url& url, int code, std::string_view what) {
   switch (code) {
     case cr_conn_host_error:
     case cr_connection_error:
-      if (what.find("(111") != std::string_view::npos) return {error_kind::connect, "connection refused"};
-      if (what.find("(110") != std::string_view::npos) return {error_kind::connect, "connection timed out"};
-      return {error_kind::connect, "cannot connect"};
+      if (what.find("(111)") != std::string_view::npos) return {error_kind::connect, "connection refused"};
+      if (what.find("(110)") != std::string_view::npos) return {error_kind::connect, "connection timed out"};
+      return {error_kind::connect, tcp_failure_reason(url)};
     case cr_unknown_host: return {error_kind::connect, "unknown host"};
     case er_access_denied:
     case er_dbaccess_denied: return {error_kind::connect, "access denied"};
@@ -90,7 +133,7 @@ error to_error(const store_url& url, const sql::SQLException& e, std::string_vie
   if (!url.password.empty())
     for (std::size_t p; (p = what.find(url.password)) != std::string::npos;)
       what.replace(p, url.password.size(), "***");
-  auto [kind, reason] = classify(e.getErrorCode(), what);
+  auto [kind, reason] = classify(url, e.getErrorCode(), what);
   std::string msg = std::string(doing) + " " + url.redacted() + ": " + reason;
   if (!what.empty()) msg += " (" + what + ")";
   return error{kind, std::move(msg)};

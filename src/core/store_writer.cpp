@@ -334,7 +334,7 @@ store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> conne
 
 store_writer::~store_writer() { stop(); }
 
-bool store_writer::try_submit(write_item item, write_done done) {
+bool store_writer::try_submit(write_item&& item, write_done&& done) {
   std::unique_lock lock(impl_->mutex);
   return impl_->push(lock, item, done);
 }
