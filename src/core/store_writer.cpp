@@ -298,6 +298,8 @@ void store_writer::impl::note_outage(const error& e) {
     outage_retries = 0;
     log::warn("database unavailable; holding writes and retrying",
               {{"db", db_name}, {"error", e.message}});
+  } else {
+    log::debug("database still unavailable", {{"db", db_name}, {"error", e.message}});
   }
 }
 
