@@ -107,8 +107,13 @@ std::pair<error_kind, std::string> classify(const store_url& url, int code, std:
     case er_bad_db: return {error_kind::connect, "unknown database"};
     case er_too_many_connections:
     case er_too_many_user_connections: return {error_kind::connect, "too many connections"};
-    case cr_server_gone:
     case cr_server_lost:
+      if (what.find("initial communication packet") != std::string_view::npos)
+        return {error_kind::connect, what.find("error: 110") != std::string_view::npos
+                                         ? "connection timed out (host unreachable?)"
+                                         : "no answer from the server during the handshake"};
+      return {error_kind::connect, "connection lost"};
+    case cr_server_gone:
     case cr_server_lost_extended:
     case er_server_shutdown:
     case er_connection_killed:
@@ -133,9 +138,14 @@ error to_error(const store_url& url, const sql::SQLException& e, std::string_vie
   if (!url.password.empty())
     for (std::size_t p; (p = what.find(url.password)) != std::string::npos;)
       what.replace(p, url.password.size(), "***");
-  auto [kind, reason] = classify(url, e.getErrorCode(), what);
+  int code = e.getErrorCode();
+  auto [kind, reason] = classify(url, code, what);
   std::string msg = std::string(doing) + " " + url.redacted() + ": " + reason;
-  if (!what.empty()) msg += " (" + what + ")";
+  // The library's text for a failed TCP connect names a misleading errno
+  // (EINPROGRESS); the probed reason says it all.
+  bool probed = (code == cr_conn_host_error || code == cr_connection_error) &&
+                reason.rfind("cannot connect", 0) != 0;
+  if (!what.empty() && !probed) msg += " (" + what + ")";
   return error{kind, std::move(msg)};
 }
 
@@ -554,6 +564,15 @@ result<std::vector<device_row>> mysql_store::reap(sys_micros cutoff, bool dry_ru
   }
 }
 
+// A connection without a default database, for creating or dropping one.
+result<std::unique_ptr<sql::Connection>> connect_server(const store_url& url) {
+  try {
+    return connect(url, false);
+  } catch (const sql::SQLException& e) {
+    return std::unexpected(to_error(url, e, "cannot connect to"));
+  }
+}
+
 }  // namespace
 
 result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
@@ -565,14 +584,15 @@ result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
 }
 
 result<bool> mysql_create_database(const store_url& url) {
+  auto conn = connect_server(url);
+  if (!conn) return std::unexpected(conn.error());
   try {
-    auto conn = connect(url, false);
-    std::unique_ptr<sql::PreparedStatement> exists(conn->prepareStatement(
+    std::unique_ptr<sql::PreparedStatement> exists((*conn)->prepareStatement(
         "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"));
     exists->setString(1, url.database);
     std::unique_ptr<sql::ResultSet> rs(exists->executeQuery());
     if (rs->next() && rs->getInt(1) > 0) return false;
-    std::unique_ptr<sql::Statement> st(conn->createStatement());
+    std::unique_ptr<sql::Statement> st((*conn)->createStatement());
     st->execute("CREATE DATABASE IF NOT EXISTS " + quoted_name(url.database) +
                 " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     return true;
@@ -582,9 +602,10 @@ result<bool> mysql_create_database(const store_url& url) {
 }
 
 result<void> mysql_drop_database(const store_url& url) {
+  auto conn = connect_server(url);
+  if (!conn) return std::unexpected(conn.error());
   try {
-    auto conn = connect(url, false);
-    std::unique_ptr<sql::Statement> st(conn->createStatement());
+    std::unique_ptr<sql::Statement> st((*conn)->createStatement());
     st->execute("DROP DATABASE IF EXISTS " + quoted_name(url.database));
     return {};
   } catch (const sql::SQLException& e) {

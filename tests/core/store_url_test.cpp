@@ -2,9 +2,6 @@
 
 #include "core/store.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -13,19 +10,6 @@
 
 namespace iotxmpp {
 namespace {
-
-// A TCP port on 127.0.0.1 with no listener (bound once, then released).
-unsigned short closed_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 TEST(StoreUrl, ParsesBothForms) {
   auto s = store_url::parse("sqlite:data/iot.db");
@@ -58,7 +42,7 @@ TEST(StoreUrl, RefusesBadUrlsWithoutEchoingThePassword) {
 }
 
 TEST(StoreConnect, RefusedPortIsAConnectErrorSayingSo) {
-  std::string url = "mysql://iotxmpp:top-secret-pw@127.0.0.1:" + std::to_string(closed_port()) + "/x";
+  std::string url = "mysql://iotxmpp:top-secret-pw@127.0.0.1:" + std::to_string(test::closed_port()) + "/x";
   auto s = open_store(url);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().kind, error_kind::connect);

@@ -21,6 +21,9 @@ std::string engine_name(engine e);
 // the caller should fail rather than skip: under ctest MariaDB must run.
 std::string mariadb_url(std::string& why, bool& misconfigured);
 
+// A TCP port on 127.0.0.1 with no listener (bound once, then released).
+unsigned short closed_port();
+
 // A URL like `base` with the database replaced by `database`.
 std::string with_database(std::string_view base, std::string_view database);
 
