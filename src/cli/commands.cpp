@@ -11,12 +11,14 @@ namespace iotxmpp::cli {
 runner setup_db_init(CLI::App& sub);
 runner setup_reap(CLI::App& sub);
 runner setup_serve(CLI::App& sub);
+runner setup_simulate(CLI::App& sub);
 
 std::span<const command> commands() {
   static const std::array table{
       command{"serve", "Run the XMPP telemetry server", setup_serve},
       command{"db-init", "Create or migrate the database schema", setup_db_init},
       command{"reap", "Remove devices not heard from for a while", setup_reap},
+      command{"simulate", "Simulate room devices reporting to a server", setup_simulate},
   };
   return table;
 }
