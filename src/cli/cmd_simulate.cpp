@@ -129,6 +129,8 @@ int run_simulate(const simulate_flags& f, const client_flags& cf) {
     *out = *d;
   }
   if (f.jitter.empty()) o.jitter = o.interval / 10;
+  if (o.interval.count() > 0 && o.jitter > o.interval / 2)
+    return report(error{error_kind::usage, "--jitter: at most half of --interval", {}});
 
   auto sim = simulator::start(std::move(o));
   if (!sim) return report(sim.error());
@@ -185,7 +187,7 @@ runner setup_simulate(CLI::App& sub) {
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--interval", f->interval, "Time between a device's reports (0: as fast as stored)")
       ->capture_default_str();
-  sub.add_option("--jitter", f->jitter, "Random spread (±) of each interval (default: a tenth of it)");
+  sub.add_option("--jitter", f->jitter, "Random spread (±) of each interval, at most half of it (default: a tenth)");
   sub.add_option("--query-every", f->query_every, "Time between a device's recommendation queries (0: never)")
       ->capture_default_str();
   sub.add_option("--duration", f->duration, "End the run after this long (e.g. 20s, 5m)");

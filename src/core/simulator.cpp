@@ -207,7 +207,8 @@ class device {
       } else {
         report_due_ = true;  // the server is behind: send when it acknowledges
       }
-      double spread = options_.jitter.count() * (2 * uniform() - 1);
+      double jitter = std::min(options_.jitter, options_.interval / 2).count();
+      double spread = jitter * (2 * uniform() - 1);
       auto step = std::chrono::duration_cast<steady::duration>(
           std::chrono::duration<double, std::micro>(
               std::max(0.0, options_.interval.count() + spread)));

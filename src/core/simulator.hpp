@@ -32,7 +32,7 @@ struct simulator_options {
   unsigned threads = 0;    // io threads; 0: one per core (never more than devices)
   double ramp = 200;       // connections started per second; 0: all at once
   std::chrono::microseconds interval = std::chrono::seconds(10);  // 0: as fast as acknowledged
-  std::chrono::microseconds jitter = std::chrono::seconds(1);     // ± on each interval
+  std::chrono::microseconds jitter = std::chrono::seconds(1);  // ± on each interval, at most half of it
   std::chrono::microseconds query_every = std::chrono::seconds(60);  // 0: never ask
   std::chrono::milliseconds reply_timeout{10000};  // for pings and recommendations
   std::chrono::microseconds duration{0};  // end of the run after this long; 0: no limit

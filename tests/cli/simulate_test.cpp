@@ -132,7 +132,8 @@ TEST(CliSimulate, UnreachableServerFailsWithConnectExitCode) {
 TEST(CliSimulate, BadFlagsAreUsageErrors) {
   for (std::vector<std::string> bad :
        {std::vector<std::string>{"--count", "0"}, {"--interval", "banana"},
-        {"--duration", "-5s"}, {"--window", "0"}, {"--ramp", "-1"}, {"--no-such-flag"},
+        {"--duration", "-5s"}, {"--window", "0"}, {"--ramp", "-1"},
+        {"--interval", "1s", "--jitter", "2s"}, {"--no-such-flag"},
         {"--server", "[::1"}, {"--timeout", "0"}}) {
     std::vector<std::string> args{"simulate", "--server", "127.0.0.1:9"};
     args.insert(args.end(), bad.begin(), bad.end());
