@@ -41,4 +41,12 @@ result<client_options> to_client_options(const client_flags& flags) {
   return o;
 }
 
+result<std::unique_ptr<blocking_client>> connect_client(const client_flags& flags) {
+  auto options = to_client_options(flags);
+  if (!options) return std::unexpected(options.error());
+  auto c = std::make_unique<blocking_client>(std::move(*options));
+  if (auto up = c->connect(); !up) return std::unexpected(up.error());
+  return c;
+}
+
 }  // namespace iotxmpp::cli

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/blocking_client.hpp"
 #include "core/client.hpp"
 #include "core/error.hpp"
 
@@ -34,5 +35,9 @@ result<std::chrono::milliseconds> timeout_of(const client_flags& flags);
 // Core client options from the flags (server address, domain, and the
 // timeout as connect_timeout); usage error naming the bad flag.
 result<client_options> to_client_options(const client_flags& flags);
+
+// A blocking client made from the flags, connected and bound: the usage
+// error of a bad flag, or the connect error (connect, timeout, remote).
+result<std::unique_ptr<blocking_client>> connect_client(const client_flags& flags);
 
 }  // namespace iotxmpp::cli

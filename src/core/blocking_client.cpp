@@ -59,6 +59,11 @@ blocking_client::stop_reason blocking_client::run_until(const std::function<bool
   }
 }
 
+void blocking_client::poll() {
+  impl_->io.restart();
+  impl_->io.poll();
+}
+
 result<void> blocking_client::connect() {
   std::optional<result<void>> outcome;
   impl_->c.connect([&](const result<void>& r) { outcome = r; });

@@ -34,6 +34,10 @@ class blocking_client {
   // everything sent before was processed and committed (PROTOCOL.md §3.4).
   result<void> sync(std::chrono::milliseconds timeout);
 
+  // Runs the handlers that are ready now, without waiting (so that queued
+  // writes proceed while the caller does something slow, like reading stdin).
+  void poll();
+
   // Why run_until returned.
   enum class stop_reason {
     done,         // the predicate held

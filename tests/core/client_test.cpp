@@ -4,11 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <optional>
 
@@ -46,19 +41,6 @@ bool run_until(asio::io_context& io, F done) {
     if (io.stopped()) io.restart();
   }
   return true;
-}
-
-// A TCP port on 127.0.0.1 that nobody listens on (just released).
-unsigned short closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 TEST(Client, ConnectsAndBindsTheRequestedResource) {
@@ -147,7 +129,7 @@ TEST(Client, IqWithoutReplyTimesOut) {
 }
 
 TEST(Client, ConnectRefusedIsAConnectError) {
-  blocking_client c(options_for(closed_port()));
+  blocking_client c(options_for(test::unused_port()));
   auto r = c.connect();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, error_kind::connect);

@@ -41,4 +41,8 @@ class scripted_server {
   std::thread thread_;
 };
 
+// A TCP port on 127.0.0.1 that nobody listens on (just released): connecting
+// to it is refused.
+unsigned short unused_port();
+
 }  // namespace iotxmpp::test
