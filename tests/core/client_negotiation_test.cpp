@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "core/client_negotiation.hpp"
 #include "core/negotiation.hpp"
@@ -75,7 +77,7 @@ TEST(ClientNegotiation, BindsAgainstTheServersNegotiation) {
 // Runs `client` through a canned server header and the given elements; the
 // failure of the last step, if any.
 std::optional<error> last_failure(client_negotiation& client,
-                                  std::initializer_list<const char*> elements) {
+                                  const std::vector<const char*>& elements) {
   stream_header header;
   header.attributes = {{"version", "1.0"}};
   auto s = client.on_header(header);
@@ -98,42 +100,42 @@ constexpr const char* bind_offered =
     "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";
 
 TEST(ClientNegotiation, FailuresSayWhy) {
-  client_negotiation a("iot.local", "");
-  auto e = last_failure(a, {"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                            "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"});
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->kind, error_kind::remote);
-
-  client_negotiation b("iot.local", "");
-  e = last_failure(b, {anonymous,
-                       "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>"
-                       "<text>no</text></failure>"});
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->condition, "not-authorized");
-
-  client_negotiation c("iot.local", "r");
-  e = last_failure(c, {anonymous, success, bind_offered,
-                       "<iq type='error' id='bind'><error type='modify'><bad-request "
-                       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"});
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->kind, error_kind::remote);
-  EXPECT_EQ(e->condition, "bad-request");
-
-  client_negotiation d("iot.local", "r");
-  e = last_failure(d, {anonymous, success, bind_offered,
-                       "<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-                       "<jid>no-resource@host</jid></bind></iq>"});
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->kind, error_kind::protocol);
-
+  struct failing {
+    std::vector<const char*> server_says;
+    error_kind kind;
+    std::string condition;
+  };
+  const std::vector<failing> cases{
+      {{"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+        "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"},
+       error_kind::remote,
+       ""},
+      {{anonymous,
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>"
+        "<text>no</text></failure>"},
+       error_kind::remote,
+       "not-authorized"},
+      {{anonymous, success, bind_offered,
+        "<iq type='error' id='bind'><error type='modify'><bad-request "
+        "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"},
+       error_kind::remote,
+       "bad-request"},
+      {{anonymous, success, bind_offered,
+        "<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+        "<jid>no-resource@host</jid></bind></iq>"},
+       error_kind::protocol,
+       ""},
+      {{"<message/>"}, error_kind::protocol, ""},
+  };
+  for (const auto& c : cases) {
+    client_negotiation client("iot.local", "r");
+    auto e = last_failure(client, c.server_says);
+    ASSERT_TRUE(e) << c.server_says.back();
+    EXPECT_EQ(e->kind, c.kind) << e->message;
+    EXPECT_EQ(e->condition, c.condition) << e->message;
+  }
   client_negotiation old("iot.local", "r");
-  stream_header v0;
-  EXPECT_TRUE(old.on_header(v0).failure);
-
-  client_negotiation f("iot.local", "r");
-  e = last_failure(f, {"<message/>"});
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->kind, error_kind::protocol);
+  EXPECT_TRUE(old.on_header(stream_header{}).failure) << "no version='1.0'";
 }
 
 TEST(ClientNegotiation, RequestsTheResourceOnlyWhenGiven) {
