@@ -15,7 +15,7 @@ namespace {
 
 // Rows per multi-row INSERT; measured with bench/store_bench (larger
 // statements gain nothing once per-statement overhead is amortised).
-constexpr std::size_t max_rows_per_statement = 1000;
+constexpr std::size_t max_rows_per_statement = 256;
 constexpr int busy_timeout_ms = 10000;
 
 struct stmt_deleter {
