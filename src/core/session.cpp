@@ -253,11 +253,23 @@ bool session::submit_from(handled& result, std::size_t& next) {
 
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
-  if (done.reply_after_commit && completed_.load() < submitted_) {
-    deferred_.emplace_back(submitted_, std::move(done.reply));
+  if (!done.reply_after_commit) {
+    send(done.reply);
+  } else if (completed_.load() < submitted_) {
+    deferred_.push_back({submitted_, std::move(done.reply), std::move(done.reply_if_lost)});
     on_committed();  // announces what it waits for
   } else {
-    send(done.reply);
+    send_vouching(done.reply, done.reply_if_lost);
+  }
+}
+
+void session::send_vouching(std::string& reply, std::string& reply_if_lost) {
+  const std::uint64_t lost = lost_.load();
+  if (lost > lost_told_ && !reply_if_lost.empty()) {
+    lost_told_ = lost;
+    send(reply_if_lost);
+  } else {
+    send(reply);
   }
 }
 
@@ -272,7 +284,10 @@ bool session::resume_stalled() {
 bool session::submit(write_item& item) {
   bool queued = context_.shared.writer().try_submit(
       std::move(item), [self = shared_from_this()](const result<void>& r) {
-        if (!r) log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
+        if (!r) {
+          log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
+          self->lost_.fetch_add(1);  // before the count: a reply waiting for it must see it
+        }
         // On the writer thread, in queue order: the count of completions is
         // the sequence number of the last one. Only a completion some reply
         // waits for costs a hop to the session's thread.
@@ -286,8 +301,8 @@ bool session::submit(write_item& item) {
 void session::on_committed() {
   for (;;) {
     const std::uint64_t done = completed_.load();
-    while (!deferred_.empty() && deferred_.front().first <= done) {
-      send(deferred_.front().second);
+    while (!deferred_.empty() && deferred_.front().after <= done) {
+      send_vouching(deferred_.front().reply, deferred_.front().reply_if_lost);
       deferred_.erase(deferred_.begin());
     }
     if (deferred_.empty()) {
@@ -296,8 +311,8 @@ void session::on_committed() {
     }
     // Store, then look again (both sequentially consistent): a completion
     // that counted past this number before it was announced did not post.
-    awaited_.store(deferred_.front().first);
-    if (completed_.load() < deferred_.front().first) return;
+    awaited_.store(deferred_.front().after);
+    if (completed_.load() < deferred_.front().after) return;
   }
 }
 

@@ -95,6 +95,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool submit_from(handled& result, std::size_t& next);
   void settle(handled& done);
   bool resume_stalled();
+  void send_vouching(std::string& reply, std::string& reply_if_lost);
   bool submit(write_item& item);
   void on_committed();
 
@@ -146,7 +147,14 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::uint64_t submitted_ = 0;               // writes queued, on this thread
   std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
   std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
-  std::vector<std::pair<std::uint64_t, std::string>> deferred_;  // replies awaiting a commit
+  struct deferred_reply {
+    std::uint64_t after;  // sent once this many writes completed
+    std::string reply;
+    std::string reply_if_lost;
+  };
+  std::vector<deferred_reply> deferred_;  // replies awaiting a commit
+  std::atomic<std::uint64_t> lost_{0};    // writes the database refused (writer thread)
+  std::uint64_t lost_told_ = 0;           // of those, already reported to the client
 };
 
 }  // namespace iotxmpp

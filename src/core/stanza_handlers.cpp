@@ -208,6 +208,10 @@ handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros no
     handled out;
     out.reply = iq_result(id, h.config().domain, sender.address.to_string()).str();
     out.reply_after_commit = true;
+    out.reply_if_lost = error_reply(iq, stanza_condition::internal_server_error, h.config().domain,
+                                    sender.address.to_string(),
+                                    "an earlier stanza of this session could not be stored")
+                            .str();
     return out;
   }
   if (xmlns == ns::disco_info && get) return disco_info(id, sender, h);

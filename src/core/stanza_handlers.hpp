@@ -31,6 +31,9 @@ struct handled {
   // Send `reply` only once every write this session queued before this
   // stanza is committed: a ping answer then proves earlier reports are stored.
   bool reply_after_commit = false;
+  // Sent instead of `reply` when a write queued before this stanza was
+  // refused by the database: the answer must not vouch for a lost report.
+  std::string reply_if_lost;
   std::vector<write_item> writes;  // for the store writer, in order
   std::optional<stream_condition> fatal;  // end the stream with this error
   std::string fatal_text;

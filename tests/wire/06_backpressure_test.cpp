@@ -38,3 +38,30 @@ TEST(Wire06BackPressure, TinyWriterQueueStoresEveryPipelinedReport) {
 
 }  // namespace
 }  // namespace iotxmpp::test
+
+namespace iotxmpp::test {
+namespace {
+
+// A report the database refuses (a room longer than its column) is not
+// vouched for: the ping after it is answered with an error, not a result.
+TEST(Wire06Lost, PingAfterARefusedWriteIsAnError) {
+  test_server server;
+  raw_client device("127.0.0.1", server.port());
+  device.negotiate("lost");
+  device.send(report("long-room", std::string(300, 'r')));
+  device.send(ping("p1"));
+  std::string got = device.read_until("id='p1'");
+  got += device.read_until("</iq>");
+  EXPECT_NE(got.find("type='error'"), std::string::npos) << got;
+  EXPECT_NE(got.find("<internal-server-error"), std::string::npos) << got;
+  // Told once: the next ping vouches for what came after.
+  device.send(report("fine"));
+  device.send(ping("p2"));
+  got = device.read_until("id='p2'");
+  got += device.read_until(">");
+  EXPECT_NE(got.find("type='result'"), std::string::npos) << got;
+  EXPECT_EQ(open_test_store(server)->count_reports().value(), 1u);
+}
+
+}  // namespace
+}  // namespace iotxmpp::test
