@@ -1,0 +1,308 @@
+// iotxmpp_loadgen: a lean load generator for iotxmpp, Prosody and Mosquitto.
+// Every byte a timed phase sends is built before the clock starts; one epoll
+// thread drives all connections. Prints one JSON object on stdout.
+//
+//   iotxmpp_loadgen ingest    --port P [--conns 50 --reports 20000 --size 300 --tag T --probe]
+//   iotxmpp_loadgen ingest    --proto mqtt --port P --qos 1|0
+//   iotxmpp_loadgen ingest    --port P --domain localhost --sink   (Prosody: to a bound user)
+//   iotxmpp_loadgen logins    --port P [--sessions 5000 --inflight 200 --sources 8]
+//   iotxmpp_loadgen idle      --port P --pid SERVER_PID [--sessions 10000 --settle 2]
+//   iotxmpp_loadgen recommend --port P [--samples 2000 --gap-us 500]
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "loadgen_session.hpp"
+#include "loadgen_wire.hpp"
+
+namespace loadgen {
+namespace {
+
+struct options {
+  std::string scenario;
+  target t;
+  std::size_t conns = 50, reports = 20000, size = 300;
+  std::string tag;
+  std::string room_prefix = "bench-";
+  bool sink = false;   // XMPP: send to a bound user (Prosody), not the domain
+  bool probe = false;  // ingest: measure recommend round trips meanwhile
+  int qos = 1;
+  std::size_t sessions = 5000, inflight = 200, samples = 2000;
+  long gap_us = 500;
+  long pid = 0;
+  double settle = 2, timeout = 300;
+};
+
+std::string usage() {
+  return "usage: iotxmpp_loadgen ingest|logins|idle|recommend [--host H] [--port P]\n"
+         "  [--proto xmpp|mqtt] [--domain D] [--conns C] [--reports R] [--size B] [--tag T]\n"
+         "  [--room-prefix P] [--sink] [--probe] [--qos 0|1] [--sessions N] [--inflight W]\n"
+         "  [--sources K] [--samples S] [--gap-us U] [--pid PID] [--settle S] [--timeout S]\n";
+}
+
+options parse(int argc, char** argv) {
+  if (argc < 2) throw std::invalid_argument(usage());
+  options o;
+  o.scenario = argv[1];
+  o.tag = "t" + std::to_string(time(nullptr)) + "p" + std::to_string(getpid());
+  std::size_t sources = 1;
+  for (int i = 2; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--sink") { o.sink = true; continue; }
+    if (k == "--probe") { o.probe = true; continue; }
+    if (i + 1 >= argc) throw std::invalid_argument("missing value for " + k + "\n" + usage());
+    std::string v = argv[++i];
+    if (k == "--host") o.t.to.host = v;
+    else if (k == "--port") o.t.to.port = static_cast<unsigned short>(std::stoul(v));
+    else if (k == "--proto") o.t.proto = v == "mqtt" ? protocol::mqtt : protocol::xmpp;
+    else if (k == "--domain") o.t.domain = v;
+    else if (k == "--conns") o.conns = std::stoul(v);
+    else if (k == "--reports") o.reports = std::stoul(v);
+    else if (k == "--size") o.size = std::stoul(v);
+    else if (k == "--tag") o.tag = v;
+    else if (k == "--room-prefix") o.room_prefix = v;
+    else if (k == "--qos") o.qos = std::stoi(v);
+    else if (k == "--sessions") o.sessions = std::stoul(v);
+    else if (k == "--inflight") o.inflight = std::stoul(v);
+    else if (k == "--sources") sources = std::stoul(v);
+    else if (k == "--samples") o.samples = std::stoul(v);
+    else if (k == "--gap-us") o.gap_us = std::stol(v);
+    else if (k == "--pid") o.pid = std::stol(v);
+    else if (k == "--settle") o.settle = std::stod(v);
+    else if (k == "--timeout") o.timeout = std::stod(v);
+    else throw std::invalid_argument("unknown option " + k + "\n" + usage());
+  }
+  // Several loopback source addresses (127.0.0.1, .2, ...) stand for a fleet
+  // behind several addresses and multiply the ephemeral ports available.
+  if (sources > 1 && o.t.to.host.rfind("127.", 0) == 0)
+    for (std::size_t s = 0; s < sources; ++s) o.t.sources.push_back("127.0.0." + std::to_string(1 + s));
+  return o;
+}
+
+steady::time_point deadline_of(const options& o) {
+  return steady::now() + std::chrono::milliseconds(static_cast<long long>(o.timeout * 1000));
+}
+
+const char* proto_name(const options& o) { return o.t.proto == protocol::xmpp ? "xmpp" : "mqtt"; }
+
+json_object common(const options& o) {
+  json_object j;
+  j.text("scenario", o.scenario).text("proto", proto_name(o)).integer("port", o.t.to.port);
+  return j;
+}
+
+json_object failed(json_object j, const std::string& why) {
+  j.text("error", why);
+  return j;
+}
+
+// What each ingest connection sends, built before the clock: the reports
+// (unique ids per room and run) and, over XMPP, a ping whose answer means
+// that everything before it is committed (iotxmpp) or routed (Prosody);
+// over MQTT QoS 0 a PINGREQ plays that part.
+std::string ingest_bytes(const options& o, std::size_t k, const std::string& to) {
+  std::string room = o.room_prefix + std::to_string(k);
+  std::string out;
+  out.reserve(o.reports * (o.size + 40) + 128);
+  for (std::size_t i = 0; i < o.reports; ++i) {
+    std::string id = o.tag + "-" + std::to_string(i);
+    std::string report = xmpp_report(to, id, i + 1, room, o.size);
+    if (o.t.proto == protocol::xmpp)
+      out += report;
+    else
+      out += mqtt_publish("iot/" + room, report, o.qos, static_cast<std::uint16_t>(i % 65535 + 1));
+  }
+  if (o.t.proto == protocol::xmpp)
+    out += xmpp_ping(o.t.domain, "pe" + o.tag + "-" + std::to_string(k));
+  else if (o.qos == 0)
+    out += mqtt_pingreq();
+  return out;
+}
+
+// Counts what the peer sends back during ingest and decides when a
+// connection has seen the end of its load.
+struct ingest_watch {
+  needle_counter end;                      // the ping answer / PINGRESP
+  needle_counter err1{"type='error'"}, err2{"type=\"error\""}, stream_err{"<stream:error"};
+  std::size_t base = 0;                    // bytes received before the clock
+  bool done = false;
+};
+
+std::string run_ingest(const options& o) {
+  json_object j = common(o);
+  event_loop loop;
+  std::deque<connection> conns(o.conns + (o.sink ? 1 : 0));
+  auto deadline = deadline_of(o);
+  auto login = login_all(loop, conns, o.t, std::min<std::size_t>(o.inflight, conns.size()), deadline);
+  if (login.bound != conns.size())
+    return failed(j, "login: " + loop.last_error()).str();
+  std::string to = o.t.domain;
+  connection* sink = nullptr;
+  needle_counter delivered("</message>");
+  if (o.sink) {
+    sink = &conns.back();
+    to = sink->in;  // its bound JID
+    sink->on_read = [&delivered](connection&, std::string_view d) { delivered.feed(d); };
+  }
+  const bool xmpp = o.t.proto == protocol::xmpp;
+  std::vector<std::string> bytes(o.conns);
+  for (std::size_t k = 0; k < o.conns; ++k) bytes[k] = ingest_bytes(o, k, to);
+  std::vector<ingest_watch> watch(o.conns);
+  std::size_t ended = 0;
+  auto last = steady::now();
+  for (std::size_t k = 0; k < o.conns; ++k) {
+    auto& w = watch[k];
+    // A ping answer arrives only on its own connection, so its id cannot
+    // be confused with another connection's ("pe…-1" vs "pe…-10").
+    w.end = needle_counter(xmpp ? "pe" + o.tag + "-" + std::to_string(k) : std::string(mqtt_pingresp));
+    w.base = conns[k].received;
+    conns[k].on_read = [&, k](connection& c, std::string_view d) {
+      auto& w = watch[k];
+      w.err1.feed(d);
+      w.err2.feed(d);
+      if (w.stream_err.feed(d)) loop.fail(c, "stream error during ingest: " + std::string(d.substr(0, 300)));
+      bool end = (xmpp || o.qos == 0) ? w.end.feed(d) > 0
+                                      : c.received - w.base >= o.reports * mqtt_puback_size;
+      if (end && !w.done) {
+        w.done = true;
+        ++ended;
+        last = steady::now();
+      }
+    };
+  }
+  recommend_prober prober;
+  std::atomic<bool> stop{false};
+  std::thread probe_thread;
+  if (o.probe && !prober.start(o.t, o.room_prefix + "0")) return failed(j, prober.error()).str();
+
+  const double cpu0 = cpu_seconds();
+  const auto t0 = steady::now();
+  if (o.probe)
+    probe_thread = std::thread([&] { prober.run(SIZE_MAX, std::chrono::microseconds(o.gap_us), stop); });
+  for (std::size_t k = 0; k < o.conns; ++k) loop.send(conns[k], bytes[k]);
+  const std::size_t expected = o.conns * o.reports;
+  const std::size_t failures0 = loop.failures();
+  bool finished = loop.run(
+      [&] {
+        return loop.failures() > failures0 ||
+               (ended == o.conns && (!sink || delivered.count() >= expected));
+      },
+      deadline);
+  if (sink) last = steady::now();
+  const double cpu = cpu_seconds() - cpu0;
+  stop = true;
+  if (probe_thread.joinable()) probe_thread.join();
+  const double seconds = std::chrono::duration<double>(last - t0).count();
+  const double wall = std::chrono::duration<double>(steady::now() - t0).count();
+  std::size_t errors = 0;
+  for (auto& w : watch) errors += w.err1.count() + w.err2.count() + w.stream_err.count();
+  j.integer("conns", static_cast<long long>(o.conns))
+      .integer("reports_per_conn", static_cast<long long>(o.reports))
+      .integer("reports", static_cast<long long>(expected))
+      .integer("report_bytes", static_cast<long long>(xmpp_report(to, o.tag + "-0", 1, o.room_prefix + "0", o.size).size()))
+      .text("tag", o.tag)
+      .number("seconds", seconds)
+      .number("reports_per_s", seconds > 0 ? static_cast<double>(expected) / seconds : 0)
+      .integer("error_replies", static_cast<long long>(errors))
+      .number("generator_cpu_s", cpu)
+      .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  if (sink) j.integer("delivered", static_cast<long long>(delivered.count()));
+  if (o.probe) {
+    j.raw("recommend", latency_json(prober.rtt_ms()));
+    if (!prober.error().empty()) j.text("probe_error", prober.error());
+  }
+  if (!finished) j.text("error", "timeout after " + std::to_string(o.timeout) + " s");
+  else if (loop.failures() > failures0) j.text("error", loop.last_error());
+  else if (errors) j.text("error", "the server answered with errors");
+  return j.str();
+}
+
+std::string run_logins(const options& o) {
+  json_object j = common(o);
+  event_loop loop;
+  std::deque<connection> conns(o.sessions);
+  const double cpu0 = cpu_seconds();
+  const auto t0 = steady::now();
+  auto login = login_all(loop, conns, o.t, o.inflight, deadline_of(o));
+  const double cpu = cpu_seconds() - cpu0;
+  const double wall = std::chrono::duration<double>(steady::now() - t0).count();
+  for (auto& c : conns) loop.close(c);
+  j.integer("sessions", static_cast<long long>(o.sessions))
+      .integer("bound", static_cast<long long>(login.bound))
+      .integer("inflight", static_cast<long long>(o.inflight))
+      .integer("sources", static_cast<long long>(std::max<std::size_t>(1, o.t.sources.size())))
+      .number("seconds", login.seconds)
+      .number("logins_per_s", login.seconds > 0 ? static_cast<double>(login.bound) / login.seconds : 0)
+      .raw("latency", latency_json(login.latency_ms))
+      .number("generator_cpu_s", cpu)
+      .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  if (login.bound != o.sessions) j.text("error", "login: " + loop.last_error());
+  return j.str();
+}
+
+std::string run_idle(const options& o) {
+  json_object j = common(o);
+  if (o.pid <= 0) return failed(j, "idle needs --pid of the server").str();
+  event_loop loop;
+  std::deque<connection> conns(o.sessions);
+  const long before = rss_kib(o.pid);
+  auto login = login_all(loop, conns, o.t, o.inflight, deadline_of(o));
+  // Let the server settle (writes of the logins, timers) before measuring.
+  std::size_t failures0 = loop.failures();
+  loop.run([&] { return loop.failures() > failures0; },
+           steady::now() + std::chrono::milliseconds(static_cast<long long>(o.settle * 1000)));
+  const long after = rss_kib(o.pid);
+  std::size_t open = 0;
+  for (auto& c : conns) open += c.fd >= 0 ? 1 : 0;
+  for (auto& c : conns) loop.close(c);
+  double per = open ? static_cast<double>(after - before) * 1024.0 / static_cast<double>(open) : 0;
+  j.integer("sessions", static_cast<long long>(o.sessions))
+      .integer("bound", static_cast<long long>(login.bound))
+      .integer("open_at_measure", static_cast<long long>(open))
+      .integer("rss_before_kib", before)
+      .integer("rss_after_kib", after)
+      .number("bytes_per_session", per)
+      .number("login_seconds", login.seconds);
+  if (before < 0 || after < 0) j.text("error", "cannot read /proc/" + std::to_string(o.pid) + "/status");
+  else if (open != o.sessions) j.text("error", "sessions lost: " + loop.last_error());
+  return j.str();
+}
+
+std::string run_recommend(const options& o) {
+  json_object j = common(o);
+  recommend_prober prober;
+  if (!prober.start(o.t, o.room_prefix + "0")) return failed(j, prober.error()).str();
+  std::atomic<bool> stop{false};
+  const double cpu0 = cpu_seconds();
+  prober.run(o.samples, std::chrono::microseconds(o.gap_us), stop);
+  j.raw("recommend", latency_json(prober.rtt_ms())).number("generator_cpu_s", cpu_seconds() - cpu0);
+  if (!prober.error().empty()) j.text("error", prober.error());
+  return j.str();
+}
+
+}  // namespace
+}  // namespace loadgen
+
+int main(int argc, char** argv) {
+  using namespace loadgen;
+  try {
+    options o = parse(argc, argv);
+    std::string out;
+    if (o.scenario == "ingest") out = run_ingest(o);
+    else if (o.scenario == "logins") out = run_logins(o);
+    else if (o.scenario == "idle") out = run_idle(o);
+    else if (o.scenario == "recommend") out = run_recommend(o);
+    else throw std::invalid_argument(usage());
+    std::cout << out << std::endl;
+    return out.find("\"error\"") == std::string::npos ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "iotxmpp_loadgen: " << e.what() << '\n';
+    return 2;
+  }
+}

@@ -1,0 +1,78 @@
+#pragma once
+// Logins driven through the event loop (XMPP SASL ANONYMOUS + bind, or MQTT
+// CONNECT), the blocking recommend prober, and small measuring helpers.
+
+#include <atomic>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "loadgen_net.hpp"
+
+namespace loadgen {
+
+enum class protocol { xmpp, mqtt };
+
+struct target {
+  endpoint to;
+  protocol proto = protocol::xmpp;
+  std::string domain = "iot.local";
+  std::vector<std::string> sources;  // source addresses, used round-robin by slot
+};
+
+struct login_outcome {
+  double seconds = 0;               // first connect to last bound
+  std::vector<double> latency_ms;   // per login, connect to bound
+  std::size_t bound = 0;
+};
+
+// Logs in every connection in `conns` (XMPP: stream, SASL ANONYMOUS, stream
+// restart, bind; the bound JID is left in `in`; MQTT: CONNECT, CONNACK), at
+// most `inflight` at once. Each connection ends with `on_read` watching for
+// stream errors. Stops at the deadline or on the first failure.
+login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const target& t,
+                        std::size_t inflight, steady::time_point deadline);
+
+// Round trips of one recommend IQ at a time over its own blocking connection
+// (its own thread), so its latency is not the event loop's.
+class recommend_prober {
+ public:
+  // Connects and logs in; false with error() on failure.
+  bool start(const target& t, std::string room);
+  // Sends one IQ at a time, `gap` apart, until `samples` are taken or `stop`
+  // is set; keeps each round trip in milliseconds.
+  void run(std::size_t samples, std::chrono::microseconds gap, const std::atomic<bool>& stop);
+  const std::vector<double>& rtt_ms() const { return rtt_ms_; }
+  const std::string& error() const { return error_; }
+  ~recommend_prober();
+
+ private:
+  int fd_ = -1;
+  target t_;
+  std::string room_;
+  std::vector<double> rtt_ms_;
+  std::string error_;
+};
+
+double percentile(std::vector<double> v, double p);  // p in [0, 100]; 0 when empty
+double cpu_seconds();                                // this process, user + system
+long rss_kib(long pid);                              // VmRSS of /proc/PID/status; -1 if unknown
+
+// A flat JSON object, written as it is filled.
+class json_object {
+ public:
+  json_object& number(std::string_view key, double v);
+  json_object& integer(std::string_view key, long long v);
+  json_object& text(std::string_view key, std::string_view v);
+  json_object& raw(std::string_view key, std::string_view json);
+  std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  void key(std::string_view k);
+  std::string body_;
+};
+
+// {"n":..,"p50_ms":..,"p99_ms":..,"max_ms":..,"mean_ms":..}
+std::string latency_json(const std::vector<double>& ms);
+
+}  // namespace loadgen

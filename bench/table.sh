@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench/table.sh RESULTS.json: the markdown tables of one bench/run result.
+set -euo pipefail
+f=${1:?results json}
+
+jq -r '
+def num: if . == null then "n/a" elif . >= 100 then (. | round | tostring)
+         elif . >= 10 then ((. * 10 | round) / 10 | tostring) else ((. * 1000 | round) / 1000 | tostring) end;
+def cell($lb; $metric):
+  .summary[$lb] as $l
+  | if $l == null then "not run"
+    elif ($l[$metric] // null) == null or $l[$metric].n == 0 then
+      "invalid (\($l.valid_runs)/\($l.runs) runs valid)"
+    else "\($l[$metric].median | num) (\($l[$metric].min | num)–\($l[$metric].max | num))"
+         + (if $l.valid_runs < $l.runs then " [\($l.runs - $l.valid_runs) run(s) invalid]" else "" end)
+    end;
+. as $r
+| "## iotxmpp benchmark \(.date) (commit \(.commit))",
+  "",
+  "Machine: \(.machine.cpu), \(.machine.cores) cores, \(.machine.memory) RAM, \(.machine.kernel); load average at the end \(.machine.load_at_end).",
+  "Generator and servers share the machine. Each cell: median (min–max) of \(.settings.runs) run(s)\(if .settings.quick then ", QUICK smoke run (small counts)" else "" end).",
+  "Ingest: \(.settings.ingest_conns) connections × \(.settings.ingest_reports_per_conn) status reports of \(.settings.report_bytes) bytes, the same bytes as MQTT payload (Prosody: × \(.settings.prosody_reports_per_conn), \(.settings.prosody_report_bytes) bytes with the user JID as `to`); logins: \(.settings.logins); idle: \(.settings.idle_sessions) sessions.",
+  "",
+  "| scenario | iotxmpp SQLite file | iotxmpp SQLite tmpfs | iotxmpp MariaDB | peer |",
+  "|---|---|---|---|---|",
+  "| durable ingest, reports/s | \(cell("iotxmpp-sqlite-file ingest"; "reports_per_s")) | \(cell("iotxmpp-sqlite-shm ingest"; "reports_per_s")) | \(cell("iotxmpp-mariadb ingest"; "reports_per_s")) | Mosquitto QoS 1: \(cell("mosquitto qos1 ingest"; "reports_per_s")); QoS 0: \(cell("mosquitto qos0 ingest"; "reports_per_s")); Prosody: \(cell("prosody ingest"; "reports_per_s")) |",
+  "| raw multi-row INSERT, rows/s | \(cell("raw-insert sqlite-file"; "rows_per_s")) | \(cell("raw-insert sqlite-shm"; "rows_per_s")) | \(cell("raw-insert mariadb"; "rows_per_s")) | |",
+  "| generator CPU share during ingest (of one core) | \(cell("iotxmpp-sqlite-file ingest"; "generator_cpu_share")) | \(cell("iotxmpp-sqlite-shm ingest"; "generator_cpu_share")) | \(cell("iotxmpp-mariadb ingest"; "generator_cpu_share")) | Mosquitto QoS 1: \(cell("mosquitto qos1 ingest"; "generator_cpu_share")) |",
+  "| recommend RTT idle p50 / p99 / max, ms | \(cell("iotxmpp-sqlite-file recommend idle"; "recommend_p50_ms")) / \(cell("iotxmpp-sqlite-file recommend idle"; "recommend_p99_ms")) / \(cell("iotxmpp-sqlite-file recommend idle"; "recommend_max_ms")) | \(cell("iotxmpp-sqlite-shm recommend idle"; "recommend_p99_ms")) (p99) | \(cell("iotxmpp-mariadb recommend idle"; "recommend_p99_ms")) (p99) | |",
+  "| recommend RTT during ingest p50 / p99 / max, ms | \(cell("iotxmpp-sqlite-file ingest"; "recommend_p50_ms")) / \(cell("iotxmpp-sqlite-file ingest"; "recommend_p99_ms")) / \(cell("iotxmpp-sqlite-file ingest"; "recommend_max_ms")) | \(cell("iotxmpp-sqlite-shm ingest"; "recommend_p99_ms")) (p99) | \(cell("iotxmpp-mariadb ingest"; "recommend_p99_ms")) (p99) | |",
+  "| full logins/s | \(cell("iotxmpp-sqlite-file logins"; "logins_per_s")) | \(cell("iotxmpp-sqlite-shm logins"; "logins_per_s")) | \(cell("iotxmpp-mariadb logins"; "logins_per_s")) | Mosquitto CONNECT: \(cell("mosquitto logins"; "logins_per_s")); Prosody: \(cell("prosody logins"; "logins_per_s")) |",
+  "| server memory per idle session, bytes | \(cell("iotxmpp-sqlite-file idle"; "bytes_per_session")) | \(cell("iotxmpp-sqlite-shm idle"; "bytes_per_session")) | \(cell("iotxmpp-mariadb idle"; "bytes_per_session")) | Mosquitto: \(cell("mosquitto idle"; "bytes_per_session")); Prosody: \(cell("prosody idle"; "bytes_per_session")) |",
+  "",
+  "Framer alone (stream_framer_bench): " + ([.framer[] | "\(.name): \(.mb_per_s | num) MB/s, \(.stanzas_per_s | num) stanzas/s"] | join("; ")),
+  "",
+  "| target | goal | measured | met |",
+  "|---|---|---|---|",
+  (.targets[] | "| \(.target) | \(.goal) | \(.value | num) | \(if .met == null then "n/a" elif .met then "yes" else "**no**" end) |"),
+  "",
+  (if (.invalid | length) > 0 then
+     "Runs not reported (an error, or rows that do not add up):",
+     (.invalid[] | "- \(.["label"]) run \(.run): \(.error // "")\(if .rows_added != null then " rows added \(.rows_added) of \(.reports)" else "" end)")
+   else empty end)
+' "$f"
