@@ -8,14 +8,14 @@ namespace iotxmpp::cli {
 
 std::shared_ptr<client_flags> add_client_options(CLI::App& sub, const char* timeout_help) {
   auto f = std::make_shared<client_flags>();
-  sub.add_option("-s,--server", f->server,
+  sub.add_option("--server", f->server,
                  "Server address HOST[:PORT], IPv6 as [ADDR]:PORT (default port 5222)")
       ->capture_default_str()
       ->envname("IOTXMPP_SERVER");
   sub.add_option("--domain", f->domain, "The server's XMPP domain")
       ->capture_default_str()
       ->envname("IOTXMPP_DOMAIN");
-  sub.add_option("-t,--timeout", f->timeout, timeout_help)->capture_default_str();
+  sub.add_option("--timeout", f->timeout, timeout_help)->capture_default_str();
   sub.add_flag("--json", f->json, "Print JSON for scripts instead of text");
   return f;
 }

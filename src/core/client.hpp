@@ -21,6 +21,7 @@
 #include "core/backoff.hpp"
 #include "core/error.hpp"
 #include "core/jid.hpp"
+#include "core/server_address.hpp"
 #include "core/stream_framer.hpp"
 #include "core/xml_element.hpp"
 
@@ -29,18 +30,6 @@ class io_context;
 }
 
 namespace iotxmpp {
-
-// Where the server is: a host name or IP literal and a TCP port.
-struct server_address {
-  std::string host = "localhost";
-  unsigned short port = 5222;
-
-  // Parses "HOST", "HOST:PORT", "[IPV6]", "[IPV6]:PORT" or a bare IPv6
-  // literal ("::1", no port). error_kind::usage saying what is wrong.
-  static result<server_address> parse(std::string_view text, unsigned short default_port = 5222);
-  // "host:port", IPv6 literals in brackets: "[::1]:5222".
-  std::string to_string() const;
-};
 
 struct client_options {
   server_address server;

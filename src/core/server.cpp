@@ -246,7 +246,9 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   unsigned threads = o.config.threads ? o.config.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) p->shards.push_back(std::make_unique<shard>());
 
-  for (const auto& ep : endpoints) {
+  // By index: an IPv6 wildcard may add its IPv4 twin while we go.
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const tcp::endpoint ep = endpoints[i];
     tcp::acceptor a(p->shards[0]->io);
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
@@ -267,6 +269,12 @@ result<std::unique_ptr<server>> server::start(server_options options) {
       return fail(error_kind::io, "cannot listen on " + where + ": " + ec.message());
     }
     auto local = a.local_endpoint(ec);
+    if (ep.address().is_v6() && ep.address().is_unspecified()) {
+      // Where the system keeps IPv6 sockets IPv6-only, IPv4 needs its own.
+      asio::ip::v6_only only;
+      a.get_option(only, ec);
+      if (!ec && only.value()) endpoints.emplace_back(asio::ip::address_v4::any(), local.port());
+    }
     p->bound.emplace_back(local.address().to_string(), local.port());
     p->acceptors.push_back(std::move(a));
   }

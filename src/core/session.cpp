@@ -60,15 +60,14 @@ session::session(asio::ip::tcp::socket socket, shard& home, session_context& con
       remote_address_(remote_ip(socket_).to_string()),
       remote_port_(remote_port(socket_)),
       framer_(context.config.limits),
-      negotiation_(context.config, remote_address_, remote_port_),
-      wake_(home.io) {
+      negotiation_(std::make_unique<negotiation>(context.config, remote_address_, remote_port_)) {
   accepted_at_ = last_activity_ = last_touch_ = steady::now();
 }
 
 session::~session() = default;
 
 std::string session::describe() const {
-  if (bound_) return negotiation_.bound_jid().to_string();
+  if (bound_) return sender_.address.to_string();
   if (remote_address_.find(':') != std::string::npos)
     return "[" + remote_address_ + "]:" + std::to_string(remote_port_);
   return remote_address_ + ":" + std::to_string(remote_port_);
@@ -85,45 +84,69 @@ void session::start() {
     negotiating_ = false;
     fail(stream_condition::policy_violation, "too many connections negotiating from this address");
   }
-  asio::co_spawn(home_.io, [self = shared_from_this()] { return self->read_loop(); },
-                 asio::detached);
+  wait_readable();
 }
 
-asio::awaitable<void> session::read_loop() {
-  auto self = shared_from_this();  // the loop keeps the session alive
-  boost::system::error_code ec;
-  while (!finished_) {
-    // Wait for readability first and read into the shard's buffer: an idle
-    // session then owns no read buffer at all.
-    co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || finished_) break;
-    std::size_t n = socket_.read_some(asio::buffer(home_.read_buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec.clear();
-      continue;
-    }
-    if (ec) break;  // EOF or reset
-    last_activity_ = steady::now();
-    if (closing_) continue;  // draining after our stream error
+// Reading is a chain of callbacks rather than a coroutine: an idle session
+// then costs one pending wait operation, not a coroutine frame and its
+// awaitable machinery (about 900 bytes a session).
+void session::wait_readable() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       self->on_readable(ec);
+                     });
+}
 
-    std::string_view data(home_.read_buffer.data(), n);
-    if (process(data)) continue;
-
-    // Back-pressure: the writer is full. Keep the unread rest (the shared
-    // buffer is reused by other sessions) and read nothing more until the
-    // writer has room: TCP then slows the client down, nothing is dropped.
-    std::string rest(data);
-    while (!finished_ && !closing_) {
-      wake_.expires_at(steady::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (finished_ || closing_ || !resume_stalled()) continue;
-      std::string_view r(rest);
-      if (process(r)) break;
-      rest.assign(r);
-    }
+void session::on_readable(boost::system::error_code ec) {
+  if (ec || finished_) {
+    finish();
+    return;
   }
-  finish();
+  // Read into the shard's buffer: an idle session owns no read buffer.
+  const std::size_t n = socket_.read_some(asio::buffer(home_.read_buffer), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    wait_readable();
+    return;
+  }
+  if (ec) {  // EOF or reset
+    finish();
+    return;
+  }
+  last_activity_ = steady::now();
+  std::string_view data(home_.read_buffer.data(), n);
+  if (closing_ || process(data)) {  // closing: draining after our stream error
+    framer_.trim();  // between reads an idle session holds no parse state
+    wait_readable();
+    return;
+  }
+  // Back-pressure: the writer is full. Keep the unread rest (the shared
+  // buffer is reused by other sessions) and read nothing more until the
+  // writer has room: TCP then slows the client down, nothing is dropped.
+  unread_.assign(data);
+  wait_for_space();
+}
+
+void session::wait_for_space() {
+  if (!wake_) wake_ = std::make_unique<asio::steady_timer>(home_.io);
+  wake_->expires_at(steady::time_point::max());
+  wake_->async_wait([self = shared_from_this()](boost::system::error_code) { self->on_space(); });
+}
+
+void session::on_space() {
+  if (finished_) {
+    finish();
+    return;
+  }
+  if (closing_ || resume_stalled()) {
+    std::string_view rest(unread_);
+    if (closing_ || process(rest)) {
+      std::string().swap(unread_);
+      wait_readable();
+      return;
+    }
+    unread_.erase(0, unread_.size() - rest.size());
+  }
+  wait_for_space();
 }
 
 bool session::process(std::string_view& data) {
@@ -134,7 +157,13 @@ bool session::process(std::string_view& data) {
       case stream_framer::status::need_more:
         break;
       case stream_framer::status::stream_open:
-        apply(negotiation_.on_header(framer_.header()));
+        // The framer opens a stream only at the start and after SASL
+        // success, both before binding; anything else is a bug of ours.
+        if (!negotiation_) {
+          fail(stream_condition::internal_server_error, "stream restarted after binding");
+          return true;
+        }
+        apply(negotiation_->on_header(framer_.header()));
         break;
       case stream_framer::status::element:
         if (!on_element(framer_.element())) return false;
@@ -152,20 +181,22 @@ bool session::process(std::string_view& data) {
 
 bool session::on_element(pugi::xml_node element) {
   if (!bound_) {
-    apply(negotiation_.on_element(element));
+    apply(negotiation_->on_element(element));
     return true;
   }
   return carry_out(handle_stanza(element, sender_, context_.shared, wall_now()));
 }
 
 void session::apply(negotiation::step step) {
+  // Registered before the bind result leaves: a client that has its JID can
+  // be found (disco#items, conflict) at once.
+  if (step.bound && !step.fatal) on_bound();
   if (!step.send.empty()) send(step.send);
   if (step.fatal) {
     fail(*step.fatal, step.fatal_text);
     return;
   }
   if (step.restart) framer_.reset();
-  if (step.bound) on_bound();
 }
 
 void session::on_bound() {
@@ -174,7 +205,8 @@ void session::on_bound() {
     context_.limiter.release(remote_address_);
     negotiating_ = false;
   }
-  sender_.address = negotiation_.bound_jid();
+  sender_.address = negotiation_->bound_jid();
+  negotiation_.reset();  // its work is done; a bound session keeps only its JID
   sender_.self = shared_from_this();
   if (auto older = context_.shared.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
@@ -191,54 +223,81 @@ bool session::carry_out(handled result) {
     fail(*result.fatal, result.fatal_text);
     return true;
   }
-  stalled_.emplace(std::move(result));
-  stalled_next_ = 0;
-  return resume_stalled();
+  std::size_t next = 0;
+  if (!submit_from(result, next)) {
+    // Only a stalled outcome is kept (on the heap): the common case costs
+    // the session nothing.
+    stalled_ = std::make_unique<handled>(std::move(result));
+    stalled_next_ = next;
+    return false;
+  }
+  settle(result);
+  return true;
+}
+
+bool session::submit_from(handled& result, std::size_t& next) {
+  auto& writes = result.writes;
+  for (; next < writes.size(); ++next) {
+    if (submit(writes[next])) continue;
+    std::weak_ptr<session> weak = shared_from_this();
+    context_.shared.writer().when_space([weak] {
+      if (auto self = weak.lock())
+        asio::post(self->home_.io, [self] {
+          if (self->wake_) self->wake_->cancel();
+        });
+    });
+    return false;
+  }
+  return true;
+}
+
+void session::settle(handled& done) {
+  if (done.reply.empty()) return;
+  if (done.reply_after_commit && completed_.load() < submitted_) {
+    deferred_.emplace_back(submitted_, std::move(done.reply));
+    on_committed();  // announces what it waits for
+  } else {
+    send(done.reply);
+  }
 }
 
 bool session::resume_stalled() {
   if (!stalled_) return true;
-  auto& writes = stalled_->writes;
-  for (; stalled_next_ < writes.size(); ++stalled_next_) {
-    if (submit(writes[stalled_next_])) continue;
-    std::weak_ptr<session> weak = shared_from_this();
-    context_.shared.writer().when_space([weak] {
-      if (auto self = weak.lock())
-        asio::post(self->home_.io, [self] { self->wake_.cancel(); });
-    });
-    return false;
-  }
-  handled done = std::move(*stalled_);
-  stalled_.reset();
-  if (done.reply.empty()) return true;
-  if (done.reply_after_commit && committed_ < submitted_)
-    deferred_.emplace_back(submitted_, std::move(done.reply));
-  else
-    send(done.reply);
+  if (!submit_from(*stalled_, stalled_next_)) return false;
+  auto done = std::move(stalled_);
+  settle(*done);
   return true;
 }
 
 bool session::submit(write_item& item) {
-  std::uint64_t seq = submitted_ + 1;
-  auto self = shared_from_this();
   bool queued = context_.shared.writer().try_submit(
-      std::move(item), [self, seq](const result<void>& r) {
+      std::move(item), [self = shared_from_this()](const result<void>& r) {
         if (!r) log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
-        // Completions run on the writer thread; the session's state belongs
-        // to its shard thread.
-        asio::post(self->home_.io, [self, seq] { self->on_committed(seq); });
+        // On the writer thread, in queue order: the count of completions is
+        // the sequence number of the last one. Only a completion some reply
+        // waits for costs a hop to the session's thread.
+        const std::uint64_t done = self->completed_.fetch_add(1) + 1;
+        if (done == self->awaited_.load()) asio::post(self->home_.io, [self] { self->on_committed(); });
       });
-  if (queued) submitted_ = seq;
+  if (queued) ++submitted_;
   return queued;
 }
 
-void session::on_committed(std::uint64_t seq) {
-  // The writer commits in queue order, so seq only grows; max() keeps it
-  // monotonic even so.
-  committed_ = std::max(committed_, seq);
-  while (!deferred_.empty() && deferred_.front().first <= committed_) {
-    send(deferred_.front().second);
-    deferred_.pop_front();
+void session::on_committed() {
+  for (;;) {
+    const std::uint64_t done = completed_.load();
+    while (!deferred_.empty() && deferred_.front().first <= done) {
+      send(deferred_.front().second);
+      deferred_.erase(deferred_.begin());
+    }
+    if (deferred_.empty()) {
+      awaited_.store(0);
+      return;
+    }
+    // Store, then look again (both sequentially consistent): a completion
+    // that counted past this number before it was announced did not post.
+    awaited_.store(deferred_.front().first);
+    if (completed_.load() < deferred_.front().first) return;
   }
 }
 
@@ -268,8 +327,11 @@ void session::start_write() {
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->writing_ = false;
                       self->in_flight_.clear();
-                      // Keep idle sessions small: drop a buffer a burst grew.
-                      if (self->in_flight_.capacity() > 4096) std::string().swap(self->in_flight_);
+                      // Keep idle sessions small: nothing to send, no buffers.
+                      if (self->outbox_.empty()) {
+                        std::string().swap(self->in_flight_);
+                        std::string().swap(self->outbox_);
+                      }
                       if (ec) {
                         self->finish();
                         return;
@@ -315,7 +377,7 @@ void session::close(stream_condition condition, std::string text) {
 void session::fail(stream_condition condition, std::string_view text, bool too_big) {
   if (closing_ || finished_) return;
   std::string out;
-  if (!negotiation_.header_sent()) out = negotiation_.header_for_error();
+  if (negotiation_ && !negotiation_->header_sent()) out = negotiation_->header_for_error();
   xml_element app("stanza-too-big");
   app.set("xmlns", ns::errors);
   out += stream_error(condition, text, too_big ? &app : nullptr);
@@ -324,7 +386,7 @@ void session::fail(stream_condition condition, std::string_view text, bool too_b
                              {"reason", std::string(text)}});
   closing_ = true;
   linger_until_ = steady::now() + linger;
-  wake_.cancel();
+  if (wake_) wake_->cancel();
   outbox_.append(out);
   if (!writing_) start_write();
 }
@@ -354,13 +416,23 @@ void session::sweep(steady::time_point now) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    last_touch_ = now;
     write_item touch = device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
-    context_.shared.writer().try_submit(std::move(touch));
+    if (context_.shared.writer().try_submit(std::move(touch))) last_touch_ = now;
   }
 }
 
 void session::abort() { finish(); }
+
+namespace {
+
+// Queues `item` now, or as soon as the writer has room: for writes no
+// client waits on but that must not be lost.
+void submit_eventually(store_writer& writer, std::shared_ptr<write_item> item) {
+  if (writer.try_submit(std::move(*item))) return;  // not taken when refused
+  writer.when_space([&writer, item] { submit_eventually(writer, item); });
+}
+
+}  // namespace
 
 void session::finish() {
   if (finished_) return;
@@ -368,7 +440,7 @@ void session::finish() {
   closing_ = true;
   boost::system::error_code ec;
   socket_.close(ec);
-  wake_.cancel();
+  if (wake_) wake_->cancel();
   home_.sessions.erase(this);
   --context_.live_sessions;
   if (negotiating_) {
@@ -380,12 +452,8 @@ void session::finish() {
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either.
-    write_item offline = device_offline{sender_.address.to_string(), wall_now()};
-    auto& writer = context_.shared.writer();
-    if (!writer.try_submit(std::move(offline))) {
-      auto item = std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()});
-      writer.when_space([&writer, item] { writer.try_submit(std::move(*item)); });
-    }
+    submit_eventually(context_.shared.writer(),
+                      std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

@@ -68,7 +68,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Starts reading. Call on the home thread.
   void start();
 
-  const jid& address() const override { return negotiation_.bound_jid(); }
+  const jid& address() const override { return sender_.address; }
   void deliver(std::string bytes) override;
   void close(stream_condition condition, std::string text) override;
 
@@ -78,7 +78,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void abort();
 
  private:
-  asio::awaitable<void> read_loop();
+  void wait_readable();
+  void on_readable(boost::system::error_code ec);
+  void wait_for_space();
+  void on_space();
   // Feeds bytes to the framer and acts on its events. Returns false when it
   // had to stop because the store writer is full (back-pressure); `data` is
   // then left at the first byte not yet consumed.
@@ -89,9 +92,11 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Queues the handler's writes and sends its reply. False when the writer
   // was full: the rest waits in stalled_ until when_space() fires.
   bool carry_out(handled result);
+  bool submit_from(handled& result, std::size_t& next);
+  void settle(handled& done);
   bool resume_stalled();
   bool submit(write_item& item);
-  void on_committed(std::uint64_t seq);
+  void on_committed();
 
   void send(std::string_view bytes);
   void start_write();
@@ -107,7 +112,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::string remote_address_;  // IP without brackets
   unsigned short remote_port_ = 0;
   stream_framer framer_;
-  negotiation negotiation_;
+  std::unique_ptr<negotiation> negotiation_;  // until bound
   sender_state sender_;
 
   steady::time_point accepted_at_;
@@ -132,14 +137,16 @@ class session final : public peer, public std::enable_shared_from_this<session> 
 
   // Back-pressure: writes not yet accepted by the store writer, and the
   // reply that must follow them.
-  std::optional<handled> stalled_;
+  std::unique_ptr<handled> stalled_;
   std::size_t stalled_next_ = 0;
-  asio::steady_timer wake_;
+  std::unique_ptr<asio::steady_timer> wake_;  // only while stalled by back-pressure
+  std::string unread_;  // what a read brought while stalled
 
   // Commit tracking: replies that wait until writes up to `seq` committed.
-  std::uint64_t submitted_ = 0;
-  std::uint64_t committed_ = 0;
-  std::deque<std::pair<std::uint64_t, std::string>> deferred_;
+  std::uint64_t submitted_ = 0;               // writes queued, on this thread
+  std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
+  std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
+  std::vector<std::pair<std::uint64_t, std::string>> deferred_;  // replies awaiting a commit
 };
 
 }  // namespace iotxmpp

@@ -129,10 +129,19 @@ void stream_framer::release() {
   if (buffer_.capacity() > keep_capacity) std::vector<char>().swap(buffer_);
   lexer_.trim(keep_capacity);
   if (doc_used_) {
-    doc_.reset();  // frees the element's tree; element() was valid until this feed
+    doc_->reset();  // frees the element's tree; element() was valid until this feed
     doc_used_ = false;
     element_ = {};
   }
+}
+
+void stream_framer::trim() {
+  if (lexer_.in_markup() || close_pending_) return;
+  release();
+  doc_.reset();
+  std::vector<char>().swap(buffer_);
+  lexer_.trim(0);
+  header_.attributes = {};
 }
 
 void stream_framer::append(const char* data, std::size_t size) {
@@ -149,8 +158,9 @@ void stream_framer::append(const char* data, std::size_t size) {
 }
 
 bool stream_framer::parse_buffer() {
+  if (!doc_) doc_ = std::make_unique<pugi::xml_document>();
   doc_used_ = true;
-  return static_cast<bool>(parse_in_place(doc_, buffer_));
+  return static_cast<bool>(parse_in_place(*doc_, buffer_));
 }
 
 bool stream_framer::open_header(bool empty) {
@@ -162,7 +172,7 @@ bool stream_framer::open_header(bool empty) {
     buffer_.push_back('>');
   }
   if (!parse_buffer()) return false;
-  const pugi::xml_node root = doc_.document_element();
+  const pugi::xml_node root = doc_->document_element();
   header_.name = root.name();
   header_.attributes.clear();
   for (const pugi::xml_attribute a : root.attributes()) {
@@ -222,7 +232,7 @@ stream_framer::outcome stream_framer::feed(std::string_view input) {
         if (!parse_buffer()) {
           return fail(stream_condition::not_well_formed, "XML the parser refused", pos);
         }
-        element_ = doc_.document_element();
+        element_ = doc_->document_element();
         element_size_ = buffer_.size();
         return {status::element, pos};
       case token::close:

@@ -7,6 +7,7 @@
 // max_stanza_bytes of it.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +78,12 @@ class stream_framer {
 
   const framer_limits& limits() const { return limits_; }
 
+  // Frees everything held between elements when no element is in progress:
+  // the last element's tree, the header's attributes and the buffer, so an
+  // idle stream costs only the framer object. element() and header() are
+  // invalid afterwards; the stream state itself (open, depth) is kept.
+  void trim();
+
  private:
   outcome fail(stream_condition c, std::string_view text, std::size_t consumed);
   void append(const char* data, std::size_t size);
@@ -87,7 +94,7 @@ class stream_framer {
   framer_limits limits_;
   xml_lexer lexer_;
   std::vector<char> buffer_;  // the current top-level construct as received
-  pugi::xml_document doc_;
+  std::unique_ptr<pugi::xml_document> doc_;  // made on first parse, freed by trim()
   bool doc_used_ = false;
   pugi::xml_node element_;
   std::size_t element_size_ = 0;

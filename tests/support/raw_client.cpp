@@ -135,3 +135,20 @@ std::string raw_client::negotiate(std::string_view resource, std::string_view do
 }
 
 }  // namespace iotxmpp::test
+
+namespace iotxmpp::test {
+
+unsigned short raw_client::free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error(std::string("free_port: ") + std::strerror(errno));
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace iotxmpp::test

@@ -32,6 +32,10 @@ class raw_client {
   bool closed() const { return closed_; }
   unsigned short local_port() const { return local_port_; }
 
+  // A loopback port free right now, for tests that bind clients explicitly
+  // (a port taken implicitly by connect() cannot be shared by a bind()).
+  static unsigned short free_port();
+
   // Opens the stream, authenticates ANONYMOUS, restarts, binds `resource`
   // (empty: server-made) and returns the bound full JID. Throws on failure.
   std::string negotiate(std::string_view resource = "dev", std::string_view domain = "iot.local");

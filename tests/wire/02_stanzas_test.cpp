@@ -186,8 +186,10 @@ TEST(Wire02Feed, SubscriberGetsReportsAndPresenceOfItsRoom) {
 
   raw_client device("127.0.0.1", server.port());
   std::string device_jid = device.negotiate("d");
-  device.send(report("k1", "kitchen"));
+  // The device's room is the room of its latest report: kitchen, when the
+  // presence comes.
   device.send(report("o1", "office"));
+  device.send(report("k1", "kitchen"));
   device.send("<presence><show>dnd</show></presence>");
   sync(device);
 
@@ -195,6 +197,7 @@ TEST(Wire02Feed, SubscriberGetsReportsAndPresenceOfItsRoom) {
   EXPECT_NE(got.find("from='" + device_jid + "'"), std::string::npos) << got;
   EXPECT_NE(got.find("to='" + watcher_jid + "'"), std::string::npos) << got;
   EXPECT_NE(got.find("nodeId='kitchen'"), std::string::npos) << got;
+  EXPECT_EQ(got.find("office"), std::string::npos) << "office report leaked: " << got;
   std::string presence = watcher.read_until("</presence>");
   EXPECT_NE(presence.find("<show>dnd</show>"), std::string::npos) << presence;
   EXPECT_EQ(presence.find("office"), std::string::npos) << "office report leaked: " << presence;

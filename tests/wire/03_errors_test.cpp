@@ -137,7 +137,8 @@ TEST(Wire03Errors, WhitespaceKeepaliveKeepsSessionAlive) {
 TEST(Wire03Errors, ConflictWhenTheSameFullJidBindsAgain) {
   // Two listeners, one client port: both connections get PORT@127.0.0.1/same.
   test_server server([](server_options& o) { o.config.listen = {"127.0.0.1:0", "127.0.0.1:0"}; });
-  raw_client first("127.0.0.1", server.port(0));
+  // Both clients bind the port explicitly (SO_REUSEADDR) so they may share it.
+  raw_client first("127.0.0.1", server.port(0), raw_client::free_port());
   std::string jid = first.negotiate("same");
   raw_client second("127.0.0.1", server.port(1), first.local_port());
   EXPECT_EQ(second.negotiate("same"), jid);
