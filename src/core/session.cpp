@@ -223,6 +223,13 @@ bool session::carry_out(handled result) {
     fail(*result.fatal, result.fatal_text);
     return true;
   }
+  // An answer that vouches for no write (a recommendation, disco, an error)
+  // goes out at once, before its own writes are queued: a full writer slows
+  // the session's reading, never its answers.
+  if (!result.reply_after_commit && !result.reply.empty()) {
+    send(result.reply);
+    result.reply.clear();
+  }
   std::size_t next = 0;
   if (!submit_from(result, next)) {
     // Only a stalled outcome is kept (on the heap): the common case costs
