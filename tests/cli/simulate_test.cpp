@@ -1,0 +1,147 @@
+// iotxmpp simulate end to end: the binary against an in-process server on
+// port 0, its JSON summary, what lands in the store, exit codes.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/store.hpp"
+#include "support/process.hpp"
+#include "support/test_server.hpp"
+
+namespace iotxmpp {
+namespace {
+
+using test::run_iotxmpp;
+using test::test_server;
+
+std::string address(const test_server& s) { return "127.0.0.1:" + std::to_string(s.port()); }
+
+std::size_t stored_reports(const test_server& s) {
+  auto st = open_store(s.store_url());
+  EXPECT_TRUE(st) << st.error().message;
+  auto n = (*st)->count_reports();
+  EXPECT_TRUE(n) << n.error().message;
+  return n.value_or(0);
+}
+
+nlohmann::json summary_of(const test::process_result& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "stdout is not JSON: " << r.out;
+  return j;
+}
+
+TEST(CliSimulate, FastRunJsonSummaryAndEveryReportStored) {
+  test_server server;
+  auto r = run_iotxmpp({"simulate", "--server", address(server), "--count", "20", "--reports",
+                        "200", "--interval", "0", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no progress line when not on a terminal";
+  auto j = summary_of(r);
+  EXPECT_EQ(j["devices"], 20);
+  EXPECT_EQ(j["failed"], 0);
+  EXPECT_EQ(j["peak_connected"].get<int>() > 0, true);
+  EXPECT_EQ(j["reports"]["sent"], 200);
+  EXPECT_EQ(j["reports"]["acknowledged"], 200);
+  EXPECT_EQ(j["reports"]["rejected"], 0);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_TRUE(j["first_error"].is_null());
+  EXPECT_TRUE(j["reports_per_second"].is_number());
+  EXPECT_GT(j["reports_per_second"].get<double>(), 0);
+  EXPECT_TRUE(j["elapsed_seconds"].is_number());
+  EXPECT_TRUE(j["run_id"].is_string());
+  ASSERT_TRUE(j["recommendations"].is_object());
+  EXPECT_TRUE(j["recommendations"]["asked"].is_number());
+  EXPECT_TRUE(j["recommendations"]["rtt_ms"].contains("p50"));
+  EXPECT_TRUE(j["recommendations"]["rtt_ms"].contains("p99"));
+  // Acknowledged means committed: the rows are there before the server stops.
+  EXPECT_EQ(stored_reports(server), 200u);
+}
+
+TEST(CliSimulate, TwoRunsNeverCollideOnReportIds) {
+  test_server server;
+  std::vector<std::string> args{"simulate", "--server", address(server), "--count", "5",
+                                "--reports", "100", "--interval", "0", "--json", "--seed", "7"};
+  auto first = run_iotxmpp(args);
+  auto second = run_iotxmpp(args);  // same seed, same rooms: only the run id differs
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(summary_of(first)["run_id"], summary_of(second)["run_id"]);
+  EXPECT_EQ(stored_reports(server), 200u) << "a new report taken for a resend is lost";
+}
+
+TEST(CliSimulate, QueriesRecommendationsAndMeasuresTheRoundTrip) {
+  test_server server;
+  auto r = run_iotxmpp({"simulate", "--server", address(server), "--count", "3", "--interval",
+                        "100ms", "--query-every", "200ms", "--duration", "1500ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = summary_of(r);
+  auto answered = j["recommendations"]["answered"].get<int>();
+  EXPECT_GE(answered, 3);
+  EXPECT_EQ(j["recommendations"]["asked"], answered);
+  ASSERT_TRUE(j["recommendations"]["rtt_ms"]["p50"].is_number());
+  EXPECT_GE(j["recommendations"]["rtt_ms"]["p99"].get<double>(),
+            j["recommendations"]["rtt_ms"]["p50"].get<double>());
+  // Every device reported on its interval: about 15 each in 1.5 s.
+  EXPECT_GE(j["reports"]["acknowledged"].get<int>(), 3 * 8);
+  server.stop();
+  auto st = open_store(server.store_url());
+  ASSERT_TRUE(st);
+  EXPECT_GE((*st)->count_recommendations().value_or(0), static_cast<std::size_t>(answered));
+  auto latest = (*st)->latest_report("room-0002");
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ((*latest)->values.size(), 3u);
+}
+
+TEST(CliSimulate, TextSummaryByDefault) {
+  test_server server;
+  auto r = run_iotxmpp({"simulate", "--server", address(server), "--count", "2", "--reports",
+                        "10", "--interval", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("10 sent, 10 stored"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reports/s"), std::string::npos) << r.out;
+}
+
+TEST(CliSimulate, SigintEndsTheRunWithASummary) {
+  test_server server;
+  auto r = test::run_process({"timeout", "--preserve-status", "-s", "INT", "1.5", IOTXMPP_BINARY,
+                              "simulate", "--server", address(server), "--count", "4",
+                              "--interval", "50ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = summary_of(r);
+  EXPECT_GT(j["reports"]["acknowledged"].get<int>(), 0);
+  EXPECT_EQ(j["reports"]["acknowledged"], j["reports"]["sent"]) << "drained before closing";
+  EXPECT_EQ(j["failed"], 0);
+}
+
+TEST(CliSimulate, UnreachableServerFailsWithConnectExitCode) {
+  std::string port;
+  {
+    test_server gone;  // a port that was free a moment ago and is closed now
+    port = std::to_string(gone.port());
+  }
+  auto r = run_iotxmpp({"simulate", "--server", "127.0.0.1:" + port, "--count", "3",
+                        "--timeout", "2s", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+  auto j = summary_of(r);
+  EXPECT_EQ(j["failed"], 3);
+  EXPECT_EQ(j["reports"]["sent"], 0);
+}
+
+TEST(CliSimulate, BadFlagsAreUsageErrors) {
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"--count", "0"}, {"--interval", "banana"},
+        {"--duration", "-5s"}, {"--window", "0"}, {"--ramp", "-1"},
+        {"--interval", "1s", "--jitter", "2s"}, {"--no-such-flag"},
+        {"--server", "[::1"}, {"--timeout", "0"}}) {
+    std::vector<std::string> args{"simulate", "--server", "127.0.0.1:9"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto r = run_iotxmpp(args);
+    EXPECT_EQ(r.exit_code, 2) << bad[0] << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("iotxmpp: ", 0), 0u) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace iotxmpp
