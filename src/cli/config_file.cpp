@@ -13,6 +13,13 @@ std::string env_or_empty(const std::string& name) {
   return v ? v : "";
 }
 
+// The direct subcommand of `app` called `name`, or null.
+const CLI::App* child(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == name) return sub;
+  return nullptr;
+}
+
 std::string dotted(const CLI::ConfigItem& item) {
   std::string s;
   for (const std::string& p : item.parents) s += p + ".";
@@ -39,14 +46,26 @@ std::string environment_name(const std::string& long_name) {
   return env;
 }
 
+void for_each_subcommand(const CLI::App& app, const command_path& where,
+                         const std::function<void(const CLI::App&, const command_path&)>& fn) {
+  if (app.get_parent()) fn(app, where);
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    command_path below = where;
+    below.push_back(sub->get_name());
+    for_each_subcommand(*sub, below, fn);
+  }
+}
+
 void add_environment_names(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    for (CLI::Option* opt : sub->get_options([](CLI::Option*) { return true; })) {
-      if (opt == sub->get_help_ptr() || opt == sub->get_help_all_ptr()) continue;
+  for_each_subcommand(app, {}, [](const CLI::App& const_sub, const command_path&) {
+    // CLI11 hands out const subcommands from a const walk; the options are ours.
+    auto& sub = const_cast<CLI::App&>(const_sub);
+    for (CLI::Option* opt : sub.get_options([](CLI::Option*) { return true; })) {
+      if (opt == sub.get_help_ptr() || opt == sub.get_help_all_ptr()) continue;
       if (!opt->get_envname().empty() || opt->get_lnames().empty()) continue;
       opt->envname(environment_name(opt->get_lnames().front()));
     }
-  }
+  });
 }
 
 config_reader::config_reader(const CLI::App& app, const CLI::Option& file_option,
@@ -63,49 +82,59 @@ const CLI::Option* config_reader::find(const CLI::App& sub, const std::string& n
 }
 
 std::vector<CLI::ConfigItem> config_reader::from_config(std::istream& input) const {
-  std::vector<CLI::ConfigItem> sectioned, global;
-  auto unknown = [this](const std::string& what) {
-    return CLI::FileError("config file " + file_name() + ": unknown " + what);
+  struct target {
+    std::size_t depth;  // of the section that set it: the deeper one wins
+    CLI::ConfigItem item;
   };
+  std::vector<target> targets;
   for (CLI::ConfigItem item : CLI::ConfigTOML::from_config(input)) {
     if (item.name == "++" || item.name == "--") continue;  // section markers
     std::replace(item.name.begin(), item.name.end(), '_', '-');
-    if (item.parents.empty()) {
-      bool used = false;
-      for (const CLI::App* sub : app_.get_subcommands([](const CLI::App*) { return true; })) {
-        if (!find(*sub, item.name)) continue;
-        CLI::ConfigItem copy = item;
-        copy.parents = {sub->get_name()};
-        global.push_back(std::move(copy));
-        used = true;
-      }
-      if (!used) throw unknown("key '" + item.name + "' (no subcommand has --" + item.name + ")");
-      continue;
+    const CLI::App* section = &app_;
+    for (const std::string& name : item.parents) {
+      section = child(*section, name);
+      if (!section) break;
     }
-    const CLI::App* sub = nullptr;
-    try {
-      if (item.parents.size() == 1) sub = app_.get_subcommand(item.parents.front());
-    } catch (const CLI::OptionNotFound&) {
-    }
-    if (!sub) throw unknown("section [" + item.parents.front() + "] (key '" + dotted(item) + "')");
-    if (!find(*sub, item.name)) throw unknown("key '" + dotted(item) + "'");
-    sectioned.push_back(std::move(item));
+    std::string key = dotted(item);
+    if (!section)
+      throw CLI::FileError("config file " + file_name() + ": unknown section [" +
+                           key.substr(0, key.rfind('.')) + "] (key '" + key + "')");
+    // A key applies to its section's subcommand and to every subcommand under it.
+    bool used = false;
+    for_each_subcommand(*section, item.parents, [&](const CLI::App& sub, const command_path& where) {
+      if (!find(sub, item.name)) return;
+      CLI::ConfigItem copy = item;
+      copy.parents = where;
+      targets.push_back({item.parents.size(), std::move(copy)});
+      used = true;
+    });
+    if (!used)
+      throw CLI::FileError("config file " + file_name() + ": unknown key '" + key +
+                           "' (no subcommand there has --" + item.name + ")");
   }
-  // CLI11 keeps the first value an option gets from a file, so the sections
-  // go first; an item whose environment variable is set is left out so that
-  // CLI11 takes the environment instead. `key = ""` means the default, as
-  // --print-config writes it.
-  sectioned.insert(sectioned.end(), global.begin(), global.end());
-  std::erase_if(sectioned, [this](const CLI::ConfigItem& item) {
-    if (item.inputs.size() == 1 && item.inputs.front().empty()) return true;
-    const CLI::Option* opt = find(*app_.get_subcommand(item.parents.front()), item.name);
-    return !opt->get_envname().empty() && !env_or_empty(opt->get_envname()).empty();
-  });
-  return sectioned;
+  // CLI11 keeps the first value an option gets from a file, so the deepest
+  // sections go first. An item whose environment variable is set is left
+  // out so that CLI11 takes the environment instead. `key = ""` means the
+  // default, as --print-config writes it.
+  std::stable_sort(targets.begin(), targets.end(),
+                   [](const target& a, const target& b) { return a.depth > b.depth; });
+  std::vector<CLI::ConfigItem> items;
+  for (target& t : targets) {
+    if (t.item.inputs.size() == 1 && t.item.inputs.front().empty()) continue;
+    const CLI::App* sub = &app_;
+    for (const std::string& name : t.item.parents) sub = child(*sub, name);
+    const CLI::Option* opt = find(*sub, t.item.name);
+    if (!opt->get_envname().empty() && !env_or_empty(opt->get_envname()).empty()) continue;
+    items.push_back(std::move(t.item));
+  }
+  return items;
 }
 
 std::string effective_config(const CLI::App& sub) {
-  std::string out = "[" + sub.get_name() + "]\n";
+  std::string section = sub.get_name();
+  for (const CLI::App* p = sub.get_parent(); p && p->get_parent(); p = p->get_parent())
+    section = p->get_name() + "." + section;
+  std::string out = "[" + section + "]\n";
   for (const CLI::Option* opt : sub.get_options()) {
     if (!opt->get_configurable() || opt->get_lnames().empty()) continue;
     std::vector<std::string> values = opt->reduced_results();

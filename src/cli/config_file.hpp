@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,15 +25,24 @@ std::string default_config_path();
 // "stale-after" -> "IOTXMPP_STALE_AFTER".
 std::string environment_name(const std::string& long_name);
 
-// Gives every long option of every subcommand of `app` that has no
+// Names of nested subcommands from the top: {"query", "recommend"}.
+using command_path = std::vector<std::string>;
+
+// Calls `fn` on `app` (unless it is the top-level app) and on every
+// subcommand below it, depth first; `where` is app's path.
+void for_each_subcommand(const CLI::App& app, const command_path& where,
+                         const std::function<void(const CLI::App&, const command_path&)>& fn);
+
+// Gives every long option of every (nested) subcommand of `app` that has no
 // environment variable yet the one environment_name() makes.
 void add_environment_names(CLI::App& app);
 
-// Reads a TOML config file for `app`: `[SUB]` sections hold the options of
-// subcommand SUB, keyed by long name (`stale-after` or `stale_after`); keys
-// before any section apply to every subcommand having that option (a key in
-// [SUB] wins for SUB). An unknown key or section is an error naming it and
-// the file (a CLI::FileError, so --help still works with a broken file).
+// Reads a TOML config file for `app`: a `[SUB]` or `[SUB.ACTION]` section
+// holds options keyed by long name (`stale-after` or `stale_after`) for that
+// subcommand and every subcommand under it that has the option; keys before
+// any section apply to all of them. The deepest section wins. An unknown key
+// or section is an error naming it and the file (a CLI::FileError, so --help
+// still works with a broken file).
 class config_reader : public CLI::ConfigTOML {
  public:
   // `app` must outlive the reader; `file_option` is app's --config option
@@ -53,7 +63,8 @@ class config_reader : public CLI::ConfigTOML {
 };
 
 // The effective options of subcommand `sub` after parsing, as a config file
-// config_reader reads back to the same values: "[SUB]" then one
+// config_reader reads back to the same values: "[SUB]" (or "[SUB.ACTION]")
+// then one
 // `long-name=value` line per option (`""` for an unset one).
 std::string effective_config(const CLI::App& sub);
 

@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   if (print_config) {
-    std::fputs(effective_config(*chosen_sub).c_str(), stdout);
+    const CLI::App* leaf = chosen_sub;  // `query recommend`: the action's options
+    while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+    std::fputs(effective_config(*leaf).c_str(), stdout);
     return exit_ok;
   }
   try {
