@@ -78,6 +78,20 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// The options of `sub`, or of every action under it (`query recommend`...),
+// each action's --help read once.
+std::vector<help_option> options_of(const std::string& sub, std::vector<std::string>& actions) {
+  std::string help = help_of(sub);
+  actions = subcommands_in_help(help);
+  if (actions.empty()) return options_in_help(help);
+  std::vector<help_option> all;
+  for (const std::string& action : actions) {
+    auto more = options_in_help(help_of(sub + " " + action));
+    all.insert(all.end(), more.begin(), more.end());
+  }
+  return all;
+}
+
 TEST(CliMan, EverySubcommandHasAPageWhoseOptionsMatchItsHelp) {
   std::vector<std::string> subs = subcommands_in_help(help_of(""));
   ASSERT_GE(subs.size(), 3u);
@@ -85,12 +99,14 @@ TEST(CliMan, EverySubcommandHasAPageWhoseOptionsMatchItsHelp) {
     SCOPED_TRACE(sub);
     std::string path = man_dir + "iotxmpp-" + sub + ".1";
     ASSERT_TRUE(std::filesystem::exists(path)) << "no man page " << path;
-    std::vector<man_item> items = items_of(read(path), "OPTIONS");
+    std::string page = read(path);
+    std::vector<man_item> items = items_of(page, "OPTIONS");
     std::vector<std::string> documented = flags_of(items);
-    std::vector<help_option> options = options_in_help(help_of(sub));
-    for (const std::string& flag : long_flags(options))
-      EXPECT_TRUE(contains(documented, flag)) << flag << " is missing from " << path;
+    std::vector<std::string> actions;
+    std::vector<help_option> options = options_of(sub, actions);
     std::vector<std::string> real = long_flags(options);
+    for (const std::string& flag : real)
+      EXPECT_TRUE(contains(documented, flag)) << flag << " is missing from " << path;
     for (const std::string& flag : documented)
       EXPECT_TRUE(flag == "--help" || contains(real, flag))
           << path << " documents " << flag << ", which `iotxmpp " << sub << " --help` lacks";
@@ -103,6 +119,11 @@ TEST(CliMan, EverySubcommandHasAPageWhoseOptionsMatchItsHelp) {
             << o.names.back() << " should say \"Default: " << o.default_value << "\" in " << path;
       }
     }
+    std::string listed;
+    for (const man_item& i : items_of(page, "ACTIONS")) listed += i.text;
+    for (const std::string& action : actions)
+      EXPECT_NE(listed.find(".B " + action + "\n"), std::string::npos)
+          << "ACTIONS of " << path << " lacks " << action;
   }
 }
 

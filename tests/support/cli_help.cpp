@@ -73,7 +73,8 @@ std::vector<std::string> long_flags(const std::vector<help_option>& options) {
 
 std::string help_of(const std::string& sub) {
   std::vector<std::string> args;
-  if (!sub.empty()) args.push_back(sub);
+  std::istringstream words(sub);  // "query recommend": two words
+  for (std::string w; words >> w;) args.push_back(w);
   args.push_back("--help");
   // No user config file may change the defaults shown.
   auto r = run_iotxmpp(args, {}, std::chrono::seconds(10),
