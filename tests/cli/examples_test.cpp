@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "core/rules.hpp"
+#include "support/child_process.hpp"
 #include "support/process.hpp"
 #include "support/test_server.hpp"
 
@@ -66,6 +69,117 @@ TEST(CliExamples, RulesEqualTheBuiltInDefaults) {
   auto parsed = iotxmpp::rules::from_file(examples + "rules.json");
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_TRUE(*parsed == iotxmpp::rules::defaults());
+}
+
+}  // namespace
+
+namespace {
+
+// The lines of `file` that start with `key=`, without the key.
+std::vector<std::string> unit_values(const std::string& file, const std::string& key) {
+  std::istringstream in(read(examples + file));
+  std::vector<std::string> values;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(key + "=")) values.push_back(line.substr(key.size() + 1));
+  return values;
+}
+
+// The ExecStart= command lines of the units are valid iotxmpp invocations.
+TEST(CliExamples, UnitsRunValidCommands) {
+  for (const char* unit : {"iotxmpp.service", "iotxmpp-reap.service"}) {
+    SCOPED_TRACE(unit);
+    std::vector<std::string> exec = unit_values(unit, "ExecStart");
+    ASSERT_EQ(exec.size(), 1u);
+    std::istringstream words(exec[0]);
+    std::vector<std::string> args;
+    for (std::string w; words >> w;) args.push_back(w);
+    ASSERT_EQ(args.at(0), "/usr/bin/iotxmpp");
+    args.erase(args.begin());
+    args.push_back("--print-config");
+    auto r = run_iotxmpp(args, {}, std::chrono::seconds(10), clean_env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* must : {"DynamicUser", "StateDirectory", "NoNewPrivileges", "ProtectSystem"})
+      EXPECT_FALSE(unit_values(unit, must).empty()) << must;
+  }
+  EXPECT_EQ(unit_values("iotxmpp-reap.timer", "OnUnitActiveSec"), std::vector<std::string>{"5min"});
+}
+
+// Where systemd is installed, systemd-analyze accepts the units (with the
+// binary under test in place of /usr/bin/iotxmpp and no man page lookups).
+TEST(CliExamples, UnitsPassSystemdAnalyzeVerify) {
+  if (!std::filesystem::exists("/usr/bin/systemd-analyze"))
+    GTEST_SKIP() << "systemd-analyze is not installed";
+  temp_dir dir;
+  std::vector<std::string> args{"systemd-analyze", "verify"};
+  for (const char* unit : {"iotxmpp.service", "iotxmpp-reap.service", "iotxmpp-reap.timer"}) {
+    std::string text = read(examples + unit);
+    text = std::regex_replace(text, std::regex("/usr/bin/iotxmpp"), IOTXMPP_BINARY);
+    text = std::regex_replace(text, std::regex("\nDocumentation=[^\n]*"), "");
+    std::ofstream(dir.path() + "/" + unit) << text;
+    args.push_back(dir.path() + "/" + unit);
+  }
+  auto r = run_process(args, {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(CliExamples, PollScriptPrintsARecommendationPerOnlineRoom) {
+  if (run_iotxmpp({"query", "--help"}).exit_code != 0) GTEST_SKIP() << "no query subcommand yet";
+  test_server server;
+  std::string address = "127.0.0.1:" + std::to_string(server.port());
+  child_process devices({"simulate", "--server", address, "--count", "2", "--interval", "100ms",
+                         "--query-every", "0", "--duration", "5s"});
+  std::vector<std::string> env{"IOTXMPP_BIN=" IOTXMPP_BINARY, "IOTXMPP_SERVER=" + address,
+                               "IOTXMPP_DB=" + server.store_url(), "XDG_CONFIG_HOME=/nonexistent"};
+  process_result r;
+  // Until both simulated rooms have reported (well under a second).
+  for (int i = 0; i < 50; ++i) {
+    r = run_process({examples + "poll-recommendations.sh", "--once"}, {}, std::chrono::seconds(10),
+                    env);
+    if (r.out.find("room-0002 at") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("room-0001 at"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("room-0002 at"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("temperature"), std::string::npos);
+  // Rooms given on the command line need no database.
+  auto given = run_process({examples + "poll-recommendations.sh", "--once", "attic"}, {},
+                           std::chrono::seconds(10),
+                           {"IOTXMPP_BIN=" IOTXMPP_BINARY, "IOTXMPP_SERVER=" + address});
+  EXPECT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_EQ(given.out.rfind("attic at ", 0), 0u) << given.out;
+  devices.signal(SIGINT);
+  devices.wait(std::chrono::seconds(10));
+}
+
+// The C device compiles warning-free against libstrophe and, against a
+// test server, prints a recommendation per report.
+TEST(CliExamples, StropheDeviceBuildsAndReports) {
+  if (run_process({"pkg-config", "--exists", "libstrophe"}).exit_code != 0)
+    GTEST_SKIP() << "libstrophe is not installed";
+  temp_dir dir;
+  std::string binary = dir.path() + "/device";
+  auto flags = run_process({"pkg-config", "--cflags", "--libs", "libstrophe"});
+  std::vector<std::string> cc{"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", binary,
+                              examples + "device.c"};
+  std::istringstream words(flags.out);
+  for (std::string w; words >> w;) cc.push_back(w);
+  auto built = run_process(cc, {}, std::chrono::seconds(30));
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+
+  test_server server;
+  auto r = run_process({binary, "127.0.0.1", std::to_string(server.port()), "kitchen", "2", "0.1"},
+                       {}, std::chrono::seconds(10));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  int answers = 0;
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.starts_with("kitchen (")) << line;
+    EXPECT_NE(line.find("temperature=21°C:raise"), std::string::npos) << line;
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2);
 }
 
 }  // namespace
