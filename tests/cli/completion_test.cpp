@@ -111,17 +111,11 @@ TEST(CliCompletion, EveryCommandAndFlagOfHelpIsCompleted) {
   }
 }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // zsh and fish cannot be run here (not installed everywhere): their text must
 // name every subcommand, action and long flag.
 TEST(CliCompletion, ZshAndFishNameEveryCommandAndFlag) {
-  std::string zsh = read(completions + "_iotxmpp"), fish = read(completions + "iotxmpp.fish");
+  std::string zsh = read_text_file(completions + "_iotxmpp");
+  std::string fish = read_text_file(completions + "iotxmpp.fish");
   ASSERT_FALSE(zsh.empty());
   ASSERT_FALSE(fish.empty());
   for (const std::string& sub : subcommands_in_help(help_of(""))) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/rules.hpp"
+#include "support/cli_help.hpp"
 #include "support/child_process.hpp"
 #include "support/process.hpp"
 #include "support/test_server.hpp"
@@ -22,13 +23,6 @@ namespace {
 using namespace iotxmpp::test;
 
 const std::string examples = IOTXMPP_SOURCE_DIR "/examples/";
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // No user config file and no inherited option variables.
 const std::vector<std::string> clean_env{"XDG_CONFIG_HOME=/nonexistent", "IOTXMPP_CONFIG=",
@@ -61,7 +55,7 @@ TEST(CliExamples, ConfigParsesForEverySubcommandItConfigures) {
 }
 
 TEST(CliExamples, RulesEqualTheBuiltInDefaults) {
-  std::string text = read(examples + "rules.json");
+  std::string text = read_text_file(examples + "rules.json");
   while (!text.empty() && text.back() == '\n') text.pop_back();
   std::string defaults = iotxmpp::rules::defaults().to_json();
   while (!defaults.empty() && defaults.back() == '\n') defaults.pop_back();
@@ -77,7 +71,7 @@ namespace {
 
 // The lines of `file` that start with `key=`, without the key.
 std::vector<std::string> unit_values(const std::string& file, const std::string& key) {
-  std::istringstream in(read(examples + file));
+  std::istringstream in(read_text_file(examples + file));
   std::vector<std::string> values;
   for (std::string line; std::getline(in, line);)
     if (line.starts_with(key + "=")) values.push_back(line.substr(key.size() + 1));
@@ -112,7 +106,7 @@ TEST(CliExamples, UnitsPassSystemdAnalyzeVerify) {
   temp_dir dir;
   std::vector<std::string> args{"systemd-analyze", "verify"};
   for (const char* unit : {"iotxmpp.service", "iotxmpp-reap.service", "iotxmpp-reap.timer"}) {
-    std::string text = read(examples + unit);
+    std::string text = read_text_file(examples + unit);
     text = std::regex_replace(text, std::regex("/usr/bin/iotxmpp"), IOTXMPP_BINARY);
     text = std::regex_replace(text, std::regex("\nDocumentation=[^\n]*"), "");
     std::ofstream(dir.path() + "/" + unit) << text;

@@ -19,13 +19,6 @@ using namespace iotxmpp::test;
 
 const std::string man_dir = IOTXMPP_SOURCE_DIR "/man/";
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Roff to plain text for matching: font escapes dropped, \- as '-'.
 std::string plain(std::string text) {
   text = std::regex_replace(text, std::regex(R"(\\f[BIRP])"), "");
@@ -99,7 +92,7 @@ TEST(CliMan, EverySubcommandHasAPageWhoseOptionsMatchItsHelp) {
     SCOPED_TRACE(sub);
     std::string path = man_dir + "iotxmpp-" + sub + ".1";
     ASSERT_TRUE(std::filesystem::exists(path)) << "no man page " << path;
-    std::string page = read(path);
+    std::string page = read_text_file(path);
     std::vector<man_item> items = items_of(page, "OPTIONS");
     std::vector<std::string> documented = flags_of(items);
     std::vector<std::string> actions;
@@ -128,7 +121,7 @@ TEST(CliMan, EverySubcommandHasAPageWhoseOptionsMatchItsHelp) {
 }
 
 TEST(CliMan, MainPageListsEverySubcommandAndGlobalOption) {
-  std::string page = read(man_dir + "iotxmpp.1");
+  std::string page = read_text_file(man_dir + "iotxmpp.1");
   ASSERT_FALSE(page.empty());
   std::vector<man_item> subs = items_of(page, "SUBCOMMANDS");
   std::string listed;
@@ -145,8 +138,8 @@ TEST(CliMan, MainPageListsEverySubcommandAndGlobalOption) {
 }
 
 TEST(CliMan, ExitStatusTableMatchesExitCodesHeader) {
-  std::string header = read(IOTXMPP_SOURCE_DIR "/src/cli/exit_codes.hpp");
-  std::vector<man_item> items = items_of(read(man_dir + "iotxmpp.1"), "EXIT STATUS");
+  std::string header = read_text_file(IOTXMPP_SOURCE_DIR "/src/cli/exit_codes.hpp");
+  std::vector<man_item> items = items_of(read_text_file(man_dir + "iotxmpp.1"), "EXIT STATUS");
   std::vector<std::string> documented;
   for (const man_item& i : items) documented.push_back(i.text.substr(0, i.text.find('\n')));
   static const std::regex code(R"(exit_[a-z]+ = ([0-9]+),)");

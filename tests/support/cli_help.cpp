@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "support/process.hpp"
@@ -69,6 +70,13 @@ std::vector<std::string> long_flags(const std::vector<help_option>& options) {
     for (const std::string& n : o.names)
       if (n.starts_with("--") && n != "--help") flags.push_back(n);
   return flags;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::string help_of(const std::string& sub) {
