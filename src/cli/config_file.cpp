@@ -101,13 +101,14 @@ std::vector<CLI::ConfigItem> config_reader::from_config(std::istream& input) con
                            key.substr(0, key.rfind('.')) + "] (key '" + key + "')");
     // A key applies to its section's subcommand and to every subcommand under it.
     bool used = false;
-    for_each_subcommand(*section, item.parents, [&](const CLI::App& sub, const command_path& where) {
-      if (!find(sub, item.name)) return;
-      CLI::ConfigItem copy = item;
-      copy.parents = where;
-      targets.push_back({item.parents.size(), std::move(copy)});
-      used = true;
-    });
+    for_each_subcommand(*section, item.parents,
+                        [&](const CLI::App& sub, const command_path& where) {
+                          if (!find(sub, item.name)) return;
+                          CLI::ConfigItem copy = item;
+                          copy.parents = where;
+                          targets.push_back({item.parents.size(), std::move(copy)});
+                          used = true;
+                        });
     if (!used)
       throw CLI::FileError("config file " + file_name() + ": unknown key '" + key +
                            "' (no subcommand there has --" + item.name + ")");

@@ -32,8 +32,8 @@ std::vector<std::string> complete(const std::vector<std::string>& words) {
   for (const std::string& w : words) script += quoted(w) + " ";
   script += ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) +
             "\n_iotxmpp\nprintf '%s\\n' \"${COMPREPLY[@]}\" | sort\n";
-  auto r = run_process({"bash", "--norc", "--noprofile", "-c", script}, {},
-                       std::chrono::seconds(10));
+  auto r =
+      run_process({"bash", "--norc", "--noprofile", "-c", script}, {}, std::chrono::seconds(10));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> out;
   std::istringstream lines(r.out);
@@ -96,8 +96,10 @@ TEST(CliCompletion, EveryCommandAndFlagOfHelpIsCompleted) {
     SCOPED_TRACE(sub);
     EXPECT_NE(std::find(top.begin(), top.end(), sub), top.end());
     std::vector<std::string> actions = subcommands_in_help(help_of(sub));
-    if (actions.empty()) actions.push_back("");
-    else EXPECT_EQ(complete({"iotxmpp", sub, ""}).size(), actions.size());
+    if (actions.empty())
+      actions.push_back("");
+    else
+      EXPECT_EQ(complete({"iotxmpp", sub, ""}).size(), actions.size());
     for (const std::string& action : actions) {
       std::string cmd = action.empty() ? sub : sub + " " + action;
       words line{"iotxmpp", sub};
@@ -134,7 +136,8 @@ TEST(CliCompletion, ZshAndFishNameEveryCommandAndFlag) {
     for (const std::string& flag : flags) {
       // '--flag=[...]', '--flag[...]' or {-f,--flag=}
       bool in_zsh = false;
-      for (const char* end : {"=[", "[", "=}", "}"}) in_zsh |= zsh.find(flag + end) != std::string::npos;
+      for (const char* end : {"=[", "[", "=}", "}"})
+        in_zsh |= zsh.find(flag + end) != std::string::npos;
       EXPECT_TRUE(in_zsh) << "_iotxmpp lacks " << flag;
       EXPECT_NE(fish.find("-l " + flag.substr(2) + " "), std::string::npos)
           << "iotxmpp.fish lacks " << flag;

@@ -118,11 +118,13 @@ TEST_F(CliConfig, UnknownKeyNamesKeyAndFileOnOneLine) {
 }
 
 TEST_F(CliConfig, UnknownSectionAndUnknownTopLevelKeyAreErrors) {
-  auto section = run({"--config", write("s.toml", "[srve]\nthreads = 1\n"), "serve", "--print-config"});
+  auto section =
+      run({"--config", write("s.toml", "[srve]\nthreads = 1\n"), "serve", "--print-config"});
   EXPECT_EQ(section.exit_code, 2);
   EXPECT_NE(section.err.find("[srve]"), std::string::npos) << section.err;
   // An option of another subcommand is fine in its section, not in this one.
-  auto other = run({"--config", write("o.toml", "[reap]\nthreads = 1\n"), "serve", "--print-config"});
+  auto other =
+      run({"--config", write("o.toml", "[reap]\nthreads = 1\n"), "serve", "--print-config"});
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_NE(other.err.find("reap.threads"), std::string::npos) << other.err;
   auto top = run({"--config", write("t.toml", "colour = \"blue\"\n"), "serve", "--print-config"});
@@ -137,8 +139,8 @@ TEST_F(CliConfig, BrokenFileStillAllowsHelp) {
 }
 
 TEST_F(CliConfig, InvalidValueFromFileIsUsageError) {
-  auto r = run({"--config", write("v.toml", "[serve]\nlog-level = \"loud\"\n"), "serve",
-                "--print-config"});
+  auto r = run(
+      {"--config", write("v.toml", "[serve]\nlog-level = \"loud\"\n"), "serve", "--print-config"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("loud"), std::string::npos) << r.err;
 }

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "core/rules.hpp"
-#include "support/cli_help.hpp"
 #include "support/child_process.hpp"
+#include "support/cli_help.hpp"
 #include "support/process.hpp"
 #include "support/test_server.hpp"
 
@@ -155,8 +155,8 @@ TEST(CliExamples, StropheDeviceBuildsAndReports) {
   temp_dir dir;
   std::string binary = dir.path() + "/device";
   auto flags = run_process({"pkg-config", "--cflags", "--libs", "libstrophe"});
-  std::vector<std::string> cc{"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", binary,
-                              examples + "device.c"};
+  std::vector<std::string> cc{"cc",      "-std=c11", "-Wall", "-Wextra",
+                              "-Werror", "-o",       binary,  examples + "device.c"};
   std::istringstream words(flags.out);
   for (std::string w; words >> w;) cc.push_back(w);
   auto built = run_process(cc, {}, std::chrono::seconds(30));

@@ -42,8 +42,10 @@ std::vector<help_option> options_in_help(const std::string& help) {
     if (!line.starts_with("  -")) continue;
     // "  -l,--listen TEXT=[[::]:5222] ... (Env:X)   description"
     std::string head = line.substr(2);
-    if (auto env = head.find(" (Env:"); env != std::string::npos) head.resize(env);
-    else if (auto gap = head.find("  "); gap != std::string::npos) head.resize(gap);
+    if (auto env = head.find(" (Env:"); env != std::string::npos)
+      head.resize(env);
+    else if (auto gap = head.find("  "); gap != std::string::npos)
+      head.resize(gap);
     help_option o;
     std::string names = head.substr(0, head.find(' '));
     std::istringstream split(names);

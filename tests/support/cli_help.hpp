@@ -25,8 +25,8 @@ std::vector<std::string> long_flags(const std::vector<help_option>& options);
 // The whole content of a text file ("" when it cannot be read).
 std::string read_text_file(const std::string& path);
 
-// `iotxmpp SUB --help` (SUB may be "query recommend"; or `iotxmpp --help` for an empty `sub`); fails the
-// calling test when it does not exit 0.
+// `iotxmpp SUB --help` (SUB may be "query recommend"; or `iotxmpp --help` for an empty `sub`);
+// fails the calling test when it does not exit 0.
 std::string help_of(const std::string& sub);
 
 }  // namespace iotxmpp::test
