@@ -94,11 +94,12 @@ void print_text(const simulator_stats& s, const std::string& run_id) {
   std::printf("reports          %" PRIu64 " sent, %" PRIu64 " stored, %" PRIu64 " refused\n",
               s.reports_sent, s.reports_acknowledged, s.reports_rejected);
   std::printf("rate             %.1f reports/s stored\n", stored_per_second(s));
-  std::printf("recommendations  %" PRIu64 " asked, %" PRIu64 " answered, round trip p50 %s, p99 %s\n",
+  std::printf("recommendations  %" PRIu64 " asked, %" PRIu64
+              " answered, round trip p50 %s, p99 %s\n",
               s.queries_sent, s.queries_answered, milliseconds_text(s.rtt_p50_ms).c_str(),
               milliseconds_text(s.rtt_p99_ms).c_str());
-  std::printf("errors           %" PRIu64 "%s%s\n", s.errors, s.first_error.empty() ? "" : ", first: ",
-              s.first_error.c_str());
+  std::printf("errors           %" PRIu64 "%s%s\n", s.errors,
+              s.first_error.empty() ? "" : ", first: ", s.first_error.c_str());
   std::printf("elapsed          %.1f s\n", s.elapsed_seconds);
   std::printf("run id           %s\n", run_id.c_str());
 }
@@ -185,10 +186,13 @@ runner setup_simulate(CLI::App& sub) {
   sub.add_option("--ramp", f->ramp, "New connections per second (0: all at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub.add_option("--interval", f->interval, "Time between a device's reports (0: as fast as stored)")
+  sub.add_option("--interval", f->interval,
+                 "Time between a device's reports (0: as fast as stored)")
       ->capture_default_str();
-  sub.add_option("--jitter", f->jitter, "Random spread (±) of each interval, at most half of it (default: a tenth)");
-  sub.add_option("--query-every", f->query_every, "Time between a device's recommendation queries (0: never)")
+  sub.add_option("--jitter", f->jitter,
+                 "Random spread (±) of each interval, at most half of it (default: a tenth)");
+  sub.add_option("--query-every", f->query_every,
+                 "Time between a device's recommendation queries (0: never)")
       ->capture_default_str();
   sub.add_option("--duration", f->duration, "End the run after this long (e.g. 20s, 5m)");
   sub.add_option("--reports", f->reports, "End the run after this many reports in all")
@@ -196,7 +200,8 @@ runner setup_simulate(CLI::App& sub) {
   sub.add_option("--window", f->window, "Reports in flight per device with --interval 0")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-  sub.add_option("--seed", f->seed, "Seed of the rooms' character and noise")->capture_default_str();
+  sub.add_option("--seed", f->seed, "Seed of the rooms' character and noise")
+      ->capture_default_str();
   return [f, cf] { return run_simulate(*f, *cf); };
 }
 

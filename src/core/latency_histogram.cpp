@@ -39,7 +39,8 @@ std::uint64_t latency_histogram::count() const {
 std::optional<std::chrono::microseconds> latency_histogram::quantile(double q) const {
   std::array<std::uint64_t, bucket_count> counts;
   std::uint64_t total = 0;
-  for (int i = 0; i < bucket_count; ++i) total += counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  for (int i = 0; i < bucket_count; ++i)
+    total += counts[i] = buckets_[i].load(std::memory_order_relaxed);
   if (total == 0) return std::nullopt;
   auto rank = static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * total));
   rank = std::max<std::uint64_t>(rank, 1);

@@ -28,8 +28,8 @@ class latency_histogram {
   std::optional<std::chrono::microseconds> quantile(double q) const;
 
  private:
-  static constexpr int sub_bits = 5;                  // 32 sub-buckets per octave
-  static constexpr int octaves = 32 - sub_bits + 1;   // up to 2^31 µs
+  static constexpr int sub_bits = 5;                 // 32 sub-buckets per octave
+  static constexpr int octaves = 32 - sub_bits + 1;  // up to 2^31 µs
   static constexpr int bucket_count = octaves << sub_bits;
 
   static int bucket_of(std::uint64_t micros);

@@ -7,8 +7,15 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <thread>
 #include <type_traits>
@@ -50,22 +57,63 @@ enum : int {
   cr_server_lost_extended = 2055,
 };
 
+// Why a TCP connection to host:port fails ("connection refused", ...), found
+// by trying one: the client library connects without blocking and then
+// reports EINPROGRESS (115) instead of the real cause.
+std::string tcp_failure_reason(const store_url& url) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(url.port);
+  if (getaddrinfo(url.host.c_str(), port.c_str(), &hints, &found) != 0 || !found)
+    return "unknown host";
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
+  int err = ETIMEDOUT;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    err = connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+    if (err == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      err = ETIMEDOUT;
+      if (poll(&pfd, 1, 2000) == 1) {
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      }
+    }
+    close(fd);
+    if (err == 0) return "cannot connect";  // reachable now: the server refused us some other way
+  }
+  switch (err) {
+    case ECONNREFUSED: return "connection refused";
+    case ETIMEDOUT: return "connection timed out";
+    case EHOSTUNREACH:
+    case ENETUNREACH: return "host unreachable";
+    default: return std::string("cannot connect: ") + std::strerror(err);
+  }
+}
+
 // What went wrong, as a short reason a person can act on, and its kind.
-std::pair<error_kind, std::string> classify(int code, std::string_view what) {
+std::pair<error_kind, std::string> classify(const store_url& url, int code, std::string_view what) {
   switch (code) {
     case cr_conn_host_error:
     case cr_connection_error:
-      if (what.find("(111") != std::string_view::npos) return {error_kind::connect, "connection refused"};
-      if (what.find("(110") != std::string_view::npos) return {error_kind::connect, "connection timed out"};
-      return {error_kind::connect, "cannot connect"};
+      if (what.find("(111)") != std::string_view::npos) return {error_kind::connect, "connection refused"};
+      if (what.find("(110)") != std::string_view::npos) return {error_kind::connect, "connection timed out"};
+      return {error_kind::connect, tcp_failure_reason(url)};
     case cr_unknown_host: return {error_kind::connect, "unknown host"};
     case er_access_denied:
     case er_dbaccess_denied: return {error_kind::connect, "access denied"};
     case er_bad_db: return {error_kind::connect, "unknown database"};
     case er_too_many_connections:
     case er_too_many_user_connections: return {error_kind::connect, "too many connections"};
-    case cr_server_gone:
     case cr_server_lost:
+      if (what.find("initial communication packet") != std::string_view::npos)
+        return {error_kind::connect, what.find("error: 110") != std::string_view::npos
+                                         ? "connection timed out (host unreachable?)"
+                                         : "no answer from the server during the handshake"};
+      return {error_kind::connect, "connection lost"};
+    case cr_server_gone:
     case cr_server_lost_extended:
     case er_server_shutdown:
     case er_connection_killed:
@@ -90,9 +138,14 @@ error to_error(const store_url& url, const sql::SQLException& e, std::string_vie
   if (!url.password.empty())
     for (std::size_t p; (p = what.find(url.password)) != std::string::npos;)
       what.replace(p, url.password.size(), "***");
-  auto [kind, reason] = classify(e.getErrorCode(), what);
+  int code = e.getErrorCode();
+  auto [kind, reason] = classify(url, code, what);
   std::string msg = std::string(doing) + " " + url.redacted() + ": " + reason;
-  if (!what.empty()) msg += " (" + what + ")";
+  // The library's text for a failed TCP connect names a misleading errno
+  // (EINPROGRESS); the probed reason says it all.
+  bool probed = (code == cr_conn_host_error || code == cr_connection_error) &&
+                reason.rfind("cannot connect", 0) != 0;
+  if (!what.empty() && !probed) msg += " (" + what + ")";
   return error{kind, std::move(msg)};
 }
 
@@ -511,6 +564,15 @@ result<std::vector<device_row>> mysql_store::reap(sys_micros cutoff, bool dry_ru
   }
 }
 
+// A connection without a default database, for creating or dropping one.
+result<std::unique_ptr<sql::Connection>> connect_server(const store_url& url) {
+  try {
+    return connect(url, false);
+  } catch (const sql::SQLException& e) {
+    return std::unexpected(to_error(url, e, "cannot connect to"));
+  }
+}
+
 }  // namespace
 
 result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
@@ -522,14 +584,15 @@ result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
 }
 
 result<bool> mysql_create_database(const store_url& url) {
+  auto conn = connect_server(url);
+  if (!conn) return std::unexpected(conn.error());
   try {
-    auto conn = connect(url, false);
-    std::unique_ptr<sql::PreparedStatement> exists(conn->prepareStatement(
+    std::unique_ptr<sql::PreparedStatement> exists((*conn)->prepareStatement(
         "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"));
     exists->setString(1, url.database);
     std::unique_ptr<sql::ResultSet> rs(exists->executeQuery());
     if (rs->next() && rs->getInt(1) > 0) return false;
-    std::unique_ptr<sql::Statement> st(conn->createStatement());
+    std::unique_ptr<sql::Statement> st((*conn)->createStatement());
     st->execute("CREATE DATABASE IF NOT EXISTS " + quoted_name(url.database) +
                 " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     return true;
@@ -539,9 +602,10 @@ result<bool> mysql_create_database(const store_url& url) {
 }
 
 result<void> mysql_drop_database(const store_url& url) {
+  auto conn = connect_server(url);
+  if (!conn) return std::unexpected(conn.error());
   try {
-    auto conn = connect(url, false);
-    std::unique_ptr<sql::Statement> st(conn->createStatement());
+    std::unique_ptr<sql::Statement> st((*conn)->createStatement());
     st->execute("DROP DATABASE IF EXISTS " + quoted_name(url.database));
     return {};
   } catch (const sql::SQLException& e) {

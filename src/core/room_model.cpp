@@ -13,8 +13,8 @@ namespace {
 
 // Real offsets, ordered so that even a handful of rooms lands far apart.
 constexpr std::array zone_offsets{
-    60,   -300, 540,  0,    -480, 330,  120,  -180, 600,  -360, 480, 180,
-    -600, 780,  -420, 345,  240,  -210, 570,  420,  -240, 720,  210, -540,
+    60,   -300, 540,  0,   -480, 330,  120, -180, 600,  -360, 480, 180,
+    -600, 780,  -420, 345, 240,  -210, 570, 420,  -240, 720,  210, -540,
 };
 
 // Exact discretisation of an Ornstein-Uhlenbeck step: any dt keeps the
@@ -29,14 +29,16 @@ double approach(double current, double wanted, double dt_s, double tau_s) {
   return current + (wanted - current) * (1 - std::exp(-dt_s / tau_s));
 }
 
-double round_to(double x, double step) { return std::round(x / step) * step; }
+// Rounds to tenths as the nearest double to the decimal, so that it is
+// written back as "44.4", not "44.400000000000006".
+double round_to_tenths(double x) { return std::round(x * 10) / 10; }
 
 constexpr double noise_tau_temperature = 3600, noise_sigma_temperature = 0.4;
 constexpr double noise_tau_humidity = 7200, noise_sigma_humidity = 3;
 constexpr double noise_tau_cloud = 3 * 3600, noise_sigma_cloud = 0.25;
-constexpr double heating_tau = 600, max_heating = 12;   // °C either way
+constexpr double heating_tau = 600, max_heating = 12;        // °C either way
 constexpr double humidifier_tau = 900, max_humidifier = 40;  // percent points
-constexpr double light_tau = 60;                              // lamps and blinds are quick
+constexpr double light_tau = 60;                             // lamps and blinds are quick
 constexpr double min_blinds = 0.1;
 constexpr double humidity_per_celsius = 2;  // warmer air, drier room
 constexpr double sunrise_hour = 6.5, sunset_hour = 18.5, evening_lamps_hour = 18;
@@ -88,7 +90,8 @@ double room_model::natural_temperature(double local_hour) const {
 
 double room_model::daylight(double local_hour) const {
   if (local_hour <= sunrise_hour || local_hour >= sunset_hour) return 0;
-  double sun = std::sin(std::numbers::pi * (local_hour - sunrise_hour) / (sunset_hour - sunrise_hour));
+  double sun =
+      std::sin(std::numbers::pi * (local_hour - sunrise_hour) / (sunset_hour - sunrise_hour));
   double clouds = std::clamp(0.75 + cloud_, 0.2, 1.0);
   return window_lux_ * sun * clouds;
 }
@@ -121,8 +124,8 @@ room_reading room_model::sample(sys_micros now) {
     cloud_ = wander(cloud_, dt_s, noise_tau_cloud, noise_sigma_cloud, next_gaussian());
   }
 
-  auto local_us = now.time_since_epoch().count() +
-                  static_cast<std::int64_t>(offset_minutes_) * 60'000'000;
+  auto local_us =
+      now.time_since_epoch().count() + static_cast<std::int64_t>(offset_minutes_) * 60'000'000;
   constexpr std::int64_t day_us = 86'400'000'000;
   double local_hour = static_cast<double>(((local_us % day_us) + day_us) % day_us) / 3.6e9;
 
@@ -137,9 +140,9 @@ room_reading room_model::sample(sys_micros now) {
   double natural_h =
       base_humidity_ - humidity_per_celsius * (temperature - comfort_celsius_) + humidity_noise_;
   if (humidity_goal_.active) {
-    humidifier_ = std::clamp(
-        approach(humidifier_, humidity_goal_.value - natural_h, dt_s, humidifier_tau),
-        -max_humidifier, max_humidifier);
+    humidifier_ =
+        std::clamp(approach(humidifier_, humidity_goal_.value - natural_h, dt_s, humidifier_tau),
+                   -max_humidifier, max_humidifier);
   }
   double humidity = natural_h + humidifier_;
 
@@ -161,8 +164,8 @@ room_reading room_model::sample(sys_micros now) {
   humidity += 0.3 * next_gaussian();
   brightness *= 1 + 0.01 * next_gaussian();
 
-  return {std::clamp(round_to(temperature, 0.1), room_min_celsius, room_max_celsius),
-          std::clamp(round_to(humidity, 0.1), room_min_humidity, room_max_humidity),
+  return {std::clamp(round_to_tenths(temperature), room_min_celsius, room_max_celsius),
+          std::clamp(round_to_tenths(humidity), room_min_humidity, room_max_humidity),
           std::clamp(std::round(brightness), room_min_lux, room_max_lux)};
 }
 
@@ -171,9 +174,9 @@ status_report room_model::report(sys_micros now) {
   status_report s;
   s.room = name_;
   s.taken_at = {now, offset_minutes_};
-  for (auto [name, value] : {std::pair{"temperature", r.temperature},
-                             std::pair{"humidity", r.humidity},
-                             std::pair{"brightness", r.brightness}})
+  for (auto [name, value] :
+       {std::pair{"temperature", r.temperature}, std::pair{"humidity", r.humidity},
+        std::pair{"brightness", r.brightness}})
     s.values.push_back({name, value, std::string(default_unit(name))});
   return s;
 }
@@ -182,8 +185,8 @@ void room_model::steer(const recommendation& r) {
   if (r.room != name_) return;
   for (const auto& t : r.targets) {
     if (t.action != "raise" && t.action != "lower" && t.action != "hold") continue;
-    goal* g = t.name == "temperature" ? &temperature_goal_
-              : t.name == "humidity"  ? &humidity_goal_
+    goal* g = t.name == "temperature"  ? &temperature_goal_
+              : t.name == "humidity"   ? &humidity_goal_
               : t.name == "brightness" ? &brightness_goal_
                                        : nullptr;
     if (g) *g = {true, t.value};

@@ -86,21 +86,21 @@ class room_model {
   std::uint64_t rng_state_;
 
   // Character of the room, drawn once from the seed.
-  double comfort_celsius_;   // mean temperature
-  double swing_celsius_;     // half the daily amplitude
-  double base_humidity_;     // humidity at the mean temperature
-  double window_lux_;        // daylight at noon with open blinds
-  double lamp_lux_;          // lamps at full power
-  double bedtime_hour_;      // lamps go off (local hour, past midnight > 24)
+  double comfort_celsius_;  // mean temperature
+  double swing_celsius_;    // half the daily amplitude
+  double base_humidity_;    // humidity at the mean temperature
+  double window_lux_;       // daylight at noon with open blinds
+  double lamp_lux_;         // lamps at full power
+  double bedtime_hour_;     // lamps go off (local hour, past midnight > 24)
 
   // Slowly wandering noise (Ornstein-Uhlenbeck), one per quantity.
   double temperature_noise_ = 0, humidity_noise_ = 0, cloud_ = 0;
 
   // Actuators: the offsets they add, and their settings.
-  double heating_celsius_ = 0;   // + heating, - cooling
-  double humidifier_ = 0;        // + humidifier, - dehumidifier (percent points)
-  double blinds_ = 1;            // share of daylight let in, 0.1..1
-  double lamps_ = -1;            // lamp power 0..1 set by steering; < 0: natural habit
+  double heating_celsius_ = 0;  // + heating, - cooling
+  double humidifier_ = 0;       // + humidifier, - dehumidifier (percent points)
+  double blinds_ = 1;           // share of daylight let in, 0.1..1
+  double lamps_ = -1;           // lamp power 0..1 set by steering; < 0: natural habit
 
   goal temperature_goal_, humidity_goal_, brightness_goal_;
   bool started_ = false;

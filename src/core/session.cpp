@@ -253,10 +253,12 @@ bool session::submit_from(handled& result, std::size_t& next) {
 
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
-  if (done.reply_after_commit && committed_ < submitted_)
+  if (done.reply_after_commit && completed_.load() < submitted_) {
     deferred_.emplace_back(submitted_, std::move(done.reply));
-  else
+    on_committed();  // announces what it waits for
+  } else {
     send(done.reply);
+  }
 }
 
 bool session::resume_stalled() {
@@ -268,26 +270,34 @@ bool session::resume_stalled() {
 }
 
 bool session::submit(write_item& item) {
-  std::uint64_t seq = submitted_ + 1;
-  auto self = shared_from_this();
   bool queued = context_.shared.writer().try_submit(
-      std::move(item), [self, seq](const result<void>& r) {
+      std::move(item), [self = shared_from_this()](const result<void>& r) {
         if (!r) log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
-        // Completions run on the writer thread; the session's state belongs
-        // to its shard thread.
-        asio::post(self->home_.io, [self, seq] { self->on_committed(seq); });
+        // On the writer thread, in queue order: the count of completions is
+        // the sequence number of the last one. Only a completion some reply
+        // waits for costs a hop to the session's thread.
+        const std::uint64_t done = self->completed_.fetch_add(1) + 1;
+        if (done == self->awaited_.load()) asio::post(self->home_.io, [self] { self->on_committed(); });
       });
-  if (queued) submitted_ = seq;
+  if (queued) ++submitted_;
   return queued;
 }
 
-void session::on_committed(std::uint64_t seq) {
-  // The writer commits in queue order, so seq only grows; max() keeps it
-  // monotonic even so.
-  committed_ = std::max(committed_, seq);
-  while (!deferred_.empty() && deferred_.front().first <= committed_) {
-    send(deferred_.front().second);
-    deferred_.erase(deferred_.begin());
+void session::on_committed() {
+  for (;;) {
+    const std::uint64_t done = completed_.load();
+    while (!deferred_.empty() && deferred_.front().first <= done) {
+      send(deferred_.front().second);
+      deferred_.erase(deferred_.begin());
+    }
+    if (deferred_.empty()) {
+      awaited_.store(0);
+      return;
+    }
+    // Store, then look again (both sequentially consistent): a completion
+    // that counted past this number before it was announced did not post.
+    awaited_.store(deferred_.front().first);
+    if (completed_.load() < deferred_.front().first) return;
   }
 }
 
@@ -406,13 +416,23 @@ void session::sweep(steady::time_point now) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    last_touch_ = now;
     write_item touch = device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
-    context_.shared.writer().try_submit(std::move(touch));
+    if (context_.shared.writer().try_submit(std::move(touch))) last_touch_ = now;
   }
 }
 
 void session::abort() { finish(); }
+
+namespace {
+
+// Queues `item` now, or as soon as the writer has room: for writes no
+// client waits on but that must not be lost.
+void submit_eventually(store_writer& writer, std::shared_ptr<write_item> item) {
+  if (writer.try_submit(std::move(*item))) return;  // not taken when refused
+  writer.when_space([&writer, item] { submit_eventually(writer, item); });
+}
+
+}  // namespace
 
 void session::finish() {
   if (finished_) return;
@@ -432,12 +452,8 @@ void session::finish() {
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either.
-    write_item offline = device_offline{sender_.address.to_string(), wall_now()};
-    auto& writer = context_.shared.writer();
-    if (!writer.try_submit(std::move(offline))) {
-      auto item = std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()});
-      writer.when_space([&writer, item] { writer.try_submit(std::move(*item)); });
-    }
+    submit_eventually(context_.shared.writer(),
+                      std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

@@ -96,7 +96,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void settle(handled& done);
   bool resume_stalled();
   bool submit(write_item& item);
-  void on_committed(std::uint64_t seq);
+  void on_committed();
 
   void send(std::string_view bytes);
   void start_write();
@@ -143,8 +143,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::string unread_;  // what a read brought while stalled
 
   // Commit tracking: replies that wait until writes up to `seq` committed.
-  std::uint64_t submitted_ = 0;
-  std::uint64_t committed_ = 0;
+  std::uint64_t submitted_ = 0;               // writes queued, on this thread
+  std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
+  std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
   std::vector<std::pair<std::uint64_t, std::string>> deferred_;  // replies awaiting a commit
 };
 

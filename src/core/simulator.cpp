@@ -35,6 +35,13 @@ std::string base36(std::uint64_t v) {
 
 class device;
 
+// counter = max(counter, value), from any thread.
+void raise_to(std::atomic<std::size_t>& counter, std::size_t value) {
+  auto seen = counter.load(std::memory_order_relaxed);
+  while (seen < value && !counter.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
+
 struct shard {
   asio::io_context io{1};  // one thread runs it
   std::vector<std::unique_ptr<device>> devices;
@@ -42,7 +49,6 @@ struct shard {
 
 // What the devices of a run share; counters are read by stats() from any thread.
 struct fleet {
-
   simulator_options options;
   std::string run_id;
   std::vector<std::unique_ptr<shard>> shards;
@@ -52,7 +58,7 @@ struct fleet {
   int signals_seen = 0;
 
   std::atomic<bool> stopping{false};
-  std::atomic<std::size_t> active{0};  // devices not done yet
+  std::atomic<std::size_t> active{0};     // devices not done yet
   std::atomic<std::uint64_t> claimed{0};  // report slots taken (with options.reports)
 
   std::atomic<std::size_t> connected{0}, peak_connected{0}, failed{0};
@@ -143,11 +149,7 @@ class device {
       fail(room_.name() + ": " + r.error().message);
       return;
     }
-    auto now_connected = run_.connected.fetch_add(1, std::memory_order_relaxed) + 1;
-    auto peak = run_.peak_connected.load(std::memory_order_relaxed);
-    while (peak < now_connected &&
-           !run_.peak_connected.compare_exchange_weak(peak, now_connected, std::memory_order_relaxed)) {
-    }
+    raise_to(run_.peak_connected, run_.connected.fetch_add(1, std::memory_order_relaxed) + 1);
     was_bound_ = true;
     if (state_ == state::draining) {
       close();
@@ -156,7 +158,8 @@ class device {
     state_ = state::running;
     auto now = steady::now();
     // Spread the fleet's reports and queries over their periods.
-    next_report_ = now + std::chrono::duration_cast<steady::duration>(options_.interval * uniform());
+    next_report_ =
+        now + std::chrono::duration_cast<steady::duration>(options_.interval * uniform());
     next_query_ = now + std::chrono::duration_cast<steady::duration>(options_.query_every *
                                                                      (0.1 + 0.9 * uniform()));
     if (options_.interval.count() == 0) pump();
@@ -209,8 +212,8 @@ class device {
       }
       double jitter = std::min(options_.jitter, options_.interval / 2).count();
       double spread = jitter * (2 * uniform() - 1);
-      auto step = std::chrono::duration_cast<steady::duration>(
-          std::chrono::duration<double, std::micro>(
+      auto step =
+          std::chrono::duration_cast<steady::duration>(std::chrono::duration<double, std::micro>(
               std::max(0.0, options_.interval.count() + spread)));
       // Behind by more than an interval (a stalled server): skip, do not burst.
       next_report_ = std::max(next_report_ + step, now);
@@ -283,8 +286,8 @@ class device {
     query_in_flight_ = true;
     run_.queries_sent.fetch_add(1, std::memory_order_relaxed);
     auto asked = steady::now();
-    client_.send_iq(recommend_request(options_.client.domain, room_.name()),
-                    options_.reply_timeout, [this, asked](result<xml_element> r) {
+    client_.send_iq(recommend_request(options_.client.domain, room_.name()), options_.reply_timeout,
+                    [this, asked](result<xml_element> r) {
                       query_in_flight_ = false;
                       if (state_ == state::closing || state_ == state::done) return;
                       if (!r) {

@@ -27,19 +27,20 @@
 namespace iotxmpp {
 
 struct simulator_options {
-  client_options client;  // server, domain, connect timeout
+  client_options client;   // server, domain, connect timeout
   std::size_t count = 10;  // devices, rooms room-0001 .. room-NNNN
   unsigned threads = 0;    // io threads; 0: one per core (never more than devices)
   double ramp = 200;       // connections started per second; 0: all at once
   std::chrono::microseconds interval = std::chrono::seconds(10);  // 0: as fast as acknowledged
-  std::chrono::microseconds jitter = std::chrono::seconds(1);  // ± on each interval, at most half of it
+  std::chrono::microseconds jitter =
+      std::chrono::seconds(1);  // ± on each interval, at most half of it
   std::chrono::microseconds query_every = std::chrono::seconds(60);  // 0: never ask
   std::chrono::milliseconds reply_timeout{10000};  // for pings and recommendations
-  std::chrono::microseconds duration{0};  // end of the run after this long; 0: no limit
-  std::uint64_t reports = 0;              // end after this many reports in all; 0: no limit
-  std::size_t window = 64;                // unacknowledged reports per device (interval 0)
-  std::uint64_t seed = 1;                 // rooms' character, jitter and noise
-  std::string run_id;                     // report id prefix; empty: made fresh
+  std::chrono::microseconds duration{0};           // end of the run after this long; 0: no limit
+  std::uint64_t reports = 0;  // end after this many reports in all; 0: no limit
+  std::size_t window = 64;    // unacknowledged reports per device (interval 0)
+  std::uint64_t seed = 1;     // rooms' character, jitter and noise
+  std::string run_id;         // report id prefix; empty: made fresh
   // SIGINT/SIGTERM call stop() (the run ends cleanly, with its stats).
   bool handle_signals = false;
 };
@@ -47,17 +48,17 @@ struct simulator_options {
 // A snapshot of a run; every count is since the start.
 struct simulator_stats {
   std::size_t devices = 0;
-  std::size_t connected = 0;  // bound now
+  std::size_t connected = 0;       // bound now
   std::size_t peak_connected = 0;  // most bound at once
-  std::size_t failed = 0;     // devices that could not connect or lost their stream
+  std::size_t failed = 0;          // devices that could not connect or lost their stream
   std::uint64_t reports_sent = 0;
   std::uint64_t reports_acknowledged = 0;  // committed by the server (ping after them answered)
   std::uint64_t reports_rejected = 0;      // answered with an error
   std::uint64_t queries_sent = 0;
   std::uint64_t queries_answered = 0;
   std::optional<double> rtt_p50_ms, rtt_p99_ms;  // recommendation round trip
-  std::uint64_t errors = 0;   // every failure: connect, stream, rejected, timeouts
-  std::string first_error;    // the first failure's message, for the summary
+  std::uint64_t errors = 0;  // every failure: connect, stream, rejected, timeouts
+  std::string first_error;   // the first failure's message, for the summary
   double elapsed_seconds = 0;
   bool finished = false;
 };

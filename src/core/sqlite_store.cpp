@@ -15,7 +15,7 @@ namespace {
 
 // Rows per multi-row INSERT; measured with bench/store_bench (larger
 // statements gain nothing once per-statement overhead is amortised).
-constexpr std::size_t max_rows_per_statement = 64;
+constexpr std::size_t max_rows_per_statement = 256;
 constexpr int busy_timeout_ms = 10000;
 
 struct stmt_deleter {
@@ -463,6 +463,20 @@ result<std::size_t> sqlite_store::count(sql_id id) {
 
 }  // namespace
 
+std::span<const char* const> sqlite_pragmas() {
+  static constexpr const char* pragmas[] = {
+      "PRAGMA journal_mode=WAL",
+      "PRAGMA synchronous=FULL",
+      // A page cache that holds the hot index pages across the writer's
+      // transactions (WAL keeps it valid between them), and checkpoints
+      // every ~40 MB of WAL rather than 4 MB: both cut the pages each
+      // commit rewrites (measured with bench/store_bench).
+      "PRAGMA cache_size=-65536",
+      "PRAGMA wal_autocheckpoint=10000",
+  };
+  return pragmas;
+}
+
 result<std::unique_ptr<store>> open_sqlite_store(const store_url& url) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(url.path.c_str(), &db,
@@ -480,7 +494,7 @@ result<std::unique_ptr<store>> open_sqlite_store(const store_url& url) {
   // WAL lets readers (reap --dry-run, queries) run beside the writer;
   // synchronous=FULL makes each commit durable, which the server's
   // acknowledgements promise (PROTOCOL.md §3.5).
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+  for (const char* pragma : sqlite_pragmas()) {
     if (auto r = s->exec_direct(pragma); !r) {
       error e = r.error();
       if (e.kind == error_kind::database) e.kind = error_kind::io;  // e.g. not a database

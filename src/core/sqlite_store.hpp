@@ -5,6 +5,7 @@
 // servers) share one file.
 
 #include <memory>
+#include <span>
 
 #include "core/store.hpp"
 
@@ -14,5 +15,9 @@ namespace iotxmpp {
 // without migrating. error_kind::io when the file cannot be opened or is not
 // a database.
 result<std::unique_ptr<store>> open_sqlite_store(const store_url& url);
+
+// The PRAGMAs every connection runs when it opens (journal, durability,
+// cache), so that a baseline outside the store can match them.
+std::span<const char* const> sqlite_pragmas();
 
 }  // namespace iotxmpp

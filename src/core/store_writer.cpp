@@ -298,6 +298,8 @@ void store_writer::impl::note_outage(const error& e) {
     outage_retries = 0;
     log::warn("database unavailable; holding writes and retrying",
               {{"db", db_name}, {"error", e.message}});
+  } else {
+    log::debug("database still unavailable", {{"db", db_name}, {"error", e.message}});
   }
 }
 
@@ -334,7 +336,7 @@ store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> conne
 
 store_writer::~store_writer() { stop(); }
 
-bool store_writer::try_submit(write_item item, write_done done) {
+bool store_writer::try_submit(write_item&& item, write_done&& done) {
   std::unique_lock lock(impl_->mutex);
   return impl_->push(lock, item, done);
 }

@@ -25,7 +25,11 @@ using write_done = std::function<void(const result<void>&)>;
 
 struct writer_options {
   std::size_t queue_capacity = 20000;        // items waiting, not counting the batch in flight
-  std::size_t max_batch = 2000;              // items per transaction
+  // Items per transaction. As large as the queue: under load the writer then
+  // takes everything waiting in one commit, and each commit costs (SQLite
+  // rewrites every index page it touched; bench/store_bench measures it).
+  // A light load still commits within max_delay, in small batches.
+  std::size_t max_batch = 20000;
   std::chrono::milliseconds max_delay{5};    // a partial batch waits at most this long
   std::chrono::milliseconds retry_min{100};  // back-off while the database is away,
   std::chrono::milliseconds retry_max{5000}; // doubling from min to max
@@ -53,10 +57,11 @@ class store_writer {
   store_writer& operator=(const store_writer&) = delete;
 
   // Queues one item with its completion (`done` may be empty). Returns false
-  // and queues nothing when the queue is full: the caller waits (when_space)
-  // and submits again. After stop(), `done` is called at once with an
+  // and queues nothing when the queue is full, leaving `item` and `done`
+  // untouched (not moved from): the caller waits (when_space) and submits
+  // them again. After stop(), `done` is called at once with an
   // error_kind::internal error and the call returns true.
-  bool try_submit(write_item item, write_done done = {});
+  bool try_submit(write_item&& item, write_done&& done = {});
   // Calls `ready` once when the queue has room: at once, on the calling
   // thread, if it has room now; otherwise later on the writer thread.
   void when_space(std::function<void()> ready);

@@ -60,8 +60,9 @@ TEST(CliSimulate, FastRunJsonSummaryAndEveryReportStored) {
 
 TEST(CliSimulate, TwoRunsNeverCollideOnReportIds) {
   test_server server;
-  std::vector<std::string> args{"simulate", "--server", address(server), "--count", "5",
-                                "--reports", "100", "--interval", "0", "--json", "--seed", "7"};
+  std::vector<std::string> args{"simulate", "--server",  address(server), "--count",
+                                "5",        "--reports", "100",           "--interval",
+                                "0",        "--json",    "--seed",        "7"};
   auto first = run_iotxmpp(args);
   auto second = run_iotxmpp(args);  // same seed, same rooms: only the run id differs
   ASSERT_EQ(first.exit_code, 0) << first.err;
@@ -95,8 +96,8 @@ TEST(CliSimulate, QueriesRecommendationsAndMeasuresTheRoundTrip) {
 
 TEST(CliSimulate, TextSummaryByDefault) {
   test_server server;
-  auto r = run_iotxmpp({"simulate", "--server", address(server), "--count", "2", "--reports",
-                        "10", "--interval", "0"});
+  auto r = run_iotxmpp({"simulate", "--server", address(server), "--count", "2", "--reports", "10",
+                        "--interval", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("10 sent, 10 stored"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("reports/s"), std::string::npos) << r.out;
@@ -105,8 +106,8 @@ TEST(CliSimulate, TextSummaryByDefault) {
 TEST(CliSimulate, SigintEndsTheRunWithASummary) {
   test_server server;
   auto r = test::run_process({"timeout", "--preserve-status", "-s", "INT", "1.5", IOTXMPP_BINARY,
-                              "simulate", "--server", address(server), "--count", "4",
-                              "--interval", "50ms", "--json"});
+                              "simulate", "--server", address(server), "--count", "4", "--interval",
+                              "50ms", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = summary_of(r);
   EXPECT_GT(j["reports"]["acknowledged"].get<int>(), 0);
@@ -120,8 +121,8 @@ TEST(CliSimulate, UnreachableServerFailsWithConnectExitCode) {
     test_server gone;  // a port that was free a moment ago and is closed now
     port = std::to_string(gone.port());
   }
-  auto r = run_iotxmpp({"simulate", "--server", "127.0.0.1:" + port, "--count", "3",
-                        "--timeout", "2s", "--json"});
+  auto r = run_iotxmpp(
+      {"simulate", "--server", "127.0.0.1:" + port, "--count", "3", "--timeout", "2s", "--json"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
   auto j = summary_of(r);
@@ -130,11 +131,15 @@ TEST(CliSimulate, UnreachableServerFailsWithConnectExitCode) {
 }
 
 TEST(CliSimulate, BadFlagsAreUsageErrors) {
-  for (std::vector<std::string> bad :
-       {std::vector<std::string>{"--count", "0"}, {"--interval", "banana"},
-        {"--duration", "-5s"}, {"--window", "0"}, {"--ramp", "-1"},
-        {"--interval", "1s", "--jitter", "2s"}, {"--no-such-flag"},
-        {"--server", "[::1"}, {"--timeout", "0"}}) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--count", "0"},
+                                       {"--interval", "banana"},
+                                       {"--duration", "-5s"},
+                                       {"--window", "0"},
+                                       {"--ramp", "-1"},
+                                       {"--interval", "1s", "--jitter", "2s"},
+                                       {"--no-such-flag"},
+                                       {"--server", "[::1"},
+                                       {"--timeout", "0"}}) {
     std::vector<std::string> args{"simulate", "--server", "127.0.0.1:9"};
     args.insert(args.end(), bad.begin(), bad.end());
     auto r = run_iotxmpp(args);

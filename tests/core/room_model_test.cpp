@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/rules.hpp"
+#include "core/xml_attr.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -27,8 +28,8 @@ sys_micros at_local(int day, double local_hour, int offset_minutes) {
   return local - minutes(offset_minutes);
 }
 
-recommendation targets(const std::string& room, std::string action, double celsius,
-                       double humidity, double lux) {
+recommendation targets(const std::string& room, std::string action, double celsius, double humidity,
+                       double lux) {
   recommendation r;
   r.room = room;
   r.targets = {{"temperature", celsius, "°C", action},
@@ -67,9 +68,16 @@ TEST(RoomModel, ReportCarriesRoomLocalTimeAndUnits) {
   EXPECT_EQ(r.values[1].unit, "%");
   EXPECT_EQ(r.values[2].name, "brightness");
   EXPECT_EQ(r.values[2].unit, "lx");
-  // Rounded as a sensor reports: tenths, tenths, whole lux.
-  EXPECT_DOUBLE_EQ(r.values[0].value, std::round(r.values[0].value * 10) / 10);
-  EXPECT_DOUBLE_EQ(r.values[2].value, std::round(r.values[2].value));
+  // Rounded as a sensor reports, tenths and whole lux, and written so:
+  // "21.3", never "21.300000000000001".
+  for (int i = 0; i < 200; ++i) {
+    status_report later = room.report(now + minutes(7 * i));
+    for (const auto& v : later.values) {
+      std::string text = format_number(v.value);
+      EXPECT_LE(text.size(), 5u) << v.name << " " << text;
+    }
+  }
+  EXPECT_EQ(r.values[2].value, std::round(r.values[2].value));
 }
 
 TEST(RoomModel, StaysWithinPhysicalRangesOverManyDaysAndZones) {
@@ -143,8 +151,8 @@ TEST(RoomModel, FollowsLocalTimeInEveryZone) {
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       day_profile p = profile(offset, seed, 12, 4, 20);
       EXPECT_GT(p.temperature_a, p.temperature_b + 1.5) << "offset " << offset << " seed " << seed;
-      EXPECT_LT(p.humidity_a, p.humidity_b) << "humidity moves against temperature, offset "
-                                            << offset;
+      EXPECT_LT(p.humidity_a, p.humidity_b)
+          << "humidity moves against temperature, offset " << offset;
       EXPECT_GT(p.brightness_a, 50) << "daylight at local noon, offset " << offset;
       EXPECT_LT(p.brightness_b, 1) << "dark at 4 am local, offset " << offset;
     }
