@@ -3,9 +3,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 
 #include "cli/command.hpp"
+#include "cli/config_file.hpp"
 #include "cli/exit_codes.hpp"
 
 int main(int argc, char** argv) {
@@ -17,17 +20,30 @@ int main(int argc, char** argv) {
       "iotxmpp"};
   app.set_version_flag("-V,--version", "iotxmpp " IOTXMPP_VERSION);
   app.require_subcommand(1);
-  app.fallthrough(false);
+  // Lets the global options follow the subcommand: `iotxmpp serve --config F`.
+  app.fallthrough(true);
   app.footer(
+      "Every long option of a subcommand can also come from IOTXMPP_<NAME> (e.g.\n"
+      "--stale-after: IOTXMPP_STALE_AFTER) or from the config file.\n"
       "Exit codes: 0 ok, 1 failure, 2 usage, 3 cannot connect, 4 timeout,\n"
       "5 error reply from the server, 6 database error, 7 I/O error, 8 protocol error.");
 
   runner chosen;
+  CLI::App* chosen_sub = nullptr;
   for (const command& c : commands()) {
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
     runner r = c.setup(*sub);
-    sub->callback([&chosen, r] { chosen = r; });
+    sub->callback([&chosen, &chosen_sub, sub, r] {
+      chosen = r;
+      chosen_sub = sub;
+    });
   }
+  add_environment_names(app);
+  CLI::Option* config = add_config_option(app);
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print the subcommand's effective options as a config file and exit")
+      ->configurable(false);
 
   try {
     app.parse(argc, argv);
@@ -37,11 +53,26 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::FileError& e) {  // names the file already
+    std::fprintf(stderr, "iotxmpp: %s\n", e.what());
+    return exit_usage;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "iotxmpp: %s (see 'iotxmpp --help')\n", e.what());
     return exit_usage;
   }
   if (!chosen) return exit_usage;
+  // An explicitly named file must exist; only the XDG default is optional.
+  if (const char* named = std::getenv("IOTXMPP_CONFIG");
+      named && *named && config->count() == 0 && !std::filesystem::is_regular_file(named)) {
+    std::fprintf(stderr, "iotxmpp: IOTXMPP_CONFIG: %s is not a readable file\n", named);
+    return exit_usage;
+  }
+  if (print_config) {
+    const CLI::App* leaf = chosen_sub;  // `query recommend`: the action's options
+    while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+    std::fputs(effective_config(*leaf).c_str(), stdout);
+    return exit_ok;
+  }
   try {
     return chosen();
   } catch (const std::exception& e) {

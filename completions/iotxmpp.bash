@@ -1,0 +1,121 @@
+# bash completion for iotxmpp                              -*- shell-script -*-
+# Installed as share/bash-completion/completions/iotxmpp. The flag lists
+# mirror `iotxmpp SUB --help`; tests/cli/completion_test.cpp keeps them in step.
+
+_iotxmpp_global_flags="--help --version --config --print-config"
+_iotxmpp_subcommands="serve db-init reap simulate send query tail"
+_iotxmpp_client_flags="--server --domain --timeout --json --help"
+
+# The actions of a subcommand that has them.
+_iotxmpp_actions() {
+    case $1 in
+        query) echo "recommend ping devices info version" ;;
+        send) echo "status presence raw" ;;
+    esac
+}
+
+# The flags of a subcommand (or "SUB ACTION").
+_iotxmpp_flags() {
+    case $1 in
+        serve) echo "--db --log-level --log-format --listen --domain --threads --rules
+                     --stale-after --reap-every --idle-timeout --negotiation-timeout
+                     --max-stanza-bytes --max-depth --max-negotiating --queue --help" ;;
+        db-init) echo "--db --json --help" ;;
+        reap) echo "--db --stale-after --dry-run --json --help" ;;
+        simulate) echo "$_iotxmpp_client_flags --count --threads --ramp --interval --jitter
+                        --query-every --duration --reports --window --seed" ;;
+        tail) echo "$_iotxmpp_client_flags --room --count" ;;
+        "query recommend") echo "$_iotxmpp_client_flags --room" ;;
+        "query "*) echo "$_iotxmpp_client_flags" ;;
+        "send status") echo "$_iotxmpp_client_flags --room --temperature --humidity --brightness
+                             --at --id" ;;
+        "send presence") echo "$_iotxmpp_client_flags --show --status --unavailable" ;;
+        "send raw") echo "$_iotxmpp_client_flags --lines" ;;
+        *) echo "--help" ;;
+    esac
+}
+
+# Flags that take no value (everything else consumes the next word).
+_iotxmpp_is_switch() {
+    case $1 in
+        --help|-h|--version|-V|--print-config|--json|--dry-run|--unavailable|--lines|-l) return 0 ;;
+    esac
+    return 1
+}
+
+# Rooms of the devices online now, from a server that answers within a
+# second; nothing otherwise. Uses --server/--domain from the command line.
+_iotxmpp_rooms() {
+    local args=() i
+    for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+        case ${COMP_WORDS[i]} in
+            --server|--domain) args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}") ;;
+        esac
+    done
+    timeout 2 "${COMP_WORDS[0]}" query devices --json --timeout 1s "${args[@]}" 2>/dev/null |
+        grep -o '"room": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort -u
+}
+
+_iotxmpp() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+    # "--flag=value": bash splits at '=' (COMP_WORDBREAKS).
+    if [[ $cur == "=" ]]; then
+        cur=""
+    elif [[ $prev == "=" ]]; then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    elif [[ $prev == ":" && ${COMP_WORDS[COMP_CWORD - 2]} == sqlite ]]; then
+        # "--db sqlite:PATH" arrives as "sqlite" ":" "PATH" (':' breaks words).
+        COMPREPLY=($(compgen -f -- "$cur"))
+        return
+    elif [[ $cur == ":" && $prev == sqlite ]]; then
+        COMPREPLY=($(compgen -f -- ""))
+        return
+    fi
+
+    # Find the subcommand and its action, skipping flags and their values.
+    local sub="" action="" i word
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ $word == -* ]]; then
+            [[ $word == *=* ]] || _iotxmpp_is_switch "$word" || ((i++))
+        elif [[ $word == "=" || $word == ":" ]]; then
+            ((i++))
+        elif [[ -z $sub ]]; then
+            sub=$word
+        elif [[ -z $action && -n $(_iotxmpp_actions "$sub") ]]; then
+            action=$word
+        fi
+    done
+
+    case $prev in
+        --log-level) COMPREPLY=($(compgen -W "debug info warn error off" -- "$cur")); return ;;
+        --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        --show) COMPREPLY=($(compgen -W "away chat dnd xa" -- "$cur")); return ;;
+        --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --rules) COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur")); return ;;
+        --db)
+            if [[ $cur == sqlite:* ]]; then
+                COMPREPLY=($(compgen -f -P sqlite: -- "${cur#sqlite:}"))
+            else
+                COMPREPLY=($(compgen -W "sqlite: mysql://" -- "$cur"))
+                [[ ${#COMPREPLY[@]} -eq 1 ]] && compopt -o nospace 2>/dev/null
+            fi
+            return ;;
+        --room|-r) COMPREPLY=($(compgen -W "$(_iotxmpp_rooms)" -- "$cur")); return ;;
+    esac
+    if [[ $prev == -* && $prev != *=* ]] && ! _iotxmpp_is_switch "$prev"; then
+        return  # a value we cannot guess
+    fi
+
+    local words
+    if [[ -z $sub ]]; then
+        [[ $cur == -* ]] && words=$_iotxmpp_global_flags || words=$_iotxmpp_subcommands
+    elif [[ -n $(_iotxmpp_actions "$sub") && -z $action ]]; then
+        [[ $cur == -* ]] && words="--help" || words=$(_iotxmpp_actions "$sub")
+    elif [[ $cur == -* ]]; then
+        words="$(_iotxmpp_flags "$sub${action:+ $action}") --config --print-config"
+    fi
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+
+complete -F _iotxmpp iotxmpp
