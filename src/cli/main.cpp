@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
 #include <filesystem>
 
 #include "cli/command.hpp"
@@ -33,6 +34,14 @@ int main(int argc, char** argv) {
   for (const command& c : commands()) {
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
     runner r = c.setup(*sub);
+    // The list in `iotxmpp --help` shows the one-line summary; a subcommand's
+    // longer description leads its own footer instead.
+    if (sub->get_description() != c.summary) {
+      std::string details = sub->get_description();
+      if (!sub->get_footer().empty()) details += "\n\n" + sub->get_footer();
+      sub->description(c.summary);
+      sub->footer(details);
+    }
     sub->callback([&chosen, &chosen_sub, sub, r] {
       chosen = r;
       chosen_sub = sub;
