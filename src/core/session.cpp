@@ -289,6 +289,10 @@ bool session::resume_stalled() {
 }
 
 bool session::submit(write_item& item) {
+  // A recommendation was answered already: its record may use the writer's
+  // urgent reserve, so a device asking for one is not held up by others'
+  // reports (its next request is read at once).
+  const bool urgent = std::holds_alternative<recommendation>(item);
   bool queued = context_.shared.writer().try_submit(
       std::move(item), [self = shared_from_this()](const result<void>& r) {
         if (!r) {
@@ -300,7 +304,8 @@ bool session::submit(write_item& item) {
         // waits for costs a hop to the session's thread.
         const std::uint64_t done = self->completed_.fetch_add(1) + 1;
         if (done == self->awaited_.load()) asio::post(self->home_.io, [self] { self->on_committed(); });
-      });
+      },
+      urgent);
   if (queued) ++submitted_;
   return queued;
 }

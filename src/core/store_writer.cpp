@@ -154,7 +154,8 @@ struct store_writer::impl {
   void take_batch(pending& out);
   // Queues under the held lock; false when full. After stop() it completes
   // `done` with an error instead (and returns true).
-  bool push(std::unique_lock<std::mutex>& lock, write_item& item, write_done& done);
+  bool push(std::unique_lock<std::mutex>& lock, write_item& item, write_done& done,
+            bool urgent = false);
   void write(pending& p, std::size_t lo, std::size_t hi);
   result<void> attempt_until_settled(const write_batch& batch);
   bool ensure_connected();
@@ -213,13 +214,13 @@ void store_writer::impl::take_batch(pending& out) {
 }
 
 bool store_writer::impl::push(std::unique_lock<std::mutex>& lock, write_item& item,
-                              write_done& done) {
+                              write_done& done, bool urgent) {
   if (stopping) {
     lock.unlock();
     if (done) done(fail(error_kind::internal, "store writer is stopped"));
     return true;
   }
-  if (queue.size() >= options.queue_capacity) return false;
+  if (queue.size() >= options.queue_capacity + (urgent ? options.urgent_reserve : 0)) return false;
   queue.push_back({std::move(item), std::move(done), steady::now()});
   ++submitted;
   // The writer only needs waking when it waits for a first item or a full batch.
@@ -336,9 +337,9 @@ store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> conne
 
 store_writer::~store_writer() { stop(); }
 
-bool store_writer::try_submit(write_item&& item, write_done&& done) {
+bool store_writer::try_submit(write_item&& item, write_done&& done, bool urgent) {
   std::unique_lock lock(impl_->mutex);
-  return impl_->push(lock, item, done);
+  return impl_->push(lock, item, done, urgent);
 }
 
 void store_writer::when_space(std::function<void()> ready) {

@@ -25,6 +25,10 @@ using write_done = std::function<void(const result<void>&)>;
 
 struct writer_options {
   std::size_t queue_capacity = 20000;        // items waiting, not counting the batch in flight
+  // Extra room for urgent items (try_submit's `urgent`): records of an answer
+  // already given, whose producer should not stall behind a flood of
+  // reports. Still bounded: an urgent item waits too once this is used up.
+  std::size_t urgent_reserve = 1024;
   // Items per transaction. As large as the queue: under load the writer then
   // takes everything waiting in one commit, and each commit costs (SQLite
   // rewrites every index page it touched; bench/store_bench measures it).
@@ -61,7 +65,7 @@ class store_writer {
   // untouched (not moved from): the caller waits (when_space) and submits
   // them again. After stop(), `done` is called at once with an
   // error_kind::internal error and the call returns true.
-  bool try_submit(write_item&& item, write_done&& done = {});
+  bool try_submit(write_item&& item, write_done&& done = {}, bool urgent = false);
   // Calls `ready` once when the queue has room: at once, on the calling
   // thread, if it has room now; otherwise later on the writer thread.
   void when_space(std::function<void()> ready);
