@@ -105,7 +105,7 @@ TEST(CliSimulate, TextSummaryByDefault) {
 
 TEST(CliSimulate, SigintEndsTheRunWithASummary) {
   test_server server;
-  auto r = test::run_process({"timeout", "--preserve-status", "-s", "INT", "1.5", IOTXMPP_BINARY,
+  auto r = test::run_process({"timeout", "--preserve-status", "-s", "INT", "3", IOTXMPP_BINARY,
                               "simulate", "--server", address(server), "--count", "4", "--interval",
                               "50ms", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
