@@ -203,7 +203,9 @@ std::unique_ptr<sql::Connection> mysql_connect(const std::string& url_text) {
   o["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
   std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(o));
   std::unique_ptr<sql::Statement> st(c->createStatement());
+  // The store's session settings, so both sides run alike.
   st->execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+  st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
   return c;
 }
 
