@@ -28,7 +28,7 @@ struct serve_flags {
   std::size_t max_stanza_bytes = 64 * 1024;
   std::size_t max_depth = 32;
   std::size_t max_negotiating = 100;
-  std::size_t queue = 20000;
+  std::size_t queue = 50000;
 };
 
 // Parses one duration flag into `out`, or returns the usage error.

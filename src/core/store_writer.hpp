@@ -24,7 +24,8 @@ using write_item =
 using write_done = std::function<void(const result<void>&)>;
 
 struct writer_options {
-  std::size_t queue_capacity = 20000;        // items waiting, not counting the batch in flight
+  // Items waiting, not counting the batch in flight (~15 MB of reports).
+  std::size_t queue_capacity = 50000;
   // Extra room for urgent items (try_submit's `urgent`): records of an answer
   // already given, whose producer should not stall behind a flood of
   // reports. Still bounded: an urgent item waits too once this is used up.
@@ -33,7 +34,7 @@ struct writer_options {
   // takes everything waiting in one commit, and each commit costs (SQLite
   // rewrites every index page it touched; bench/store_bench measures it).
   // A light load still commits within max_delay, in small batches.
-  std::size_t max_batch = 20000;
+  std::size_t max_batch = 50000;
   std::chrono::milliseconds max_delay{5};    // a partial batch waits at most this long
   std::chrono::milliseconds retry_min{100};  // back-off while the database is away,
   std::chrono::milliseconds retry_max{5000}; // doubling from min to max

@@ -93,6 +93,21 @@ TEST_P(StoreTest, MigrateCreatesSchemaThenChangesNothing) {
   EXPECT_TRUE(third->applied.empty());
 }
 
+TEST_P(StoreTest, TwoConcurrentMigrationsApplyEachStepOnce) {
+  auto a = open(), b = open();
+  ASSERT_TRUE(a && b);
+  result<migration_report> ra, rb;
+  std::thread ta([&] { ra = a->migrate(); });
+  std::thread tb([&] { rb = b->migrate(); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ra) << ra.error().message;
+  ASSERT_TRUE(rb) << rb.error().message;
+  EXPECT_EQ(ra->applied.size() + rb->applied.size(), static_cast<std::size_t>(latest_schema_version));
+  EXPECT_EQ(ra->to_version, latest_schema_version);
+  EXPECT_EQ(rb->to_version, latest_schema_version);
+}
+
 TEST_P(StoreTest, MigratesFromAnOlderSchemaKeepingItsData) {
   auto s = open();
   ASSERT_TRUE(s);

@@ -3,6 +3,7 @@
 // uniquely named database on the private MariaDB that ctest starts (its URL
 // is in $IOTXMPP_TEST_MARIADB_DIR/url). Each is removed again on destruction.
 
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,8 @@ enum class engine { sqlite, mysql };
 
 // "sqlite" / "mysql", for parameterised test names.
 std::string engine_name(engine e);
+// So that GoogleTest prints the engine by name.
+inline void PrintTo(engine e, std::ostream* os) { *os << engine_name(e); }
 
 // The shared test MariaDB's URL, or an empty string with `why` filled when
 // the environment does not name one (a binary run by hand). When the
