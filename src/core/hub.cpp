@@ -7,11 +7,13 @@
 
 namespace iotxmpp {
 
-hub::hub(server_config config, rules rules, store_writer& writer, std::unique_ptr<store> reader)
+hub::hub(server_config config, rules rules, store_writer& writer, std::unique_ptr<store> reader,
+         store_factory reopen)
     : config_(std::move(config)),
       rules_(std::move(rules)),
       writer_(writer),
-      reader_(std::move(reader)) {}
+      reader_(std::move(reader)),
+      reopen_(std::move(reopen)) {}
 
 std::shared_ptr<peer> hub::bind(std::shared_ptr<peer> p) {
   std::string key = p->address().to_string();
@@ -98,6 +100,14 @@ std::optional<status_report> hub::latest(std::string_view room) {
   if (auto it = rooms_.find(std::string(room)); it != rooms_.end()) return it->second.report;
   if (!reader_) return std::nullopt;
   auto found = reader_->latest_report(room);
+  if (!found && found.error().kind == error_kind::connect && reopen_ &&
+      std::chrono::steady_clock::now() >= next_reopen_) {
+    next_reopen_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    if (auto fresh = reopen_()) {
+      reader_ = std::move(*fresh);
+      found = reader_->latest_report(room);
+    }
+  }
   if (!found) {
     // The answer degrades to "unknown room" rather than failing the IQ; the
     // outage is the writer's to report loudly.

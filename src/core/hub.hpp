@@ -3,6 +3,7 @@
 // who is online (by full JID), who follows the live feed, the latest report
 // of each room, the recommendation rules and the store writer. Thread-safe.
 
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -29,7 +30,11 @@ class hub {
   // `reader` answers room look-ups the in-memory cache cannot (rooms last
   // reported before this server started, or through another node); it may be
   // null, then unknown rooms are unknown. `writer` must outlive the hub.
-  hub(server_config config, rules rules, store_writer& writer, std::unique_ptr<store> reader);
+  // `reopen`, when given, replaces a reader whose connection was lost (at
+  // most one attempt every few seconds, so an outage costs look-ups little).
+  using store_factory = std::function<result<std::unique_ptr<store>>()>;
+  hub(server_config config, rules rules, store_writer& writer, std::unique_ptr<store> reader,
+      store_factory reopen = {});
 
   const server_config& config() const { return config_; }
   const rules& recommendation_rules() const { return rules_; }
@@ -86,6 +91,8 @@ class hub {
   };
   std::unordered_map<std::string, room_entry> rooms_;
   std::unique_ptr<store> reader_;  // guarded by rooms_mutex_
+  store_factory reopen_;
+  std::chrono::steady_clock::time_point next_reopen_{};  // guarded by rooms_mutex_
 };
 
 }  // namespace iotxmpp

@@ -284,7 +284,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
   p->writer = std::make_unique<store_writer>(
       [u = *url]() { return open_store(u); }, o.writer);
-  p->shared = std::make_unique<hub>(o.config, o.recommendation_rules, *p->writer, std::move(*db));
+  p->shared = std::make_unique<hub>(o.config, o.recommendation_rules, *p->writer, std::move(*db),
+                                    [u = *url]() { return open_store(u); });
   p->context.reset(new session_context{*p->shared, p->shared->config(), {}, {}, {}});
 
   impl* raw = p.get();

@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <thread>
 #include <utility>
 
 #include "core/schema.hpp"
@@ -495,7 +497,16 @@ result<std::unique_ptr<store>> open_sqlite_store(const store_url& url) {
   // synchronous=FULL makes each commit durable, which the server's
   // acknowledgements promise (PROTOCOL.md §3.5).
   for (const char* pragma : sqlite_pragmas()) {
-    if (auto r = s->exec_direct(pragma); !r) {
+    auto r = s->exec_direct(pragma);
+    // Two connections opening a new file at once: switching it to WAL can
+    // report "locked" without consulting the busy handler. Retry for as long
+    // as the busy timeout would have waited.
+    for (int waited_ms = 0; !r && r.error().kind == error_kind::timeout && waited_ms < busy_timeout_ms;
+         waited_ms += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      r = s->exec_direct(pragma);
+    }
+    if (!r) {
       error e = r.error();
       if (e.kind == error_kind::database) e.kind = error_kind::io;  // e.g. not a database
       e.message = "cannot open " + e.message;
