@@ -54,34 +54,60 @@ options parse(int argc, char** argv) {
   std::size_t sources = 1;
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
-    if (k == "--sink") { o.sink = true; continue; }
-    if (k == "--probe") { o.probe = true; continue; }
+    if (k == "--sink") {
+      o.sink = true;
+      continue;
+    }
+    if (k == "--probe") {
+      o.probe = true;
+      continue;
+    }
     if (i + 1 >= argc) throw std::invalid_argument("missing value for " + k + "\n" + usage());
     std::string v = argv[++i];
-    if (k == "--host") o.t.to.host = v;
-    else if (k == "--port") o.t.to.port = static_cast<unsigned short>(std::stoul(v));
-    else if (k == "--proto") o.t.proto = v == "mqtt" ? protocol::mqtt : protocol::xmpp;
-    else if (k == "--domain") o.t.domain = v;
-    else if (k == "--conns") o.conns = std::stoul(v);
-    else if (k == "--reports") o.reports = std::stoul(v);
-    else if (k == "--size") o.size = std::stoul(v);
-    else if (k == "--tag") o.tag = v;
-    else if (k == "--room-prefix") o.room_prefix = v;
-    else if (k == "--qos") o.qos = std::stoi(v);
-    else if (k == "--sessions") o.sessions = std::stoul(v);
-    else if (k == "--inflight") o.inflight = std::stoul(v);
-    else if (k == "--sources") sources = std::stoul(v);
-    else if (k == "--samples") o.samples = std::stoul(v);
-    else if (k == "--gap-us") o.gap_us = std::stol(v);
-    else if (k == "--pid") o.pid = std::stol(v);
-    else if (k == "--settle") o.settle = std::stod(v);
-    else if (k == "--timeout") o.timeout = std::stod(v);
-    else throw std::invalid_argument("unknown option " + k + "\n" + usage());
+    if (k == "--host")
+      o.t.to.host = v;
+    else if (k == "--port")
+      o.t.to.port = static_cast<unsigned short>(std::stoul(v));
+    else if (k == "--proto")
+      o.t.proto = v == "mqtt" ? protocol::mqtt : protocol::xmpp;
+    else if (k == "--domain")
+      o.t.domain = v;
+    else if (k == "--conns")
+      o.conns = std::stoul(v);
+    else if (k == "--reports")
+      o.reports = std::stoul(v);
+    else if (k == "--size")
+      o.size = std::stoul(v);
+    else if (k == "--tag")
+      o.tag = v;
+    else if (k == "--room-prefix")
+      o.room_prefix = v;
+    else if (k == "--qos")
+      o.qos = std::stoi(v);
+    else if (k == "--sessions")
+      o.sessions = std::stoul(v);
+    else if (k == "--inflight")
+      o.inflight = std::stoul(v);
+    else if (k == "--sources")
+      sources = std::stoul(v);
+    else if (k == "--samples")
+      o.samples = std::stoul(v);
+    else if (k == "--gap-us")
+      o.gap_us = std::stol(v);
+    else if (k == "--pid")
+      o.pid = std::stol(v);
+    else if (k == "--settle")
+      o.settle = std::stod(v);
+    else if (k == "--timeout")
+      o.timeout = std::stod(v);
+    else
+      throw std::invalid_argument("unknown option " + k + "\n" + usage());
   }
   // Several loopback source addresses (127.0.0.1, .2, ...) stand for a fleet
   // behind several addresses and multiply the ephemeral ports available.
   if (sources > 1 && o.t.to.host.rfind("127.", 0) == 0)
-    for (std::size_t s = 0; s < sources; ++s) o.t.sources.push_back("127.0.0." + std::to_string(1 + s));
+    for (std::size_t s = 0; s < sources; ++s)
+      o.t.sources.push_back("127.0.0." + std::to_string(1 + s));
   return o;
 }
 
@@ -128,9 +154,9 @@ std::string ingest_bytes(const options& o, std::size_t k, const std::string& to)
 // Counts what the peer sends back during ingest and decides when a
 // connection has seen the end of its load.
 struct ingest_watch {
-  needle_counter end;                      // the ping answer / PINGRESP
+  needle_counter end;  // the ping answer / PINGRESP
   needle_counter err1{"type='error'"}, err2{"type=\"error\""}, stream_err{"<stream:error"};
-  std::size_t base = 0;                    // bytes received before the clock
+  std::size_t base = 0;  // bytes received before the clock
   bool done = false;
 };
 
@@ -139,9 +165,9 @@ std::string run_ingest(const options& o) {
   event_loop loop;
   std::deque<connection> conns(o.conns + (o.sink ? 1 : 0));
   auto deadline = deadline_of(o);
-  auto login = login_all(loop, conns, o.t, std::min<std::size_t>(o.inflight, conns.size()), deadline);
-  if (login.bound != conns.size())
-    return failed(j, "login: " + loop.last_error()).str();
+  auto login =
+      login_all(loop, conns, o.t, std::min<std::size_t>(o.inflight, conns.size()), deadline);
+  if (login.bound != conns.size()) return failed(j, "login: " + loop.last_error()).str();
   std::string to = o.t.domain;
   connection* sink = nullptr;
   needle_counter delivered("</message>");
@@ -160,13 +186,15 @@ std::string run_ingest(const options& o) {
     auto& w = watch[k];
     // A ping answer arrives only on its own connection, so its id cannot
     // be confused with another connection's ("pe…-1" vs "pe…-10").
-    w.end = needle_counter(xmpp ? "pe" + o.tag + "-" + std::to_string(k) : std::string(mqtt_pingresp));
+    w.end =
+        needle_counter(xmpp ? "pe" + o.tag + "-" + std::to_string(k) : std::string(mqtt_pingresp));
     w.base = conns[k].received;
     conns[k].on_read = [&, k](connection& c, std::string_view d) {
       auto& w = watch[k];
       w.err1.feed(d);
       w.err2.feed(d);
-      if (w.stream_err.feed(d)) loop.fail(c, "stream error during ingest: " + std::string(d.substr(0, 300)));
+      if (w.stream_err.feed(d))
+        loop.fail(c, "stream error during ingest: " + std::string(d.substr(0, 300)));
       bool end = (xmpp || o.qos == 0) ? w.end.feed(d) > 0
                                       : c.received - w.base >= o.reports * mqtt_puback_size;
       if (end && !w.done) {
@@ -184,7 +212,8 @@ std::string run_ingest(const options& o) {
   const double cpu0 = cpu_seconds();
   const auto t0 = steady::now();
   if (o.probe)
-    probe_thread = std::thread([&] { prober.run(SIZE_MAX, std::chrono::microseconds(o.gap_us), stop); });
+    probe_thread =
+        std::thread([&] { prober.run(SIZE_MAX, std::chrono::microseconds(o.gap_us), stop); });
   for (std::size_t k = 0; k < o.conns; ++k) loop.send(conns[k], bytes[k]);
   const std::size_t expected = o.conns * o.reports;
   const std::size_t failures0 = loop.failures();
@@ -205,7 +234,9 @@ std::string run_ingest(const options& o) {
   j.integer("conns", static_cast<long long>(o.conns))
       .integer("reports_per_conn", static_cast<long long>(o.reports))
       .integer("reports", static_cast<long long>(expected))
-      .integer("report_bytes", static_cast<long long>(xmpp_report(to, o.tag + "-0", 1, o.room_prefix + "0", o.size).size()))
+      .integer("report_bytes",
+               static_cast<long long>(
+                   xmpp_report(to, o.tag + "-0", 1, o.room_prefix + "0", o.size).size()))
       .text("tag", o.tag)
       .number("seconds", seconds)
       .number("reports_per_s", seconds > 0 ? static_cast<double>(expected) / seconds : 0)
@@ -217,9 +248,12 @@ std::string run_ingest(const options& o) {
     j.raw("recommend", latency_json(prober.rtt_ms()));
     if (!prober.error().empty()) j.text("probe_error", prober.error());
   }
-  if (!finished) j.text("error", "timeout after " + std::to_string(o.timeout) + " s");
-  else if (loop.failures() > failures0) j.text("error", loop.last_error());
-  else if (errors) j.text("error", "the server answered with errors");
+  if (!finished)
+    j.text("error", "timeout after " + std::to_string(o.timeout) + " s");
+  else if (loop.failures() > failures0)
+    j.text("error", loop.last_error());
+  else if (errors)
+    j.text("error", "the server answered with errors");
   return j.str();
 }
 
@@ -238,7 +272,8 @@ std::string run_logins(const options& o) {
       .integer("inflight", static_cast<long long>(o.inflight))
       .integer("sources", static_cast<long long>(std::max<std::size_t>(1, o.t.sources.size())))
       .number("seconds", login.seconds)
-      .number("logins_per_s", login.seconds > 0 ? static_cast<double>(login.bound) / login.seconds : 0)
+      .number("logins_per_s",
+              login.seconds > 0 ? static_cast<double>(login.bound) / login.seconds : 0)
       .raw("latency", latency_json(login.latency_ms))
       .number("generator_cpu_s", cpu)
       .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
@@ -269,8 +304,10 @@ std::string run_idle(const options& o) {
       .integer("rss_after_kib", after)
       .number("bytes_per_session", per)
       .number("login_seconds", login.seconds);
-  if (before < 0 || after < 0) j.text("error", "cannot read /proc/" + std::to_string(o.pid) + "/status");
-  else if (open != o.sessions) j.text("error", "sessions lost: " + loop.last_error());
+  if (before < 0 || after < 0)
+    j.text("error", "cannot read /proc/" + std::to_string(o.pid) + "/status");
+  else if (open != o.sessions)
+    j.text("error", "sessions lost: " + loop.last_error());
   return j.str();
 }
 
@@ -294,11 +331,16 @@ int main(int argc, char** argv) {
   try {
     options o = parse(argc, argv);
     std::string out;
-    if (o.scenario == "ingest") out = run_ingest(o);
-    else if (o.scenario == "logins") out = run_logins(o);
-    else if (o.scenario == "idle") out = run_idle(o);
-    else if (o.scenario == "recommend") out = run_recommend(o);
-    else throw std::invalid_argument(usage());
+    if (o.scenario == "ingest")
+      out = run_ingest(o);
+    else if (o.scenario == "logins")
+      out = run_logins(o);
+    else if (o.scenario == "idle")
+      out = run_idle(o);
+    else if (o.scenario == "recommend")
+      out = run_recommend(o);
+    else
+      throw std::invalid_argument(usage());
     std::cout << out << std::endl;
     return out.find("\"error\"") == std::string::npos ? 0 : 1;
   } catch (const std::exception& e) {

@@ -44,7 +44,8 @@ std::size_t needle_counter::feed(std::string_view data) {
   const char* at = data.data();
   const char* end = data.data() + data.size();
   while (at < end) {
-    auto hit = static_cast<const char*>(memmem(at, static_cast<std::size_t>(end - at), needle_.data(), n));
+    auto hit =
+        static_cast<const char*>(memmem(at, static_cast<std::size_t>(end - at), needle_.data(), n));
     if (!hit) break;
     ++found;
     at = hit + 1;
@@ -169,7 +170,8 @@ void event_loop::readable(connection& c) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0 && errno == EINTR) continue;
     c.peer_closed = true;
-    fail(c, n == 0 ? std::string("the peer closed the connection") : std::string("recv: ") + strerror(errno));
+    fail(c, n == 0 ? std::string("the peer closed the connection")
+                   : std::string("recv: ") + strerror(errno));
     return;
   }
 }
@@ -180,8 +182,10 @@ bool event_loop::run(const std::function<bool()>& done, steady::time_point deadl
     auto now = steady::now();
     if (now >= deadline) return false;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-    int n = epoll_wait(epoll_fd_, events, 512, static_cast<int>(std::min<long long>(left + 1, 100)));
-    if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
+    int n =
+        epoll_wait(epoll_fd_, events, 512, static_cast<int>(std::min<long long>(left + 1, 100)));
+    if (n < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
     for (int i = 0; i < n; ++i) {
       auto& c = *static_cast<connection*>(events[i].data.ptr);
       if (c.fd < 0) continue;
@@ -218,11 +222,13 @@ int blocking_connect(const endpoint& to) {
   return fd;
 }
 
-bool read_until(int fd, std::string& acc, std::string_view needle, std::chrono::milliseconds timeout) {
+bool read_until(int fd, std::string& acc, std::string_view needle,
+                std::chrono::milliseconds timeout) {
   auto deadline = steady::now() + timeout;
   char buf[16384];
   while (acc.find(needle) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
     if (left <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;

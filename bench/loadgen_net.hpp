@@ -91,7 +91,8 @@ class event_loop {
 // Connects (blocking, TCP_NODELAY); -1 on failure.
 int blocking_connect(const endpoint& to);
 // Reads into `acc` until it contains `needle` or the timeout; true if found.
-bool read_until(int fd, std::string& acc, std::string_view needle, std::chrono::milliseconds timeout);
+bool read_until(int fd, std::string& acc, std::string_view needle,
+                std::chrono::milliseconds timeout);
 bool write_all(int fd, std::string_view bytes);
 
 }  // namespace loadgen

@@ -75,7 +75,8 @@ void xmpp_login(event_loop& loop, connection& c, const target& t,
         done(c);
         return;
       }
-      default: return;
+      default:
+        return;
     }
   };
 }
@@ -84,7 +85,8 @@ void mqtt_login(event_loop& loop, connection& c, const std::function<void(connec
   c.step = 1;
   c.in.clear();
   c.on_connect = [&loop](connection& c) {
-    loop.send_copy(c, mqtt_connect("lg" + std::to_string(getpid()) + "-" + std::to_string(c.index)));
+    loop.send_copy(c,
+                   mqtt_connect("lg" + std::to_string(getpid()) + "-" + std::to_string(c.index)));
   };
   c.on_read = [&loop, bound](connection& c, std::string_view data) {
     c.in.append(data);
@@ -158,17 +160,20 @@ bool recommend_prober::start(const target& t, std::string room) {
   }
   const auto wait = std::chrono::milliseconds(10000);
   std::string acc;
-  bool ok = write_all(fd_, xmpp_stream_header(t.domain)) && read_until(fd_, acc, "</stream:features>", wait) &&
+  bool ok = write_all(fd_, xmpp_stream_header(t.domain)) &&
+            read_until(fd_, acc, "</stream:features>", wait) &&
             write_all(fd_, xmpp_auth_anonymous()) && read_until(fd_, acc, "<success", wait);
   acc.clear();
-  ok = ok && write_all(fd_, xmpp_stream_header(t.domain)) && read_until(fd_, acc, "</stream:features>", wait);
+  ok = ok && write_all(fd_, xmpp_stream_header(t.domain)) &&
+       read_until(fd_, acc, "</stream:features>", wait);
   acc.clear();
   ok = ok && write_all(fd_, xmpp_bind("pb")) && read_until(fd_, acc, "</jid>", wait);
   if (!ok) error_ = "prober: login failed";
   return ok;
 }
 
-void recommend_prober::run(std::size_t samples, std::chrono::microseconds gap, const std::atomic<bool>& stop) {
+void recommend_prober::run(std::size_t samples, std::chrono::microseconds gap,
+                           const std::atomic<bool>& stop) {
   std::string acc;
   char id[32];
   for (std::size_t i = 0; i < samples && !stop.load(std::memory_order_relaxed); ++i) {
@@ -181,7 +186,8 @@ void recommend_prober::run(std::size_t samples, std::chrono::microseconds gap, c
       return;
     }
     rtt_ms_.push_back(ms_since(t0));
-    if (acc.find("type='error'") != std::string::npos || acc.find("type=\"error\"") != std::string::npos) {
+    if (acc.find("type='error'") != std::string::npos ||
+        acc.find("type=\"error\"") != std::string::npos) {
       error_ = "prober: error reply: " + acc.substr(0, 300);
       return;
     }
@@ -204,7 +210,9 @@ double percentile(std::vector<double> v, double p) {
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  auto s = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto s = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return s(u.ru_utime) + s(u.ru_stime);
 }
 

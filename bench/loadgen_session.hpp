@@ -21,8 +21,8 @@ struct target {
 };
 
 struct login_outcome {
-  double seconds = 0;               // first connect to last bound
-  std::vector<double> latency_ms;   // per login, connect to bound
+  double seconds = 0;              // first connect to last bound
+  std::vector<double> latency_ms;  // per login, connect to bound
   std::size_t bound = 0;
 };
 

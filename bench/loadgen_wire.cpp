@@ -26,8 +26,9 @@ void put_remaining_length(std::string& out, std::size_t n) {
 }  // namespace
 
 std::string xmpp_stream_header(std::string_view domain) {
-  std::string s = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                  "xmlns:stream='http://etherx.jabber.org/streams' to='";
+  std::string s =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' to='";
   s += domain;
   s += "' version='1.0'>";
   return s;
@@ -75,11 +76,12 @@ std::string xmpp_report(std::string_view to, std::string_view id, std::uint64_t 
   body += std::to_string(seqnr);
   body += "' done='true'><node nodeId='";
   body += room;
-  body += "'><timestamp value='2026-11-24T08:00:00+01:00'>"
-          "<numeric name='temperature' value='21.5'/>"
-          "<numeric name='humidity' value='40.2'/>"
-          "<numeric name='brightness' value='310'/>"
-          "</timestamp></node></fields></message>";
+  body +=
+      "'><timestamp value='2026-11-24T08:00:00+01:00'>"
+      "<numeric name='temperature' value='21.5'/>"
+      "<numeric name='humidity' value='40.2'/>"
+      "<numeric name='brightness' value='310'/>"
+      "</timestamp></node></fields></message>";
   if (head.size() + body.size() < size) head.append(size - head.size() - body.size(), ' ');
   return head + body;
 }

@@ -7,12 +7,12 @@
 //
 //   iotxmpp_raw_insert --db sqlite:/path/db | mysql://... [--rows 100000] [--tag T]
 
-#include <mysql_driver.h>
-#include <mysql_connection.h>
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -54,7 +54,8 @@ row make_row(const std::string& tag, std::size_t cfg, std::size_t i) {
 
 std::string placeholders(std::size_t rows) {
   std::string s = columns;
-  for (std::size_t r = 0; r < rows; ++r) s += r ? ",(?,?,?,?,?,?,?,?,NULL,?)" : "(?,?,?,?,?,?,?,?,NULL,?)";
+  for (std::size_t r = 0; r < rows; ++r)
+    s += r ? ",(?,?,?,?,?,?,?,?,NULL,?)" : "(?,?,?,?,?,?,?,?,NULL,?)";
   return s;
 }
 
@@ -64,9 +65,11 @@ void check(int rc, sqlite3* db, const char* what) {
 }
 
 // Inserts `rows` rows with config `c`; returns the seconds taken.
-double sqlite_run(sqlite3* db, const config& c, std::size_t rows, const std::string& tag, std::size_t cfg) {
+double sqlite_run(sqlite3* db, const config& c, std::size_t rows, const std::string& tag,
+                  std::size_t cfg) {
   sqlite3_stmt* full = nullptr;
-  check(sqlite3_prepare_v2(db, placeholders(c.stmt_rows).c_str(), -1, &full, nullptr), db, "prepare");
+  check(sqlite3_prepare_v2(db, placeholders(c.stmt_rows).c_str(), -1, &full, nullptr), db,
+        "prepare");
   std::vector<row> batch;
   auto t0 = clock_type::now();
   std::size_t done = 0;
@@ -76,7 +79,8 @@ double sqlite_run(sqlite3* db, const config& c, std::size_t rows, const std::str
     while (done < txn_end) {
       std::size_t n = std::min(c.stmt_rows, txn_end - done);
       sqlite3_stmt* s = full;
-      if (n != c.stmt_rows) check(sqlite3_prepare_v2(db, placeholders(n).c_str(), -1, &s, nullptr), db, "prepare");
+      if (n != c.stmt_rows)
+        check(sqlite3_prepare_v2(db, placeholders(n).c_str(), -1, &s, nullptr), db, "prepare");
       batch.clear();
       for (std::size_t r = 0; r < n; ++r) batch.push_back(make_row(tag, cfg, done + r));
       int p = 1;
@@ -116,14 +120,15 @@ std::string literal_sql(const std::vector<row>& batch) {
   char buf[512];
   for (std::size_t r = 0; r < batch.size(); ++r) {
     auto& b = batch[r];
-    std::snprintf(buf, sizeof buf, "%s('%s','%s',%lld,60,%lld,21.5,40.2,310,NULL,'%s')", r ? "," : "",
-                  b.jid.c_str(), b.room.c_str(), b.at, b.at, b.id.c_str());
+    std::snprintf(buf, sizeof buf, "%s('%s','%s',%lld,60,%lld,21.5,40.2,310,NULL,'%s')",
+                  r ? "," : "", b.jid.c_str(), b.room.c_str(), b.at, b.at, b.id.c_str());
     s += buf;
   }
   return s;
 }
 
-double mysql_run(sql::Connection& db, const config& c, std::size_t rows, const std::string& tag, std::size_t cfg) {
+double mysql_run(sql::Connection& db, const config& c, std::size_t rows, const std::string& tag,
+                 std::size_t cfg) {
   std::unique_ptr<sql::Statement> text(db.createStatement());
   std::unique_ptr<sql::PreparedStatement> full;
   if (!c.literal) full.reset(db.prepareStatement(placeholders(c.stmt_rows)));
@@ -176,15 +181,22 @@ int run(int argc, char** argv) {
   std::size_t rows = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--db") db_url = v;
-    else if (k == "--rows") rows = std::stoul(v);
-    else if (k == "--tag") tag = v;
-    else throw std::invalid_argument("unknown option " + k);
+    if (k == "--db")
+      db_url = v;
+    else if (k == "--rows")
+      rows = std::stoul(v);
+    else if (k == "--tag")
+      tag = v;
+    else
+      throw std::invalid_argument("unknown option " + k);
   }
   auto url = iotxmpp::store_url::parse(db_url);
-  if (!url) throw std::invalid_argument("usage: iotxmpp_raw_insert --db URL [--rows N] [--tag T]: " + url.error().message);
+  if (!url)
+    throw std::invalid_argument("usage: iotxmpp_raw_insert --db URL [--rows N] [--tag T]: " +
+                                url.error().message);
   const bool mysql = url->kind == iotxmpp::store_url::engine::mysql;
-  std::vector<config> configs = {{64, 2000, false}, {256, 2000, false}, {1000, 2000, false}, {1000, 20000, false}};
+  std::vector<config> configs = {
+      {64, 2000, false}, {256, 2000, false}, {1000, 2000, false}, {1000, 20000, false}};
   if (mysql)
     for (auto c : std::vector<config>(configs)) configs.push_back({c.stmt_rows, c.txn_rows, true});
 
@@ -205,11 +217,14 @@ int run(int argc, char** argv) {
   } else {
     if (sqlite3_open_v2(url->path.c_str(), &lite, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
       throw std::runtime_error("cannot open " + url->path);
-    check(sqlite3_exec(lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", nullptr, nullptr, nullptr), lite, "pragma");
+    check(sqlite3_exec(lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", nullptr, nullptr,
+                       nullptr),
+          lite, "pragma");
     insert = [&](const config& c, std::size_t cfg) { return sqlite_run(lite, c, rows, tag, cfg); };
     count = [&] { return sqlite_count(lite); };
   }
-  std::string out = "{\"db\":\"" + url->redacted() + "\",\"rows_per_config\":" + std::to_string(rows) + ",\"configs\":[";
+  std::string out = "{\"db\":\"" + url->redacted() +
+                    "\",\"rows_per_config\":" + std::to_string(rows) + ",\"configs\":[";
   double best = 0;
   std::string best_name;
   for (std::size_t i = 0; i < configs.size(); ++i) {
@@ -218,10 +233,12 @@ int run(int argc, char** argv) {
     double s = insert(c, i);
     long long added = count() - before;
     double rate = added == static_cast<long long>(rows) ? static_cast<double>(rows) / s : 0;
-    std::string name = std::to_string(c.stmt_rows) + " rows/statement, " + std::to_string(c.txn_rows) +
-                       " rows/transaction" + (mysql ? (c.literal ? ", literal" : ", prepared") : "");
+    std::string name = std::to_string(c.stmt_rows) + " rows/statement, " +
+                       std::to_string(c.txn_rows) + " rows/transaction" +
+                       (mysql ? (c.literal ? ", literal" : ", prepared") : "");
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%s{\"config\":\"%s\",\"seconds\":%.4f,\"rows_added\":%lld,\"rows_per_s\":%.1f}",
+    std::snprintf(buf, sizeof buf,
+                  "%s{\"config\":\"%s\",\"seconds\":%.4f,\"rows_added\":%lld,\"rows_per_s\":%.1f}",
                   i ? "," : "", name.c_str(), s, added, rate);
     out += buf;
     if (rate > best) {
@@ -230,7 +247,8 @@ int run(int argc, char** argv) {
     }
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "],\"best_rows_per_s\":%.1f,\"best_config\":\"%s\"}", best, best_name.c_str());
+  std::snprintf(buf, sizeof buf, "],\"best_rows_per_s\":%.1f,\"best_config\":\"%s\"}", best,
+                best_name.c_str());
   out += buf;
   std::cout << out << std::endl;
   if (lite) sqlite3_close(lite);

@@ -13,11 +13,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <mysql_driver.h>
-#include <mysql_connection.h>
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/statement.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
 
 #include <atomic>
 #include <chrono>
@@ -53,8 +53,8 @@ std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
 std::vector<status_report> make_reports(std::size_t n) {
   std::vector<status_report> out;
   out.reserve(n);
-  sys_micros base = std::chrono::time_point_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now());
+  sys_micros base =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   for (std::size_t i = 0; i < n; ++i) {
     status_report r;
     r.device_jid = "dev" + std::to_string(i % 1000) + "@iot.local/boot1";
@@ -62,7 +62,9 @@ std::vector<status_report> make_reports(std::size_t n) {
     r.stanza_id = "b1-" + std::to_string(i);
     r.taken_at = {base + std::chrono::milliseconds(i), 60};
     r.received_at = r.taken_at.utc + std::chrono::milliseconds(2);
-    r.values = {{"temperature", 20 + (i % 50) / 10.0, "\xC2\xB0" "C"},
+    r.values = {{"temperature", 20 + (i % 50) / 10.0,
+                 "\xC2\xB0"
+                 "C"},
                 {"humidity", 40.0 + static_cast<double>(i % 20), "%"},
                 {"brightness", static_cast<double>(i % 900), "lx"}};
     out.push_back(std::move(r));
@@ -152,8 +154,8 @@ double raw_sqlite(const fresh_db& d, const std::vector<status_report>& reports,
   if (sqlite3_open(d.sqlite_path.c_str(), &db) != SQLITE_OK) die("sqlite open");
   for (const char* pragma : sqlite_pragmas()) sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
   auto prepare = [&](std::size_t rows) {
-    std::string sql = multi_row_sql(readings_head, row_params, rows,
-                                     "ON CONFLICT (room, stanza_id) DO NOTHING");
+    std::string sql =
+        multi_row_sql(readings_head, row_params, rows, "ON CONFLICT (room, stanza_id) DO NOTHING");
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) die(sqlite3_errmsg(db));
     return s;
@@ -169,14 +171,16 @@ double raw_sqlite(const fresh_db& d, const std::vector<status_report>& reports,
       int p = 1;
       for (std::size_t k = i; k < i + n; ++k) {
         const status_report& r = reports[k];
-        sqlite3_bind_text(s, p++, r.device_jid.data(), static_cast<int>(r.device_jid.size()), SQLITE_STATIC);
+        sqlite3_bind_text(s, p++, r.device_jid.data(), static_cast<int>(r.device_jid.size()),
+                          SQLITE_STATIC);
         sqlite3_bind_text(s, p++, r.room.data(), static_cast<int>(r.room.size()), SQLITE_STATIC);
         sqlite3_bind_int64(s, p++, micros(r.taken_at.utc));
         sqlite3_bind_int64(s, p++, r.taken_at.offset_minutes);
         sqlite3_bind_int64(s, p++, micros(r.received_at));
         for (int v = 0; v < 3; ++v) sqlite3_bind_double(s, p++, r.values[v].value);
         sqlite3_bind_null(s, p++);
-        sqlite3_bind_text(s, p++, r.stanza_id.data(), static_cast<int>(r.stanza_id.size()), SQLITE_STATIC);
+        sqlite3_bind_text(s, p++, r.stanza_id.data(), static_cast<int>(r.stanza_id.size()),
+                          SQLITE_STATIC);
       }
       if (sqlite3_step(s) != SQLITE_DONE) die(sqlite3_errmsg(db));
       sqlite3_reset(s);
@@ -278,7 +282,8 @@ double raw_mysql_text(const fresh_db& d, const std::vector<status_report>& repor
         sql += ',';
         quoted(sql, r.room);
         sql += ',' + std::to_string(micros(r.taken_at.utc)) + ',' +
-               std::to_string(r.taken_at.offset_minutes) + ',' + std::to_string(micros(r.received_at));
+               std::to_string(r.taken_at.offset_minutes) + ',' +
+               std::to_string(micros(r.received_at));
         for (int v = 0; v < 3; ++v) sql += ',' + std::to_string(r.values[v].value);
         sql += ",NULL,";
         quoted(sql, r.stanza_id);
@@ -305,12 +310,12 @@ struct variant {
 // With writer_only, runs the writer alone (for profiling).
 void bench_engine(const std::string& engine, const std::vector<status_report>& reports,
                   const std::function<fresh_db(const std::string&)>& make,
-                  std::vector<variant> raws, writer_options options, int rounds,
-                  bool writer_only) {
+                  std::vector<variant> raws, writer_options options, int rounds, bool writer_only) {
   std::size_t n = reports.size();
   std::uint64_t batches = 0;
   if (writer_only) raws.clear();
-  raws.push_back({"writer", [&](const fresh_db& d) { return run_writer(d, reports, options, batches); }});
+  raws.push_back(
+      {"writer", [&](const fresh_db& d) { return run_writer(d, reports, options, batches); }});
   std::vector<double> best(raws.size(), 0);
   int serial = 0;
   for (int round = 0; round < rounds; ++round)
@@ -362,15 +367,24 @@ int main(int argc, char** argv) {
   std::string mysql = env ? env : "";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--rows" && i + 1 < argc) rows = std::stoul(argv[++i]);
-    else if (a == "--engine" && i + 1 < argc) engine = argv[++i];
-    else if (a == "--mysql" && i + 1 < argc) mysql = argv[++i];
-    else if (a == "--max-batch" && i + 1 < argc) max_batch = std::stoul(argv[++i]);
-    else if (a == "--rounds" && i + 1 < argc) rounds = std::stoi(argv[++i]);
-    else if (a == "--queue" && i + 1 < argc) queue = std::stoul(argv[++i]);
-    else if (a == "--writer-only") writer_only = true;
-    else die("usage: store_bench [--rows N] [--engine sqlite|mysql|both] [--mysql URL] [--max-batch N] [--queue N] [--rounds R]\n"
-        "                   [--writer-only]");
+    if (a == "--rows" && i + 1 < argc)
+      rows = std::stoul(argv[++i]);
+    else if (a == "--engine" && i + 1 < argc)
+      engine = argv[++i];
+    else if (a == "--mysql" && i + 1 < argc)
+      mysql = argv[++i];
+    else if (a == "--max-batch" && i + 1 < argc)
+      max_batch = std::stoul(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::stoi(argv[++i]);
+    else if (a == "--queue" && i + 1 < argc)
+      queue = std::stoul(argv[++i]);
+    else if (a == "--writer-only")
+      writer_only = true;
+    else
+      die("usage: store_bench [--rows N] [--engine sqlite|mysql|both] [--mysql URL] [--max-batch "
+          "N] [--queue N] [--rounds R]\n"
+          "                   [--writer-only]");
   }
   std::string tmp = (std::filesystem::temp_directory_path() / "iotxmpp_bench_XXXXXX").string();
   if (!mkdtemp(tmp.data())) die("mkdtemp failed");
@@ -383,14 +397,15 @@ int main(int argc, char** argv) {
     std::vector<variant> raws;
     for (std::size_t per_stmt : {256, 1000})
       for (std::size_t per_txn : {options.max_batch, rows})
-        raws.push_back({std::to_string(per_stmt) + " rows/INSERT, " + std::to_string(per_txn) +
-                            " rows/COMMIT",
-                        [&, per_stmt, per_txn](const fresh_db& d) {
-                          return raw_sqlite(d, reports, per_stmt, per_txn);
-                        }});
-    bench_engine("SQLite (WAL, synchronous=FULL)", reports,
-                 [&](const std::string& name) { return fresh_sqlite(tmp, name); }, raws, options,
-                 rounds, writer_only);
+        raws.push_back(
+            {std::to_string(per_stmt) + " rows/INSERT, " + std::to_string(per_txn) + " rows/COMMIT",
+             [&, per_stmt, per_txn](const fresh_db& d) {
+               return raw_sqlite(d, reports, per_stmt, per_txn);
+             }});
+    bench_engine(
+        "SQLite (WAL, synchronous=FULL)", reports,
+        [&](const std::string& name) { return fresh_sqlite(tmp, name); }, raws, options, rounds,
+        writer_only);
   }
 
   bool own_server = false;
@@ -405,8 +420,8 @@ int main(int argc, char** argv) {
     std::vector<variant> raws;
     for (std::size_t per_stmt : {256, 1000})
       for (std::size_t per_txn : {options.max_batch, rows}) {
-        std::string shape = std::to_string(per_stmt) + " rows/INSERT, " +
-                            std::to_string(per_txn) + " rows/COMMIT";
+        std::string shape =
+            std::to_string(per_stmt) + " rows/INSERT, " + std::to_string(per_txn) + " rows/COMMIT";
         raws.push_back({"prepared " + shape, [&, per_stmt, per_txn](const fresh_db& d) {
                           return raw_mysql_prepared(d, reports, per_stmt, per_txn);
                         }});
@@ -416,11 +431,12 @@ int main(int argc, char** argv) {
                           }});
       }
     try {
-      bench_engine("MariaDB (InnoDB)", reports,
-                   [&](const std::string& name) {
-                     return fresh_mysql(mysql, "iotxmpp_bench_" + name + "_" + std::to_string(getpid()));
-                   },
-                   raws, options, rounds, writer_only);
+      bench_engine(
+          "MariaDB (InnoDB)", reports,
+          [&](const std::string& name) {
+            return fresh_mysql(mysql, "iotxmpp_bench_" + name + "_" + std::to_string(getpid()));
+          },
+          raws, options, rounds, writer_only);
     } catch (const sql::SQLException& e) {
       std::fprintf(stderr, "store_bench: MySQL error %d\n", e.getErrorCode());
     }

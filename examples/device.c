@@ -19,35 +19,35 @@
 #define DOMAIN "iot.local" /* serve --domain */
 
 struct device {
-  xmpp_ctx_t *ctx;
-  const char *room;
+  xmpp_ctx_t* ctx;
+  const char* room;
   int reports_left; /* < 0: forever */
   int sent;
   int exit_code; /* -1 while running */
 };
 
 /* Fake sensors: a slowly warming room. */
-static void read_sensors(int n, double *celsius, double *humidity, double *lux) {
+static void read_sensors(int n, double* celsius, double* humidity, double* lux) {
   *celsius = 19.0 + 0.1 * n;
   *humidity = 48.0;
   *lux = 250.0;
 }
 
-static void send_xml(xmpp_conn_t *conn, xmpp_ctx_t *ctx, const char *xml) {
-  xmpp_stanza_t *stanza = xmpp_stanza_new_from_string(ctx, xml);
+static void send_xml(xmpp_conn_t* conn, xmpp_ctx_t* ctx, const char* xml) {
+  xmpp_stanza_t* stanza = xmpp_stanza_new_from_string(ctx, xml);
   xmpp_send(conn, stanza);
   xmpp_stanza_release(stanza);
 }
 
 /* Prints each target of a recommend result: "temperature 21 °C raise". */
-static int on_recommendation(xmpp_conn_t *conn, xmpp_stanza_t *iq, void *data) {
-  struct device *d = data;
-  xmpp_stanza_t *rec = xmpp_stanza_get_child_by_name(iq, "recommend");
+static int on_recommendation(xmpp_conn_t* conn, xmpp_stanza_t* iq, void* data) {
+  struct device* d = data;
+  xmpp_stanza_t* rec = xmpp_stanza_get_child_by_name(iq, "recommend");
   if (!rec) {
     fprintf(stderr, "error answer to a recommend\n");
   } else {
     printf("%s (%s):", d->room, xmpp_stanza_get_attribute(rec, "period"));
-    for (xmpp_stanza_t *t = xmpp_stanza_get_children(rec); t; t = xmpp_stanza_get_next(t))
+    for (xmpp_stanza_t* t = xmpp_stanza_get_children(rec); t; t = xmpp_stanza_get_next(t))
       printf(" %s=%s%s:%s", xmpp_stanza_get_attribute(t, "name"),
              xmpp_stanza_get_attribute(t, "value"), xmpp_stanza_get_attribute(t, "unit"),
              xmpp_stanza_get_attribute(t, "action"));
@@ -59,8 +59,8 @@ static int on_recommendation(xmpp_conn_t *conn, xmpp_stanza_t *iq, void *data) {
 }
 
 /* Sends one report and asks for a recommendation; a timed handler. */
-static int report(xmpp_conn_t *conn, void *data) {
-  struct device *d = data;
+static int report(xmpp_conn_t* conn, void* data) {
+  struct device* d = data;
   double celsius, humidity, lux;
   read_sensors(d->sent, &celsius, &humidity, &lux);
 
@@ -70,7 +70,8 @@ static int report(xmpp_conn_t *conn, void *data) {
   /* A resent report (same room and id) is stored once: make ids unique. */
   snprintf(id, sizeof id, "%ld-%d", (long)now, d->sent);
   snprintf(xml, sizeof xml,
-           "<message to='" DOMAIN "' id='%s'>"
+           "<message to='" DOMAIN
+           "' id='%s'>"
            "<fields xmlns='urn:xmpp:iot:sensordata' seqnr='%d' done='true'>"
            "<node nodeId='%s'><timestamp value='%s'>"
            "<numeric name='temperature' value='%.2f' unit='°C' momentary='true'/>"
@@ -82,7 +83,8 @@ static int report(xmpp_conn_t *conn, void *data) {
 
   snprintf(id, sizeof id, "rec-%d", d->sent);
   snprintf(xml, sizeof xml,
-           "<iq type='get' id='%s' to='" DOMAIN "'>"
+           "<iq type='get' id='%s' to='" DOMAIN
+           "'>"
            "<recommend xmlns='urn:iotxmpp:recommend:0' room='%s'/></iq>",
            id, d->room);
   xmpp_id_handler_add(conn, on_recommendation, id, d);
@@ -93,9 +95,9 @@ static int report(xmpp_conn_t *conn, void *data) {
   return d->reports_left != 0; /* keep the timer while reports are left */
 }
 
-static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
-                          xmpp_stream_error_t *stream_error, void *data) {
-  struct device *d = data;
+static void on_connection(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
+                          xmpp_stream_error_t* stream_error, void* data) {
+  struct device* d = data;
   (void)error;
   (void)stream_error;
   if (event == XMPP_CONN_CONNECT) {
@@ -108,7 +110,7 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
   xmpp_stop(d->ctx);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 4 || argc > 6) {
     fprintf(stderr, "usage: %s HOST PORT ROOM [REPORTS [SECONDS]]\n", argv[0]);
     return 2;
@@ -118,7 +120,7 @@ int main(int argc, char **argv) {
 
   xmpp_initialize();
   d.ctx = xmpp_ctx_new(NULL, NULL);
-  xmpp_conn_t *conn = xmpp_conn_new(d.ctx);
+  xmpp_conn_t* conn = xmpp_conn_new(d.ctx);
   xmpp_conn_set_jid(conn, DOMAIN); /* no localpart: SASL ANONYMOUS */
   xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
   xmpp_timed_handler_add(conn, report, period_ms, &d);

@@ -33,9 +33,9 @@ int run_db_init(const db_init_options& o) {
 
   const migration_report& m = *migrated;
   std::string where = url->redacted();
-  std::string action = m.from_version == 0              ? "created"
+  std::string action = m.from_version == 0             ? "created"
                        : m.from_version < m.to_version ? "migrated"
-                                                        : "up_to_date";
+                                                       : "up_to_date";
   if (o.json) {
     nlohmann::ordered_json j;
     j["database"] = where;

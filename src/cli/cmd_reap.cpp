@@ -50,7 +50,8 @@ int run_reap(const reap_options& o) {
   if (!url) return report(url.error());
   auto db = open_store(*url);
   if (!db) return report(db.error());
-  auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  auto now =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   auto removed = (*db)->reap(now - *stale, o.dry_run);
   if (!removed) return report(removed.error());
 

@@ -36,7 +36,8 @@ std::optional<error> duration_flag(const char* flag, const std::string& text,
                                    std::chrono::milliseconds& out) {
   auto d = parse_duration(text);
   if (!d) return error{error_kind::usage, std::string(flag) + ": " + d.error().message, {}};
-  if (d->count() <= 0) return error{error_kind::usage, std::string(flag) + ": must be positive", {}};
+  if (d->count() <= 0)
+    return error{error_kind::usage, std::string(flag) + ": must be positive", {}};
   out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   return std::nullopt;
 }
@@ -85,18 +86,23 @@ runner setup_serve(CLI::App& sub) {
       "Run the XMPP server: devices connect, report room status (stored in the database)\n"
       "and ask for recommendations. SIGINT/SIGTERM stop it gracefully (everything accepted\n"
       "is committed, exit 0); a second signal exits at once.");
-  sub.add_option("-l,--listen", f->listen, "Address to listen on, HOST:PORT or [IPV6]:PORT (repeatable)")
+  sub.add_option("-l,--listen", f->listen,
+                 "Address to listen on, HOST:PORT or [IPV6]:PORT (repeatable)")
       ->capture_default_str()
       ->envname("IOTXMPP_LISTEN");
-  sub.add_option("--domain", f->domain, "The server's XMPP domain")->capture_default_str()
+  sub.add_option("--domain", f->domain, "The server's XMPP domain")
+      ->capture_default_str()
       ->envname("IOTXMPP_DOMAIN");
   sub.add_option("--threads", f->threads, "I/O threads (0: one per core)")->capture_default_str();
-  sub.add_option("--rules", f->rules_file, "Recommendation rules file (JSON) replacing the defaults")
+  sub.add_option("--rules", f->rules_file,
+                 "Recommendation rules file (JSON) replacing the defaults")
       ->check(CLI::ExistingFile);
-  sub.add_option("--stale-after", f->stale_after, "Reap devices with no update for this long (s/m/h)")
+  sub.add_option("--stale-after", f->stale_after,
+                 "Reap devices with no update for this long (s/m/h)")
       ->capture_default_str();
   sub.add_option("--reap-every", f->reap_every, "How often the reaper runs")->capture_default_str();
-  sub.add_option("--idle-timeout", f->idle_timeout, "Close sessions that send nothing for this long")
+  sub.add_option("--idle-timeout", f->idle_timeout,
+                 "Close sessions that send nothing for this long")
       ->capture_default_str();
   sub.add_option("--negotiation-timeout", f->negotiation_timeout,
                  "Close connections not bound within this time")

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <string>
 #include <filesystem>
+#include <string>
 
 #include "cli/command.hpp"
 #include "cli/config_file.hpp"

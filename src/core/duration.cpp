@@ -58,8 +58,10 @@ std::string format_duration(std::chrono::microseconds d) {
   std::int64_t ms = d.count() / 1000;
   if (ms == 0) return "0s";
   std::string out;
-  for (const auto& [name, size] :
-       {std::pair<const char*, std::int64_t>{"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}) {
+  for (const auto& [name, size] : {std::pair<const char*, std::int64_t>{"h", 3'600'000},
+                                   {"m", 60'000},
+                                   {"s", 1000},
+                                   {"ms", 1}}) {
     if (ms >= size) {
       out += std::to_string(ms / size) + name;
       ms %= size;

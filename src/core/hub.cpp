@@ -111,7 +111,8 @@ std::optional<status_report> hub::latest(std::string_view room) {
   if (!found) {
     // The answer degrades to "unknown room" rather than failing the IQ; the
     // outage is the writer's to report loudly.
-    log::warn("room look-up failed", {{"room", std::string(room)}, {"error", found.error().message}});
+    log::warn("room look-up failed",
+              {{"room", std::string(room)}, {"error", found.error().message}});
     return std::nullopt;
   }
   return *found;

@@ -26,8 +26,8 @@ void append_text_value(std::string& out, std::string_view v) {
     out += v;
     return;
   }
-  out += nlohmann::json(std::string(v)).dump(-1, ' ', false,
-                                            nlohmann::json::error_handler_t::replace);
+  out +=
+      nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // RFC 3339 UTC timestamp with milliseconds: 2026-11-24T08:00:00.123Z.
@@ -48,7 +48,9 @@ std::string timestamp() {
 
 void set_level(level l) { current_level = l; }
 void set_format(format f) { current_format = f; }
-bool enabled(level l) { return l >= current_level.load(std::memory_order_relaxed) && l != level::off; }
+bool enabled(level l) {
+  return l >= current_level.load(std::memory_order_relaxed) && l != level::off;
+}
 
 std::optional<level> parse_level(std::string_view name) {
   for (int i = 0; i < 5; ++i)

@@ -65,11 +65,15 @@ std::string tcp_failure_reason(const store_url& url) {
     if (err == 0) return "cannot connect";  // reachable now: the server refused us some other way
   }
   switch (err) {
-    case ECONNREFUSED: return "connection refused";
-    case ETIMEDOUT: return "connection timed out";
+    case ECONNREFUSED:
+      return "connection refused";
+    case ETIMEDOUT:
+      return "connection timed out";
     case EHOSTUNREACH:
-    case ENETUNREACH: return "host unreachable";
-    default: return std::string("cannot connect: ") + std::strerror(err);
+    case ENETUNREACH:
+      return "host unreachable";
+    default:
+      return std::string("cannot connect: ") + std::strerror(err);
   }
 }
 
@@ -78,15 +82,21 @@ std::pair<error_kind, std::string> classify(const store_url& url, int code, std:
   switch (code) {
     case cr_conn_host_error:
     case cr_connection_error:
-      if (what.find("(111)") != std::string_view::npos) return {error_kind::connect, "connection refused"};
-      if (what.find("(110)") != std::string_view::npos) return {error_kind::connect, "connection timed out"};
+      if (what.find("(111)") != std::string_view::npos)
+        return {error_kind::connect, "connection refused"};
+      if (what.find("(110)") != std::string_view::npos)
+        return {error_kind::connect, "connection timed out"};
       return {error_kind::connect, tcp_failure_reason(url)};
-    case cr_unknown_host: return {error_kind::connect, "unknown host"};
+    case cr_unknown_host:
+      return {error_kind::connect, "unknown host"};
     case er_access_denied:
-    case er_dbaccess_denied: return {error_kind::connect, "access denied"};
-    case er_bad_db: return {error_kind::connect, "unknown database"};
+    case er_dbaccess_denied:
+      return {error_kind::connect, "access denied"};
+    case er_bad_db:
+      return {error_kind::connect, "unknown database"};
     case er_too_many_connections:
-    case er_too_many_user_connections: return {error_kind::connect, "too many connections"};
+    case er_too_many_user_connections:
+      return {error_kind::connect, "too many connections"};
     case cr_server_lost:
       if (what.find("initial communication packet") != std::string_view::npos)
         return {error_kind::connect, what.find("error: 110") != std::string_view::npos
@@ -97,17 +107,24 @@ std::pair<error_kind, std::string> classify(const store_url& url, int code, std:
     case cr_server_lost_extended:
     case er_server_shutdown:
     case er_connection_killed:
-    case er_idle_disconnect: return {error_kind::connect, "connection lost"};
-    case er_lock_deadlock: return {error_kind::timeout, "deadlock"};
-    case er_lock_wait_timeout: return {error_kind::timeout, "lock wait timeout"};
+    case er_idle_disconnect:
+      return {error_kind::connect, "connection lost"};
+    case er_lock_deadlock:
+      return {error_kind::timeout, "deadlock"};
+    case er_lock_wait_timeout:
+      return {error_kind::timeout, "lock wait timeout"};
     case er_disk_full:
-    case er_record_file_full: return {error_kind::io, "server disk full"};
-    case er_no_such_table: return {error_kind::database, "no such table (run 'iotxmpp db-init' first)"};
+    case er_record_file_full:
+      return {error_kind::io, "server disk full"};
+    case er_no_such_table:
+      return {error_kind::database, "no such table (run 'iotxmpp db-init' first)"};
     case 0:
       // Connector/C++'s own errors, e.g. a statement on a closed connection.
-      if (what.find("losed") != std::string_view::npos) return {error_kind::connect, "connection lost"};
+      if (what.find("losed") != std::string_view::npos)
+        return {error_kind::connect, "connection lost"};
       return {error_kind::database, "statement failed"};
-    default: return {error_kind::database, "statement failed"};
+    default:
+      return {error_kind::database, "statement failed"};
   }
 }
 

@@ -1,11 +1,11 @@
 #include "core/mysql_store.hpp"
 
-#include <mysql_driver.h>
-#include <mysql_connection.h>
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -62,8 +62,18 @@ std::unique_ptr<sql::Connection> connect(const store_url& url, bool with_databas
 std::string quoted_name(std::string_view name) { return "`" + std::string(name) + "`"; }
 
 enum class sql_id : int {
-  touch, report, recommendation, presence, offline, latest, devices_all, devices_online,
-  stale, stale_locked, remove, version_row,
+  touch,
+  report,
+  recommendation,
+  presence,
+  offline,
+  latest,
+  devices_all,
+  devices_online,
+  stale,
+  stale_locked,
+  remove,
+  version_row,
 };
 
 constexpr const char* device_columns =
@@ -101,7 +111,8 @@ std::string sql_text(sql_id id, std::size_t rows) {
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?"
              " ORDER BY taken_at_utc DESC, id DESC LIMIT 1";
-    case sql_id::devices_all: return std::string("SELECT ") + device_columns + " FROM devices ORDER BY jid";
+    case sql_id::devices_all:
+      return std::string("SELECT ") + device_columns + " FROM devices ORDER BY jid";
     case sql_id::devices_online:
       return std::string("SELECT ") + device_columns + " FROM devices WHERE online ORDER BY jid";
     case sql_id::stale:
@@ -272,9 +283,9 @@ class mysql_store final : public store {
 };
 
 int mysql_store::schema_version() {
-  std::unique_ptr<sql::ResultSet> rs(text_->executeQuery(
-      "SELECT COUNT(*) FROM information_schema.tables"
-      " WHERE table_schema = DATABASE() AND table_name = 'schema_version'"));
+  std::unique_ptr<sql::ResultSet> rs(
+      text_->executeQuery("SELECT COUNT(*) FROM information_schema.tables"
+                          " WHERE table_schema = DATABASE() AND table_name = 'schema_version'"));
   rs->next();
   if (rs->getInt(1) == 0) return 0;
   rs.reset(text_->executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
@@ -289,7 +300,8 @@ result<migration_report> mysql_store::migrate_to(int target) {
   auto report = guarded<migration_report>("migrate", [&]() -> result<migration_report> {
     std::unique_ptr<sql::ResultSet> rs(text_->executeQuery("SELECT GET_LOCK('" + lock + "', 60)"));
     if (!rs->next() || rs->getInt(1) != 1)
-      return fail(error_kind::timeout, "migrate " + describe() + ": another migration holds the lock");
+      return fail(error_kind::timeout,
+                  "migrate " + describe() + ": another migration holds the lock");
     struct unlock {
       sql::Statement* st;
       std::string lock;
@@ -303,10 +315,9 @@ result<migration_report> mysql_store::migrate_to(int target) {
     } release{text_.get(), lock};
     int version = schema_version();
     if (version > latest_schema_version)
-      return fail(error_kind::database,
-                  describe() + ": schema v" + std::to_string(version) +
-                      " is newer than this iotxmpp knows (v" +
-                      std::to_string(latest_schema_version) + ")");
+      return fail(error_kind::database, describe() + ": schema v" + std::to_string(version) +
+                                            " is newer than this iotxmpp knows (v" +
+                                            std::to_string(latest_schema_version) + ")");
     migration_report report{version, version, {}};
     for (const migration* m : pending_migrations(sql_dialect::mysql, version, target)) {
       for (std::string_view sql : m->statements) text_->execute(std::string(sql));
@@ -330,16 +341,18 @@ result<void> mysql_store::apply(const write_batch& batch) {
   cols.reserve(batch.reports.size());
   for (const status_report& rep : batch.reports) {
     auto c = report_to_columns(rep);
-    if (!c) return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                            rep.room + "': " + c.error().message);
+    if (!c)
+      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
+                                      rep.room + "': " + c.error().message);
     cols.push_back(std::move(*c));
   }
   std::vector<std::string> targets;
   targets.reserve(batch.recommendations.size());
   for (const recommendation& rec : batch.recommendations) {
     auto t = targets_to_json(rec.targets);
-    if (!t) return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                            "': " + t.error().message);
+    if (!t)
+      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
+                                      "': " + t.error().message);
     targets.push_back(std::move(*t));
   }
   return guarded<void>("write to", [&] {

@@ -57,7 +57,8 @@ std::string negotiation::features() const {
   out += ns::limits;
   out += "'><max-bytes>" + std::to_string(config_.limits.max_stanza_bytes) + "</max-bytes>";
   out += "<idle-seconds>" +
-         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(config_.idle_timeout).count()) +
+         std::to_string(
+             std::chrono::duration_cast<std::chrono::seconds>(config_.idle_timeout).count()) +
          "</idle-seconds></limits></stream:features>";
   return out;
 }
@@ -77,8 +78,10 @@ negotiation::step negotiation::on_header(const stream_header& header) {
     s.fatal_text = "version='1.0' is required";
     return s;
   }
-  if (phase_ == phase::header) phase_ = phase::auth;
-  else if (phase_ == phase::restart) phase_ = phase::bind;
+  if (phase_ == phase::header)
+    phase_ = phase::auth;
+  else if (phase_ == phase::restart)
+    phase_ = phase::bind;
   s.send += features();
   return s;
 }
@@ -100,8 +103,7 @@ negotiation::step negotiation::on_element(pugi::xml_node element) {
     }
     return s;
   }
-  if (xmlns == ns::sasl)
-    return fatal(stream_condition::not_authorized, "already authenticated");
+  if (xmlns == ns::sasl) return fatal(stream_condition::not_authorized, "already authenticated");
   return fatal(stream_condition::unsupported_stanza_type,
                "unexpected element <" + std::string(element.name()) + ">");
 }
@@ -138,9 +140,9 @@ negotiation::step negotiation::on_bind(pugi::xml_node iq) {
   if (resource.empty()) resource = generated_resource();
   auto bound = address_jid(address_, port_, resource);
   if (!bound) {
-    s.send = error_reply(iq, stanza_condition::bad_request, config_.domain, {},
-                         bound.error().message)
-                 .str();
+    s.send =
+        error_reply(iq, stanza_condition::bad_request, config_.domain, {}, bound.error().message)
+            .str();
     return s;
   }
   bound_ = std::move(*bound);

@@ -101,8 +101,8 @@ const std::vector<migration> mysql_migrations = {
          " UNIQUE KEY readings_room_stanza (room, stanza_id),"
          " KEY readings_room_time (room, taken_at_utc),"
          " CONSTRAINT readings_room_nonempty CHECK (room <> ''),"
-         " CONSTRAINT readings_stanza_nonempty CHECK (stanza_id IS NULL OR stanza_id <> ''))"
-         IOTXMPP_MYSQL_TABLE,
+         " CONSTRAINT readings_stanza_nonempty CHECK (stanza_id IS NULL OR stanza_id <> "
+         "''))" IOTXMPP_MYSQL_TABLE,
          "CREATE TABLE recommendations ("
          " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
          " room VARCHAR(255) NOT NULL,"

@@ -33,8 +33,8 @@ result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text) {
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-      std::stoul(port) > 65535)
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5 || std::stoul(port) > 65535)
     return fail(error_kind::usage, "--listen " + text + ": bad port '" + port + "'");
   auto port_number = static_cast<unsigned short>(std::stoul(port));
   boost::system::error_code ec;
@@ -58,8 +58,9 @@ void raise_open_file_limit() {
     if (setrlimit(RLIMIT_NOFILE, &wanted) == 0) rl = wanted;
   }
   if (rl.rlim_cur < 4096)
-    log::warn("open-file limit is low: at most about this many connections; raise it with ulimit -n",
-              {{"limit", std::to_string(rl.rlim_cur)}});
+    log::warn(
+        "open-file limit is low: at most about this many connections; raise it with ulimit -n",
+        {{"limit", std::to_string(rl.rlim_cur)}});
   else
     log::debug("open-file limit", {{"limit", std::to_string(rl.rlim_cur)}});
 }
@@ -196,11 +197,14 @@ void server::impl::reaper_loop() {
     lock.unlock();
     if (!db) {
       auto opened = open_store(options.store_url);
-      if (opened) db = std::move(*opened);
-      else log::warn("reaper cannot reach the store", {{"error", opened.error().message}});
+      if (opened)
+        db = std::move(*opened);
+      else
+        log::warn("reaper cannot reach the store", {{"error", opened.error().message}});
     }
     if (db) {
-      auto cutoff = wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(options.config.stale_after);
+      auto cutoff = wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(
+                                     options.config.stale_after);
       auto removed = db->reap(cutoff, false);
       if (!removed) {
         log::warn("reap failed", {{"error", removed.error().message}});
@@ -243,7 +247,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   if (!migrated) return std::unexpected(migrated.error());
   p->store_description = (*db)->describe();
 
-  unsigned threads = o.config.threads ? o.config.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads =
+      o.config.threads ? o.config.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) p->shards.push_back(std::make_unique<shard>());
 
   // By index: an IPv6 wildcard may add its IPv4 twin while we go.
@@ -253,11 +258,13 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec && ep.address().is_v6()) a.set_option(asio::ip::v6_only(!ep.address().is_unspecified()), ec);
+    if (!ec && ep.address().is_v6())
+      a.set_option(asio::ip::v6_only(!ep.address().is_unspecified()), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    std::string where = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-                                             : ep.address().to_string() + ":" + std::to_string(ep.port());
+    std::string where = ep.address().is_v6()
+                            ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                            : ep.address().to_string() + ":" + std::to_string(ep.port());
     if (ec) {
       // An unspecified IPv6 listener on a host without IPv6 falls back to
       // IPv4 rather than failing the start.
@@ -282,31 +289,34 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   raise_open_file_limit();
 
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
-  p->writer = std::make_unique<store_writer>(
-      [u = *url]() { return open_store(u); }, o.writer);
+  p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
   p->shared = std::make_unique<hub>(o.config, o.recommendation_rules, *p->writer, std::move(*db),
                                     [u = *url]() { return open_store(u); });
   p->context.reset(new session_context{*p->shared, p->shared->config(), {}, {}, {}});
 
   impl* raw = p.get();
   for (auto& a : p->acceptors)
-    asio::co_spawn(p->shards[0]->io, [raw, &a] { return raw->accept_loop(a); }, asio::detached);
+    asio::co_spawn(
+        p->shards[0]->io, [raw, &a] { return raw->accept_loop(a); }, asio::detached);
   for (auto& s : p->shards) p->arm_sweeper(*s);
   if (o.handle_signals) {
     p->signals.emplace(p->shards[0]->io, SIGINT, SIGTERM);
     p->arm_signals();
   }
-  for (auto& s : p->shards)
-    p->threads.emplace_back([sh = s.get()] { sh->io.run(); });
+  for (auto& s : p->shards) p->threads.emplace_back([sh = s.get()] { sh->io.run(); });
   p->reaper = std::thread([raw] { raw->reaper_loop(); });
 
   for (const auto& [addr, port] : p->bound)
-    log::info("listening", {{"address", addr}, {"port", std::to_string(port)},
-                            {"domain", o.config.domain}, {"store", p->store_description}});
+    log::info("listening", {{"address", addr},
+                            {"port", std::to_string(port)},
+                            {"domain", o.config.domain},
+                            {"store", p->store_description}});
   return std::unique_ptr<server>(new server(std::move(p)));
 }
 
-std::vector<std::pair<std::string, unsigned short>> server::endpoints() const { return impl_->bound; }
+std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
+  return impl_->bound;
+}
 
 hub& server::shared_state() { return *impl_->shared; }
 

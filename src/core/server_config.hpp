@@ -17,11 +17,11 @@ struct server_config {
   std::vector<std::string> listen{"[::]:5222"};
   unsigned threads = 0;  // 0: one per core
 
-  framer_limits limits{};                                // 64 KiB, depth 32
+  framer_limits limits{};                                 // 64 KiB, depth 32
   std::chrono::milliseconds negotiation_timeout{10'000};  // TCP accept to bind
   std::chrono::milliseconds idle_timeout{300'000};        // nothing received
   std::size_t max_negotiating_per_address = 100;
-  std::size_t max_outgoing_bytes = 256 * 1024;            // per session, then dropped
+  std::size_t max_outgoing_bytes = 256 * 1024;  // per session, then dropped
 
   std::chrono::milliseconds stale_after{300'000};
   std::chrono::milliseconds reap_every{30'000};

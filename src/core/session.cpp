@@ -91,10 +91,9 @@ void session::start() {
 // then costs one pending wait operation, not a coroutine frame and its
 // awaitable machinery (about 900 bytes a session).
 void session::wait_readable() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](boost::system::error_code ec) {
-                       self->on_readable(ec);
-                     });
+  socket_.async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
 void session::on_readable(boost::system::error_code ec) {
@@ -115,7 +114,7 @@ void session::on_readable(boost::system::error_code ec) {
   last_activity_ = steady::now();
   std::string_view data(home_.read_buffer.data(), n);
   if (closing_ || process(data)) {  // closing: draining after our stream error
-    framer_.trim();  // between reads an idle session holds no parse state
+    framer_.trim();                 // between reads an idle session holds no parse state
     wait_readable();
     return;
   }
@@ -294,16 +293,19 @@ bool session::submit(write_item& item) {
   // reports (its next request is read at once).
   const bool urgent = std::holds_alternative<recommendation>(item);
   bool queued = context_.shared.writer().try_submit(
-      std::move(item), [self = shared_from_this()](const result<void>& r) {
+      std::move(item),
+      [self = shared_from_this()](const result<void>& r) {
         if (!r) {
-          log::error("store write failed", {{"jid", self->describe()}, {"error", r.error().message}});
+          log::error("store write failed",
+                     {{"jid", self->describe()}, {"error", r.error().message}});
           self->lost_.fetch_add(1);  // before the count: a reply waiting for it must see it
         }
         // On the writer thread, in queue order: the count of completions is
         // the sequence number of the last one. Only a completion some reply
         // waits for costs a hop to the session's thread.
         const std::uint64_t done = self->completed_.fetch_add(1) + 1;
-        if (done == self->awaited_.load()) asio::post(self->home_.io, [self] { self->on_committed(); });
+        if (done == self->awaited_.load())
+          asio::post(self->home_.io, [self] { self->on_committed(); });
       },
       urgent);
   if (queued) ++submitted_;
@@ -443,7 +445,8 @@ void session::sweep(steady::time_point now) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    write_item touch = device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
+    write_item touch =
+        device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
     if (context_.shared.writer().try_submit(std::move(touch))) last_touch_ = now;
   }
 }
@@ -479,8 +482,8 @@ void session::finish() {
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either.
-    submit_eventually(context_.shared.writer(),
-                      std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
+    submit_eventually(context_.shared.writer(), std::make_shared<write_item>(device_offline{
+                                                    sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

@@ -125,7 +125,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   steady::time_point linger_until_{};
   bool negotiating_ = true;  // holds a negotiation_limiter slot
   bool bound_ = false;
-  bool closing_ = false;     // stream error or close sent; reading only to drain
+  bool closing_ = false;  // stream error or close sent; reading only to drain
   bool finished_ = false;
 
   // Outgoing bytes: one async_write in flight (writing_), the rest waits.
@@ -144,10 +144,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::unique_ptr<handled> stalled_;
   std::size_t stalled_next_ = 0;
   std::unique_ptr<asio::steady_timer> wake_;  // only while stalled by back-pressure
-  std::string unread_;  // what a read brought while stalled
+  std::string unread_;                        // what a read brought while stalled
 
   // Commit tracking: replies that wait until writes up to `seq` committed.
-  std::uint64_t submitted_ = 0;               // writes queued, on this thread
+  std::uint64_t submitted_ = 0;              // writes queued, on this thread
   std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
   std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
   struct deferred_reply {

@@ -31,13 +31,16 @@ sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microsec
 error_kind kind_for(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return error_kind::timeout;
+    case SQLITE_LOCKED:
+      return error_kind::timeout;
     case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
-    case SQLITE_NOMEM: return error_kind::io;
-    default: return error_kind::database;
+    case SQLITE_NOMEM:
+      return error_kind::io;
+    default:
+      return error_kind::database;
   }
 }
 
@@ -93,21 +96,38 @@ device_row read_device(sqlite3_stmt* s) {
 }
 
 enum class sql_id : int {
-  begin, commit, rollback, touch, report, recommendation, presence, offline, latest,
-  devices_all, devices_online, stale, reap, count_reports, count_recommendations,
+  begin,
+  commit,
+  rollback,
+  touch,
+  report,
+  recommendation,
+  presence,
+  offline,
+  latest,
+  devices_all,
+  devices_online,
+  stale,
+  reap,
+  count_reports,
+  count_recommendations,
 };
 
 std::string sql_text(sql_id id, std::size_t rows) {
   switch (id) {
-    case sql_id::begin: return "BEGIN IMMEDIATE";
-    case sql_id::commit: return "COMMIT";
-    case sql_id::rollback: return "ROLLBACK";
+    case sql_id::begin:
+      return "BEGIN IMMEDIATE";
+    case sql_id::commit:
+      return "COMMIT";
+    case sql_id::rollback:
+      return "ROLLBACK";
     case sql_id::touch:
-      return multi_row_sql("INSERT INTO devices (jid, room, first_seen, last_update, online)",
-                           "(?, ?, ?, ?, 1)", rows,
-                           "ON CONFLICT (jid) DO UPDATE SET"
-                           " last_update = max(last_update, excluded.last_update), online = 1,"
-                           " room = CASE WHEN excluded.room <> '' THEN excluded.room ELSE room END");
+      return multi_row_sql(
+          "INSERT INTO devices (jid, room, first_seen, last_update, online)", "(?, ?, ?, ?, 1)",
+          rows,
+          "ON CONFLICT (jid) DO UPDATE SET"
+          " last_update = max(last_update, excluded.last_update), online = 1,"
+          " room = CASE WHEN excluded.room <> '' THEN excluded.room ELSE room END");
     case sql_id::report:
       return multi_row_sql(
           "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
@@ -130,7 +150,8 @@ std::string sql_text(sql_id id, std::size_t rows) {
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?1"
              " ORDER BY taken_at_utc DESC, id DESC LIMIT 1";
-    case sql_id::devices_all: return std::string("SELECT ") + device_columns + " FROM devices ORDER BY jid";
+    case sql_id::devices_all:
+      return std::string("SELECT ") + device_columns + " FROM devices ORDER BY jid";
     case sql_id::devices_online:
       return std::string("SELECT ") + device_columns + " FROM devices WHERE online ORDER BY jid";
     case sql_id::stale:
@@ -138,8 +159,10 @@ std::string sql_text(sql_id id, std::size_t rows) {
              " FROM devices WHERE last_update < ?1 ORDER BY jid";
     case sql_id::reap:
       return std::string("DELETE FROM devices WHERE last_update < ?1 RETURNING ") + device_columns;
-    case sql_id::count_reports: return "SELECT count(*) FROM readings";
-    case sql_id::count_recommendations: return "SELECT count(*) FROM recommendations";
+    case sql_id::count_reports:
+      return "SELECT count(*) FROM readings";
+    case sql_id::count_recommendations:
+      return "SELECT count(*) FROM recommendations";
   }
   return {};
 }
@@ -269,18 +292,17 @@ result<migration_report> sqlite_store::migrate_to(int target) {
     auto version = schema_version();
     if (!version) return std::unexpected(version.error());
     if (*version > latest_schema_version)
-      return fail(error_kind::database,
-                  describe() + ": schema v" + std::to_string(*version) +
-                      " is newer than this iotxmpp knows (v" +
-                      std::to_string(latest_schema_version) + ")");
+      return fail(error_kind::database, describe() + ": schema v" + std::to_string(*version) +
+                                            " is newer than this iotxmpp knows (v" +
+                                            std::to_string(latest_schema_version) + ")");
     migration_report report{*version, *version, {}};
     for (const migration* m : pending_migrations(sql_dialect::sqlite, *version, target)) {
       for (std::string_view sql : m->statements)
         if (auto r = exec_direct(std::string(sql).c_str()); !r) return std::unexpected(r.error());
       sqlite3_stmt* raw = nullptr;
       int rc = sqlite3_prepare_v2(
-          db_, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", -1,
-          &raw, nullptr);
+          db_, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", -1, &raw,
+          nullptr);
       if (rc != SQLITE_OK) return failure(rc);
       stmt_ptr s(raw);
       int param = 1;
@@ -313,14 +335,14 @@ result<void> sqlite_store::apply(const write_batch& batch) {
 }
 
 result<void> sqlite_store::write_all(const write_batch& batch) {
-  auto touched = insert_rows(sql_id::touch, batch.touches.size(),
-                             [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                               const device_touch& t = batch.touches[i];
-                               bind_text(s, p, t.device_jid);
-                               bind_text(s, p, t.room);
-                               bind_int(s, p, micros(t.at));
-                               bind_int(s, p, micros(t.at));
-                             });
+  auto touched =
+      insert_rows(sql_id::touch, batch.touches.size(), [&](sqlite3_stmt* s, int& p, std::size_t i) {
+        const device_touch& t = batch.touches[i];
+        bind_text(s, p, t.device_jid);
+        bind_text(s, p, t.room);
+        bind_int(s, p, micros(t.at));
+        bind_int(s, p, micros(t.at));
+      });
   if (!touched) return touched;
   for (const presence_update& u : batch.presences) {
     auto s = statement(sql_id::presence);
@@ -346,8 +368,9 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
   cols.reserve(batch.reports.size());
   for (const status_report& rep : batch.reports) {
     auto c = report_to_columns(rep);
-    if (!c) return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                            rep.room + "': " + c.error().message);
+    if (!c)
+      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
+                                      rep.room + "': " + c.error().message);
     cols.push_back(std::move(*c));
   }
   auto reported = insert_rows(sql_id::report, batch.reports.size(),
@@ -370,8 +393,9 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
   targets.reserve(batch.recommendations.size());
   for (const recommendation& rec : batch.recommendations) {
     auto t = targets_to_json(rec.targets);
-    if (!t) return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                            "': " + t.error().message);
+    if (!t)
+      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
+                                      "': " + t.error().message);
     targets.push_back(std::move(*t));
   }
   return insert_rows(sql_id::recommendation, batch.recommendations.size(),
@@ -481,12 +505,12 @@ std::span<const char* const> sqlite_pragmas() {
 
 result<std::unique_ptr<store>> open_sqlite_store(const store_url& url) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(url.path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(url.path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = "cannot open " + url.redacted() + ": " +
-                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    std::string msg =
+        "cannot open " + url.redacted() + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close_v2(db);
     return fail(error_kind::io, std::move(msg));
   }
@@ -501,7 +525,8 @@ result<std::unique_ptr<store>> open_sqlite_store(const store_url& url) {
     // Two connections opening a new file at once: switching it to WAL can
     // report "locked" without consulting the busy handler. Retry for as long
     // as the busy timeout would have waited.
-    for (int waited_ms = 0; !r && r.error().kind == error_kind::timeout && waited_ms < busy_timeout_ms;
+    for (int waited_ms = 0;
+         !r && r.error().kind == error_kind::timeout && waited_ms < busy_timeout_ms;
          waited_ms += 5) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       r = s->exec_direct(pragma);

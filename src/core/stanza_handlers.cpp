@@ -22,8 +22,10 @@ handled error_to(pugi::xml_node request, stanza_condition c, const sender_state&
 // Serializes `shell` (an element without children) with `payload` inside.
 std::string with_payload(const xml_element& shell, std::string_view payload) {
   std::string s = shell.str();
-  if (s.size() >= 2 && s.compare(s.size() - 2, 2, "/>") == 0) s.resize(s.size() - 2);
-  else s.resize(s.size() - (shell.name().size() + 3));  // "</name>"
+  if (s.size() >= 2 && s.compare(s.size() - 2, 2, "/>") == 0)
+    s.resize(s.size() - 2);
+  else
+    s.resize(s.size() - (shell.name().size() + 3));  // "</name>"
   s += '>';
   s += payload;
   s += "</";
@@ -56,12 +58,13 @@ handled disco_info(std::string_view id, const sender_state& sender, const hub& h
   query.set("xmlns", ns::disco_info);
   query.add_child("identity").set("category", "server").set("type", "im").set("name", "iotxmpp");
   static constexpr std::string_view features[] = {
-      ns::ping,     ns::disco_info, ns::disco_items, ns::version,
-      ns::recommend, ns::feed,      ns::sensordata,
+      ns::ping,      ns::disco_info, ns::disco_items, ns::version,
+      ns::recommend, ns::feed,       ns::sensordata,
   };
   for (auto f : features) query.add_child("feature").set("var", f);
   handled out;
-  out.reply = iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+  out.reply =
+      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
@@ -70,7 +73,8 @@ handled disco_items(std::string_view id, const sender_state& sender, const hub& 
   query.set("xmlns", ns::disco_items);
   for (const auto& device : h.online()) query.add_child("item").set("jid", device);
   handled out;
-  out.reply = iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+  out.reply =
+      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
@@ -80,7 +84,8 @@ handled software_version(std::string_view id, const sender_state& sender, const 
   query.add_child("name").set_text("iotxmpp");
   query.add_child("version").set_text(version());
   handled out;
-  out.reply = iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+  out.reply =
+      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
@@ -91,14 +96,15 @@ handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state&
     return error_to(iq, stanza_condition::bad_request, sender, h, "recommend needs a room");
   std::string room = room_attr.value();
   auto latest = h.latest(room);
-  recommendation rec = h.recommendation_rules().recommend(
-      room, sender.address.to_string(), latest ? &*latest : nullptr, now, local_offset_minutes(now));
+  recommendation rec = h.recommendation_rules().recommend(room, sender.address.to_string(),
+                                                          latest ? &*latest : nullptr, now,
+                                                          local_offset_minutes(now));
   std::string payload_xml;
   write_recommend_payload(rec, payload_xml);
   handled out;
-  out.reply = with_payload(iq_result(iq.attribute("id").value(), h.config().domain,
-                                     sender.address.to_string()),
-                           payload_xml);
+  out.reply = with_payload(
+      iq_result(iq.attribute("id").value(), h.config().domain, sender.address.to_string()),
+      payload_xml);
   out.writes.emplace_back(std::move(rec));
   return out;
 }
@@ -107,11 +113,15 @@ handled feed(pugi::xml_node iq, pugi::xml_node payload, const sender_state& send
   std::string_view name = local_name(payload);
   if (!sender.self)
     return error_to(iq, stanza_condition::internal_server_error, sender, h, "no session");
-  if (name == "subscribe") h.subscribe(sender.self, payload.attribute("room").value());
-  else if (name == "unsubscribe") h.unsubscribe(*sender.self);
-  else return error_to(iq, stanza_condition::feature_not_implemented, sender, h);
+  if (name == "subscribe")
+    h.subscribe(sender.self, payload.attribute("room").value());
+  else if (name == "unsubscribe")
+    h.unsubscribe(*sender.self);
+  else
+    return error_to(iq, stanza_condition::feature_not_implemented, sender, h);
   handled out;
-  out.reply = iq_result(iq.attribute("id").value(), h.config().domain, sender.address.to_string()).str();
+  out.reply =
+      iq_result(iq.attribute("id").value(), h.config().domain, sender.address.to_string()).str();
   return out;
 }
 
@@ -157,7 +167,8 @@ handled handle_message(pugi::xml_node message, sender_state& sender, hub& h, sys
                     "this server takes status reports (urn:xmpp:iot:sensordata) only");
   std::string from = sender.address.to_string();
   auto report = parse_status_report(message, from, now);
-  if (!report) return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
+  if (!report)
+    return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
 
   handled out;
   h.remember(*report);
@@ -199,7 +210,8 @@ handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros no
                     "IQs to other entities are not routed");
   pugi::xml_node payload = only_child(iq);
   if (!payload)
-    return error_to(iq, stanza_condition::bad_request, sender, h, "an IQ get or set needs exactly one child");
+    return error_to(iq, stanza_condition::bad_request, sender, h,
+                    "an IQ get or set needs exactly one child");
   std::string_view xmlns = payload.attribute("xmlns").value();
   std::string_view name = local_name(payload);
   bool get = type == "get";
@@ -217,16 +229,17 @@ handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros no
   if (xmlns == ns::disco_info && get) return disco_info(id, sender, h);
   if (xmlns == ns::disco_items && get) return disco_items(id, sender, h);
   if (xmlns == ns::version && get) return software_version(id, sender, h);
-  if (xmlns == ns::recommend && name == "recommend" && get) return recommend(iq, payload, sender, h, now);
+  if (xmlns == ns::recommend && name == "recommend" && get)
+    return recommend(iq, payload, sender, h, now);
   if (xmlns == ns::feed && !get) return feed(iq, payload, sender, h);
   if (xmlns == ns::session && !get) {  // RFC 3921 session: a no-op kept for old clients
     handled out;
     out.reply = iq_result(id, h.config().domain, sender.address.to_string()).str();
     return out;
   }
-  static constexpr std::string_view known[] = {ns::ping,      ns::disco_info, ns::disco_items,
-                                               ns::version,   ns::recommend,  ns::feed,
-                                               ns::bind,      ns::session};
+  static constexpr std::string_view known[] = {ns::ping,    ns::disco_info, ns::disco_items,
+                                               ns::version, ns::recommend,  ns::feed,
+                                               ns::bind,    ns::session};
   for (auto k : known)
     if (xmlns == k) return error_to(iq, stanza_condition::feature_not_implemented, sender, h);
   return error_to(iq, stanza_condition::service_unavailable, sender, h);

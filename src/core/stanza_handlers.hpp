@@ -20,21 +20,21 @@ namespace iotxmpp {
 
 // What a handler knows about the session that sent the stanza.
 struct sender_state {
-  jid address;                  // bound full JID: stamped as `from`
-  std::string room;             // room of its latest report; empty before one
-  std::shared_ptr<peer> self;   // for feed subscriptions; may be null in tests
+  jid address;                 // bound full JID: stamped as `from`
+  std::string room;            // room of its latest report; empty before one
+  std::shared_ptr<peer> self;  // for feed subscriptions; may be null in tests
 };
 
 // The outcome of one stanza.
 struct handled {
-  std::string reply;               // bytes for the sender, in order (may be empty)
+  std::string reply;  // bytes for the sender, in order (may be empty)
   // Send `reply` only once every write this session queued before this
   // stanza is committed: a ping answer then proves earlier reports are stored.
   bool reply_after_commit = false;
   // Sent instead of `reply` when a write queued before this stanza was
   // refused by the database: the answer must not vouch for a lost report.
   std::string reply_if_lost;
-  std::vector<write_item> writes;  // for the store writer, in order
+  std::vector<write_item> writes;         // for the store writer, in order
   std::optional<stream_condition> fatal;  // end the stream with this error
   std::string fatal_text;
 };

@@ -71,7 +71,7 @@ struct write_batch {
 };
 
 struct migration_report {
-  int from_version = 0;              // 0: the database had no schema
+  int from_version = 0;  // 0: the database had no schema
   int to_version = 0;
   std::vector<std::string> applied;  // "v1: initial schema", one per migration run
 };

@@ -12,8 +12,11 @@ struct standard_quantity {
   std::string_view name;
   std::string_view implied_unit;  // PROTOCOL.md §3.1: implied when `unit` is absent
 };
-constexpr standard_quantity standard[] = {
-    {"temperature", "\xC2\xB0" "C"}, {"humidity", "%"}, {"brightness", "lx"}};
+constexpr standard_quantity standard[] = {{"temperature",
+                                           "\xC2\xB0"
+                                           "C"},
+                                          {"humidity", "%"},
+                                          {"brightness", "lx"}};
 
 // Hand-written rather than nlohmann: this runs for every stored report, and
 // most reports need no JSON at all.
@@ -21,11 +24,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -84,7 +97,8 @@ result<report_columns> report_to_columns(const status_report& report) {
   if (units.empty() && other.empty()) return cols;
   cols.extra = "{";
   if (!units.empty()) cols.extra += "\"units\":" + units + "}";
-  if (!other.empty()) cols.extra += (units.empty() ? "" : ",") + std::string("\"other\":") + other + "]";
+  if (!other.empty())
+    cols.extra += (units.empty() ? "" : ",") + std::string("\"other\":") + other + "]";
   cols.extra += '}';
   return cols;
 }
@@ -93,16 +107,18 @@ std::vector<reading_value> columns_to_values(std::optional<double> temperature,
                                              std::optional<double> humidity,
                                              std::optional<double> brightness,
                                              std::string_view extra) {
-  nlohmann::json j = extra.empty() ? nlohmann::json::object()
-                                   : nlohmann::json::parse(extra, nullptr, false);
+  nlohmann::json j =
+      extra.empty() ? nlohmann::json::object() : nlohmann::json::parse(extra, nullptr, false);
   if (!j.is_object()) j = nlohmann::json::object();
-  const nlohmann::json* units = j.contains("units") && j["units"].is_object() ? &j["units"] : nullptr;
+  const nlohmann::json* units =
+      j.contains("units") && j["units"].is_object() ? &j["units"] : nullptr;
 
   std::vector<reading_value> values;
   const std::optional<double>* slots[] = {&temperature, &humidity, &brightness};
   for (int i = 0; i < 3; ++i) {
     if (!*slots[i]) continue;
-    reading_value v{std::string(standard[i].name), **slots[i], std::string(standard[i].implied_unit)};
+    reading_value v{std::string(standard[i].name), **slots[i],
+                    std::string(standard[i].implied_unit)};
     if (units) {
       auto it = units->find(v.name);
       if (it != units->end() && it->is_string()) v.unit = it->get<std::string>();
@@ -111,8 +127,8 @@ std::vector<reading_value> columns_to_values(std::optional<double> temperature,
   }
   if (j.contains("other") && j["other"].is_array()) {
     for (const auto& o : j["other"]) {
-      if (!o.is_object() || !o.contains("name") || !o["name"].is_string() ||
-          !o.contains("value") || !o["value"].is_number())
+      if (!o.is_object() || !o.contains("name") || !o["name"].is_string() || !o.contains("value") ||
+          !o["value"].is_number())
         continue;
       reading_value v{o["name"].get<std::string>(), o["value"].get<double>(), {}};
       if (o.contains("unit") && o["unit"].is_string()) v.unit = o["unit"].get<std::string>();

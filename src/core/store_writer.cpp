@@ -50,8 +50,7 @@ std::string_view device_of(const write_item& item) {
 
 // Errors after which the same batch may succeed later (store.hpp).
 bool transient(const error& e) {
-  return e.kind == error_kind::connect || e.kind == error_kind::timeout ||
-         e.kind == error_kind::io;
+  return e.kind == error_kind::connect || e.kind == error_kind::timeout || e.kind == error_kind::io;
 }
 
 std::string millis_text(steady::duration d) {
@@ -106,14 +105,22 @@ struct pending {
     for (std::size_t i = lo; i < hi; ++i) {
       const slot& s = slots[i];
       switch (s.kind) {
-        case 0: b.reports.push_back(batch.reports[s.pos]); break;
-        case 1: b.presences.push_back(batch.presences[s.pos]); break;
-        case 2: b.recommendations.push_back(batch.recommendations[s.pos]); break;
+        case 0:
+          b.reports.push_back(batch.reports[s.pos]);
+          break;
+        case 1:
+          b.presences.push_back(batch.presences[s.pos]);
+          break;
+        case 2:
+          b.recommendations.push_back(batch.recommendations[s.pos]);
+          break;
         case 3:
           if (!touch_taken[s.pos]) b.touches.push_back(batch.touches[s.pos]);
           touch_taken[s.pos] = true;
           break;
-        default: b.offlines.push_back(batch.offlines[s.pos]); break;
+        default:
+          b.offlines.push_back(batch.offlines[s.pos]);
+          break;
       }
     }
     return b;
@@ -132,10 +139,10 @@ struct store_writer::impl {
   std::condition_variable settled;  // flush: items completed
   std::deque<entry> queue;
   std::vector<std::function<void()>> space_waiters;
-  std::uint64_t submitted = 0;  // items ever queued
-  std::uint64_t taken = 0;      // items ever taken into a batch
-  std::uint64_t completed = 0;  // items ever completed
-  std::uint64_t flush_upto = 0; // write at once up to this many submitted items
+  std::uint64_t submitted = 0;   // items ever queued
+  std::uint64_t taken = 0;       // items ever taken into a batch
+  std::uint64_t completed = 0;   // items ever completed
+  std::uint64_t flush_upto = 0;  // write at once up to this many submitted items
   bool stopping = false;
 
   // Writer thread only, except the atomics that stats() reads.
@@ -244,8 +251,8 @@ void store_writer::impl::write(pending& p, std::size_t lo, std::size_t hi) {
     write(p, mid, hi);
     return;
   } else {
-    log::warn("write refused", {{"db", db_name}, {"items", std::to_string(hi - lo)},
-                                {"error", r.error().message}});
+    log::warn("write refused",
+              {{"db", db_name}, {"items", std::to_string(hi - lo)}, {"error", r.error().message}});
   }
   for (std::size_t i = lo; i < hi; ++i)
     if (p.dones[i]) p.dones[i](r);
@@ -309,9 +316,9 @@ void store_writer::impl::note_up() {
   backoff = std::chrono::milliseconds(0);
   if (outage_logged) {
     outage_logged = false;
-    log::info("database available again",
-              {{"db", db_name}, {"outage", millis_text(steady::now() - outage_since)},
-               {"retries", std::to_string(outage_retries)}});
+    log::info("database available again", {{"db", db_name},
+                                           {"outage", millis_text(steady::now() - outage_since)},
+                                           {"retries", std::to_string(outage_retries)}});
   }
 }
 

@@ -35,9 +35,9 @@ struct writer_options {
   // rewrites every index page it touched; bench/store_bench measures it).
   // A light load still commits within max_delay, in small batches.
   std::size_t max_batch = 50000;
-  std::chrono::milliseconds max_delay{5};    // a partial batch waits at most this long
-  std::chrono::milliseconds retry_min{100};  // back-off while the database is away,
-  std::chrono::milliseconds retry_max{5000}; // doubling from min to max
+  std::chrono::milliseconds max_delay{5};     // a partial batch waits at most this long
+  std::chrono::milliseconds retry_min{100};   // back-off while the database is away,
+  std::chrono::milliseconds retry_max{5000};  // doubling from min to max
 };
 
 struct writer_stats {

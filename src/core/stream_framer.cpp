@@ -75,8 +75,9 @@ std::optional<problem> check_declaration(std::string_view decl) {
         return malformed;
       }
     } else if (next == 1) {
-      if (value.empty() || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
-                                                   "tuvwxyz0123456789._-") != std::string_view::npos) {
+      if (value.empty() ||
+          value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                                  "tuvwxyz0123456789._-") != std::string_view::npos) {
         return malformed;
       }
       if (!iequals(value, "UTF-8")) {
@@ -219,8 +220,9 @@ stream_framer::outcome stream_framer::feed(std::string_view input) {
         const std::size_t colon = name.find(':');
         const std::string_view local =
             colon == std::string_view::npos ? name : name.substr(colon + 1);
-        const std::string ns_attribute =
-            colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
+        const std::string ns_attribute = colon == std::string_view::npos
+                                             ? "xmlns"
+                                             : "xmlns:" + std::string(name.substr(0, colon));
         if (local != "stream" || header_.attribute(ns_attribute) != streams_namespace ||
             header_.attribute("xmlns") != client_namespace) {
           return fail(stream_condition::invalid_namespace, "not an XMPP client stream header", pos);

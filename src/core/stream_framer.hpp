@@ -93,7 +93,7 @@ class stream_framer {
 
   framer_limits limits_;
   xml_lexer lexer_;
-  std::vector<char> buffer_;  // the current top-level construct as received
+  std::vector<char> buffer_;                 // the current top-level construct as received
   std::unique_ptr<pugi::xml_document> doc_;  // made on first parse, freed by trim()
   bool doc_used_ = false;
   pugi::xml_node element_;

@@ -6,31 +6,31 @@
 namespace iotxmpp {
 
 enum class xml_lexer::state : std::uint8_t {
-  outside,           // at stream level, between constructs
-  ended,             // after the stream's close tag (or an empty header)
+  outside,  // at stream level, between constructs
+  ended,    // after the stream's close tag (or an empty header)
   failed,
-  lt,                // after '<'
-  bang,              // after "<!", reading its keyword
-  pi_target,         // after "<?" as the stream's first bytes: expecting "xml"
-  pi_after_target,   // after "<?xml"
-  decl,              // inside the XML declaration
-  decl_question,     // after '?' inside the declaration
-  start_name,        // element name of a start tag
-  tag_space,         // whitespace inside a start tag
+  lt,               // after '<'
+  bang,             // after "<!", reading its keyword
+  pi_target,        // after "<?" as the stream's first bytes: expecting "xml"
+  pi_after_target,  // after "<?xml"
+  decl,             // inside the XML declaration
+  decl_question,    // after '?' inside the declaration
+  start_name,       // element name of a start tag
+  tag_space,        // whitespace inside a start tag
   attr_name,
   attr_eq,           // after an attribute name and whitespace
   attr_value_start,  // after '='
   attr_value,
-  after_value,       // after an attribute value's closing quote
-  empty_slash,       // after '/' in a start tag
-  end_name_start,    // after "</"
+  after_value,     // after an attribute value's closing quote
+  empty_slash,     // after '/' in a start tag
+  end_name_start,  // after "</"
   end_name,
-  end_space,         // after an end tag's name
+  end_space,  // after an end tag's name
   text,
   cdata,
-  reference,         // after '&'
+  reference,  // after '&'
   ref_name,
-  ref_hash,          // after "&#"
+  ref_hash,  // after "&#"
   ref_hex,
   ref_dec,
 };
@@ -611,7 +611,8 @@ bool xml_lexer::on_reference(char32_t c) {
   const int digit = state_ == state::ref_hex ? hex_value(c) : (is_digit(c) ? int(c - '0') : -1);
   if (digit < 0) return fail(stream_condition::not_well_formed, "bad character reference");
   const std::uint32_t base = state_ == state::ref_hex ? 16 : 10;
-  ref_value_ = std::min<std::uint32_t>(ref_value_ * base + static_cast<std::uint32_t>(digit), 0x110000);
+  ref_value_ =
+      std::min<std::uint32_t>(ref_value_ * base + static_cast<std::uint32_t>(digit), 0x110000);
   ++ref_len_;
   return true;
 }

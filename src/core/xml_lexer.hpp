@@ -22,13 +22,13 @@ namespace iotxmpp {
 class xml_lexer {
  public:
   enum class token : std::uint8_t {
-    none,         // the input was used up inside or between constructs
-    declaration,  // a leading <?xml ...?> ended
-    header,       // the stream's open tag ended with '>'
-    empty_header, // the stream's open tag ended with '/>': the stream is over
-    element,      // a top-level element ended
-    close,        // the stream's close tag ended
-    error,        // see condition() and message()
+    none,          // the input was used up inside or between constructs
+    declaration,   // a leading <?xml ...?> ended
+    header,        // the stream's open tag ended with '>'
+    empty_header,  // the stream's open tag ended with '/>': the stream is over
+    element,       // a top-level element ended
+    close,         // the stream's close tag ended
+    error,         // see condition() and message()
   };
 
   struct step {
@@ -97,12 +97,12 @@ class xml_lexer {
   std::vector<name_range> attributes_;
   std::size_t compare_at_ = 0;  // next byte of names_ an end tag must match
 
-  char quote_ = 0;            // delimiter of the attribute value being read
+  char quote_ = 0;             // delimiter of the attribute value being read
   std::uint8_t brackets_ = 0;  // consecutive ']' just seen (for "]]>")
-  char keyword_[9] = {};      // what follows "<!" so far
+  char keyword_[9] = {};       // what follows "<!" so far
   std::uint8_t keyword_len_ = 0;
-  state ref_return_{};      // where a reference returns to
-  char ref_name_[5] = {};   // entity name so far (longer ones are never predefined)
+  state ref_return_{};     // where a reference returns to
+  char ref_name_[5] = {};  // entity name so far (longer ones are never predefined)
   std::uint32_t ref_len_ = 0;
   std::uint32_t ref_value_ = 0;  // numeric reference so far, saturated above 0x10FFFF
 

@@ -86,7 +86,8 @@ INSTANTIATE_TEST_SUITE_P(Engines, CliDbInit, ::testing::Values(engine::sqlite, e
                          [](const auto& info) { return test::engine_name(info.param); });
 
 TEST(CliDbInitFails, RefusedPortIsExit3OnOneLine) {
-  std::string url = "mysql://iot:cli-secret-pw@127.0.0.1:" + std::to_string(test::closed_port()) + "/x";
+  std::string url =
+      "mysql://iot:cli-secret-pw@127.0.0.1:" + std::to_string(test::closed_port()) + "/x";
   auto r = run_iotxmpp({"db-init", "--db", url});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "");

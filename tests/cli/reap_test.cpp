@@ -25,7 +25,8 @@ class CliReap : public ::testing::TestWithParam<engine> {
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
     ASSERT_TRUE(store_->migrate());
-    auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto now =
+        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     write_batch b;
     b.touches.push_back({"idle@iot.local/a", "attic", now - 10min});
     b.touches.push_back({"recent@iot.local/b", "hall", now - 1min});
@@ -60,7 +61,9 @@ TEST_P(CliReap, RemovesStaleDevicesAsJsonAndKeepsReadings) {
   rep.device_jid = "idle@iot.local/a";
   rep.room = "attic";
   rep.stanza_id = "s-1";
-  rep.values = {{"temperature", 20, "\xC2\xB0" "C"}};
+  rep.values = {{"temperature", 20,
+                 "\xC2\xB0"
+                 "C"}};
   b.reports.push_back(rep);
   ASSERT_TRUE(store_->apply(b));
 

@@ -107,13 +107,14 @@ TEST(CliSimulate, SigintEndsTheRunWithASummary) {
   test_server server;
   // --foreground: without it timeout(1) signals its whole process group as
   // well, so the run would see two SIGINTs (the second ends it at once).
-  auto r = test::run_process({"timeout", "--foreground", "--preserve-status", "-s", "INT", "3", IOTXMPP_BINARY,
-                              "simulate", "--server", address(server), "--count", "4", "--interval",
-                              "50ms", "--json"});
+  auto r = test::run_process({"timeout", "--foreground", "--preserve-status", "-s", "INT", "3",
+                              IOTXMPP_BINARY, "simulate", "--server", address(server), "--count",
+                              "4", "--interval", "50ms", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = summary_of(r);
   EXPECT_GT(j["reports"]["acknowledged"].get<int>(), 0);
-  EXPECT_EQ(j["reports"]["acknowledged"], j["reports"]["sent"]) << "drained before closing: " << r.out;
+  EXPECT_EQ(j["reports"]["acknowledged"], j["reports"]["sent"])
+      << "drained before closing: " << r.out;
   EXPECT_EQ(j["failed"], 0);
 }
 

@@ -19,15 +19,23 @@ TEST(Duration, ParsesUnitsSumsAndBareSeconds) {
 }
 
 TEST(Duration, RefusesWithTheReason) {
-  struct { const char* text; const char* why; } cases[] = {
-      {"", "empty"}, {"5x", "unknown unit 'x'"}, {"-5m", "negative"}, {"m", "expected a number"},
-      {"5m3", "missing unit"}, {"5 m", "unknown unit ' m'"}, {"99999999999999999999s", "too large"},
-      {"9999999999999h", "too large"}};
+  struct {
+    const char* text;
+    const char* why;
+  } cases[] = {{"", "empty"},
+               {"5x", "unknown unit 'x'"},
+               {"-5m", "negative"},
+               {"m", "expected a number"},
+               {"5m3", "missing unit"},
+               {"5 m", "unknown unit ' m'"},
+               {"99999999999999999999s", "too large"},
+               {"9999999999999h", "too large"}};
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
     ASSERT_FALSE(d) << c.text;
     EXPECT_EQ(d.error().kind, error_kind::usage);
-    EXPECT_NE(d.error().message.find(c.why), std::string::npos) << c.text << ": " << d.error().message;
+    EXPECT_NE(d.error().message.find(c.why), std::string::npos)
+        << c.text << ": " << d.error().message;
   }
 }
 

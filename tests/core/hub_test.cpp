@@ -29,7 +29,9 @@ class fake_reader : public store {
     return std::optional<status_report>{r};
   }
   result<std::vector<device_row>> devices(bool) override { return std::vector<device_row>{}; }
-  result<std::vector<device_row>> reap(sys_micros, bool) override { return std::vector<device_row>{}; }
+  result<std::vector<device_row>> reap(sys_micros, bool) override {
+    return std::vector<device_row>{};
+  }
   result<std::size_t> count_reports() override { return std::size_t{0}; }
   result<std::size_t> count_recommendations() override { return std::size_t{0}; }
   result<void> ping() override { return {}; }

@@ -45,7 +45,9 @@ TEST(Negotiation, FullAnonymousLoginGivesPortAtIpJid) {
   EXPECT_NE(s3.send.find("urn:ietf:params:xml:ns:xmpp-bind"), std::string::npos);
   EXPECT_EQ(s3.send.find("ANONYMOUS"), std::string::npos);
 
-  parsed bind("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>");
+  parsed bind(
+      "<iq type='set' id='b'><bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>");
   auto s4 = n.on_element(bind.node);
   ASSERT_TRUE(s4.bound);
   EXPECT_EQ(n.bound_jid().to_string(), "4242@127.0.0.1/r");
@@ -60,7 +62,9 @@ TEST(Negotiation, Ipv6AddressIsBracketed) {
   parsed auth("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
   n.on_element(auth.node);
   n.on_header(client_header());
-  parsed bind("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>x</resource></bind></iq>");
+  parsed bind(
+      "<iq type='set' id='b'><bind "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>x</resource></bind></iq>");
   ASSERT_TRUE(n.on_element(bind.node).bound);
   EXPECT_EQ(n.bound_jid().to_string(), "7@[::1]/x");
 }
@@ -112,8 +116,9 @@ TEST(Negotiation, BadResourceIsBadRequest) {
   parsed auth("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
   n.on_element(auth.node);
   n.on_header(client_header());
-  std::string big = "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
-                    std::string(1100, 'r') + "</resource></bind></iq>";
+  std::string big =
+      "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
+      std::string(1100, 'r') + "</resource></bind></iq>";
   parsed bind(big.c_str());
   auto s = n.on_element(bind.node);
   EXPECT_FALSE(s.bound);

@@ -101,8 +101,10 @@ TEST_F(StanzaHandlers, PingWaitsForCommits) {
 
 TEST_F(StanzaHandlers, RecommendUsesLatestReadingAndIsStored) {
   handle(report("a1", "kitchen", "30"));
-  handled h = handle("<iq type='get' id='r'><recommend xmlns='urn:iotxmpp:recommend:0' room='kitchen'/></iq>");
-  EXPECT_NE(h.reply.find("<recommend xmlns='urn:iotxmpp:recommend:0'"), std::string::npos) << h.reply;
+  handled h = handle(
+      "<iq type='get' id='r'><recommend xmlns='urn:iotxmpp:recommend:0' room='kitchen'/></iq>");
+  EXPECT_NE(h.reply.find("<recommend xmlns='urn:iotxmpp:recommend:0'"), std::string::npos)
+      << h.reply;
   auto t = h.reply.find("name='temperature'");
   ASSERT_NE(t, std::string::npos) << h.reply;
   EXPECT_NE(h.reply.find("action='lower'", t), std::string::npos) << h.reply;
@@ -131,7 +133,8 @@ TEST_F(StanzaHandlers, FeedForwardsMatchingReportsWithAddresses) {
 TEST_F(StanzaHandlers, DiscoItemsListsBoundPeers) {
   hub_.bind(device_);
   hub_.bind(std::make_shared<recording_peer>("6000@127.0.0.1/other"));
-  handled h = handle("<iq type='get' id='i'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+  handled h =
+      handle("<iq type='get' id='i'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
   EXPECT_NE(h.reply.find("<item jid='5000@127.0.0.1/dev'/>"), std::string::npos) << h.reply;
   EXPECT_NE(h.reply.find("<item jid='6000@127.0.0.1/other'/>"), std::string::npos) << h.reply;
 }

@@ -123,10 +123,9 @@ TEST(StoreOutage, DatabaseKilledAndRestartedMidStreamLosesNothing) {
       for (int i = 0; i < total; ++i) {
         if (i == total / 2)
           while (!killed_flag) std::this_thread::sleep_for(1ms);
-        writer.submit_wait(
-            test::make_report("room-" + std::to_string(i % 50), "s-" + std::to_string(i),
-                              test::micros_at(i)),
-            [&](const result<void>& r) { (r ? ok : failed)++; });
+        writer.submit_wait(test::make_report("room-" + std::to_string(i % 50),
+                                             "s-" + std::to_string(i), test::micros_at(i)),
+                           [&](const result<void>& r) { (r ? ok : failed)++; });
       }
     });
     auto give_up = std::chrono::steady_clock::now() + 20s;

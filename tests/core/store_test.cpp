@@ -16,8 +16,8 @@ namespace iotxmpp {
 namespace {
 
 using test::engine;
-using test::micros_at;
 using test::make_report;
+using test::micros_at;
 
 class StoreTest : public ::testing::TestWithParam<engine> {
  protected:
@@ -103,7 +103,8 @@ TEST_P(StoreTest, TwoConcurrentMigrationsApplyEachStepOnce) {
   tb.join();
   ASSERT_TRUE(ra) << ra.error().message;
   ASSERT_TRUE(rb) << rb.error().message;
-  EXPECT_EQ(ra->applied.size() + rb->applied.size(), static_cast<std::size_t>(latest_schema_version));
+  EXPECT_EQ(ra->applied.size() + rb->applied.size(),
+            static_cast<std::size_t>(latest_schema_version));
   EXPECT_EQ(ra->to_version, latest_schema_version);
   EXPECT_EQ(rb->to_version, latest_schema_version);
 }
@@ -156,7 +157,9 @@ TEST_P(StoreTest, LatestReportRoundTripsEveryValue) {
 
   status_report r = make_report("kitchen", "s-1", micros_at(1000));
   r.taken_at.offset_minutes = 90;
-  r.values = {{"temperature", 21.5, "\xC2\xB0" "C"},
+  r.values = {{"temperature", 21.5,
+               "\xC2\xB0"
+               "C"},
               {"humidity", 40.25, "%"},
               {"brightness", 310, "cd"},  // not the implied lx
               {"co2", 612, "ppm"},
@@ -358,7 +361,8 @@ TEST_P(StoreTest, TwoConcurrentReapersNeverReportOneDeviceTwice) {
   ASSERT_TRUE(s);
   constexpr int stale = 300;
   write_batch b;
-  for (int i = 0; i < stale; ++i) b.touches.push_back({"d" + std::to_string(i) + "@iot/x", "", micros_at(i)});
+  for (int i = 0; i < stale; ++i)
+    b.touches.push_back({"d" + std::to_string(i) + "@iot/x", "", micros_at(i)});
   b.touches.push_back({"fresh@iot/x", "", micros_at(5000)});
   apply_ok(*s, b);
 
@@ -388,7 +392,8 @@ TEST_P(StoreTest, CountsReportsAndRecommendations) {
   EXPECT_EQ(reports(*s), 0u);
   write_batch b;
   for (int i = 0; i < 700; ++i)  // several multi-row statements of mixed sizes
-    b.reports.push_back(make_report("r" + std::to_string(i % 7), "s-" + std::to_string(i), micros_at(i)));
+    b.reports.push_back(
+        make_report("r" + std::to_string(i % 7), "s-" + std::to_string(i), micros_at(i)));
   b.recommendations.push_back(test::make_recommendation("r1", micros_at(5)));
   b.recommendations.push_back(test::make_recommendation("r2", micros_at(6)));
   apply_ok(*s, b);

@@ -31,8 +31,8 @@ TEST(StoreUrl, ParsesBothForms) {
 }
 
 TEST(StoreUrl, RefusesBadUrlsWithoutEchoingThePassword) {
-  for (const char* bad : {"", "iot.db", "postgres://a@b/c", "mysql:a@b/c", "sqlite:",
-                          "mysql://u:secret-pw@h:99999/db", "mysql://u:secret-pw@h/",
+  for (const char* bad : {"", "iot.db", "postgres://a@b/c", "mysql:a@b/c",
+                          "sqlite:", "mysql://u:secret-pw@h:99999/db", "mysql://u:secret-pw@h/",
                           "mysql://u:secret-pw@h/bad;name", "mysql://:secret-pw@h/db"}) {
     auto u = store_url::parse(bad);
     ASSERT_FALSE(u) << bad;
@@ -42,13 +42,15 @@ TEST(StoreUrl, RefusesBadUrlsWithoutEchoingThePassword) {
 }
 
 TEST(StoreConnect, RefusedPortIsAConnectErrorSayingSo) {
-  std::string url = "mysql://iotxmpp:top-secret-pw@127.0.0.1:" + std::to_string(test::closed_port()) + "/x";
+  std::string url =
+      "mysql://iotxmpp:top-secret-pw@127.0.0.1:" + std::to_string(test::closed_port()) + "/x";
   auto s = open_store(url);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().kind, error_kind::connect);
   EXPECT_NE(s.error().message.find("connection refused"), std::string::npos) << s.error().message;
   EXPECT_EQ(s.error().message.find("top-secret-pw"), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("iotxmpp:***@127.0.0.1"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("iotxmpp:***@127.0.0.1"), std::string::npos)
+      << s.error().message;
   auto created = create_database_if_missing(*store_url::parse(url));
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().kind, error_kind::connect);

@@ -28,8 +28,8 @@ struct fake_state {
   std::mutex mutex;
   std::condition_variable cv;
   bool gate_open = true;
-  int applying = 0;              // apply() calls waiting at the gate
-  int fail_next = 0;             // attempts to fail with error_kind::connect
+  int applying = 0;   // apply() calls waiting at the gate
+  int fail_next = 0;  // attempts to fail with error_kind::connect
   int connects = 0;
   std::vector<std::string> ids;  // stanza ids committed, in order
   std::size_t transactions = 0;
@@ -214,7 +214,8 @@ class StoreWriterDb : public ::testing::TestWithParam<engine> {
 TEST_P(StoreWriterDb, ManyItemsGoInFewTransactions) {
   store_writer w(connect(), {.max_batch = 1000, .max_delay = 20ms});
   std::atomic<int> ok{0};
-  for (int i = 0; i < 5000; ++i) w.submit_wait(report_item(i), [&](const result<void>& r) { ok += r ? 1 : 0; });
+  for (int i = 0; i < 5000; ++i)
+    w.submit_wait(report_item(i), [&](const result<void>& r) { ok += r ? 1 : 0; });
   w.flush();
   EXPECT_EQ(ok, 5000);
   EXPECT_EQ(count(), 5000u);

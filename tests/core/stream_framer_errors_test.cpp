@@ -138,7 +138,8 @@ TEST(StreamFramerErrors, CharacterReferenceToForbiddenCharacterIsNotWellFormed) 
 }
 
 TEST(StreamFramerErrors, MalformedReferencesAreNotWellFormed) {
-  for (const char* ref : {"&;", "&#;", "&#x;", "&#12a;", "&#X41;", "& amp;", "&amp", "&a-", "&#-1;"}) {
+  for (const char* ref :
+       {"&;", "&#;", "&#x;", "&#12a;", "&#X41;", "& amp;", "&amp", "&a-", "&#-1;"}) {
     EXPECT_EQ(condition_after_header(std::string("<body>") + ref + " </body>"), "not-well-formed")
         << ref;
   }
@@ -154,8 +155,7 @@ TEST(StreamFramerErrors, BadDeclarationIsNotWellFormed) {
   EXPECT_EQ(condition_of_stream("<?xml?><stream:stream>"), "not-well-formed");
   EXPECT_EQ(condition_of_stream("<?xml encoding='UTF-8'?><x/>"), "not-well-formed");
   EXPECT_EQ(condition_of_stream("<?xml version='2.0'?><x/>"), "not-well-formed");
-  EXPECT_EQ(condition_of_stream("<?xml version='1.0' standalone='maybe'?><x/>"),
-            "not-well-formed");
+  EXPECT_EQ(condition_of_stream("<?xml version='1.0' standalone='maybe'?><x/>"), "not-well-formed");
   EXPECT_EQ(condition_of_stream("<?xml version='1.0'encoding='UTF-8'?><x/>"), "not-well-formed");
   EXPECT_EQ(condition_of_stream("<?xml standalone='yes' version='1.0'?><x/>"), "not-well-formed");
 }
@@ -166,8 +166,7 @@ TEST(StreamFramerErrors, EncodingOtherThanUtf8IsUnsupported) {
 }
 
 TEST(StreamFramerRestricted, DoctypeIsRestricted) {
-  EXPECT_EQ(condition_of_stream("<?xml version='1.0'?><!DOCTYPE stream:stream>"),
-            "restricted-xml");
+  EXPECT_EQ(condition_of_stream("<?xml version='1.0'?><!DOCTYPE stream:stream>"), "restricted-xml");
   EXPECT_EQ(condition_after_header("<!DOCTYPE x>"), "restricted-xml");
 }
 

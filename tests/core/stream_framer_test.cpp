@@ -315,8 +315,7 @@ TEST(StreamFramerLimits, LargeStanzaByteByByteIsLinear) {
   for (std::size_t i = 0; i + 1 < stanza.size(); ++i) {
     ASSERT_EQ(framer.feed(std::string_view(stanza).substr(i, 1)).what, status::need_more);
   }
-  ASSERT_EQ(framer.feed(std::string_view(stanza).substr(stanza.size() - 1)).what,
-            status::element);
+  ASSERT_EQ(framer.feed(std::string_view(stanza).substr(stanza.size() - 1)).what, status::element);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(framer.element_size(), stanza.size());
   // Linear work is about a millisecond; rescanning the buffer on each byte
@@ -335,8 +334,8 @@ std::string varied_stream() {
          "</iq>  \n";
     s += "<message><body>caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 &#x1F600;&#233;&lt;&gt;"
          "</body><x><![CDATA[<a>&]] ]]]></x></message>\t";
-    s += "<presence/><r xmlns='urn:xmpp:sm:3'/><a xmlns='urn:xmpp:sm:3' h='" +
-         std::to_string(i) + "'/>";
+    s += "<presence/><r xmlns='urn:xmpp:sm:3'/><a xmlns='urn:xmpp:sm:3' h='" + std::to_string(i) +
+         "'/>";
   }
   s += "</stream:stream>";
   return s;
@@ -364,8 +363,8 @@ TEST(StreamFramerSplit, RandomSplitsEqualWhole) {
 
 TEST(StreamFramerSplit, ErrorsAreFoundAtAnySplit) {
   const std::string good = std::string(client_header) + test::status_report(1);
-  for (const char* tail : {"<a>&nbsp;</a>", "<a>\xed\xa0\x80</a>", "<a></b>", "<!-- x -->",
-                           "<a b='1' b='2'/>"}) {
+  for (const char* tail :
+       {"<a>&nbsp;</a>", "<a>\xed\xa0\x80</a>", "<a></b>", "<!-- x -->", "<a b='1' b='2'/>"}) {
     const std::string stream = good + tail;
     const auto whole = test::frame_whole(stream);
     ASSERT_TRUE(whole.back().starts_with("error ")) << tail;
@@ -417,7 +416,8 @@ TEST(StreamFramerMemory, SixtyFourMebibytesStayWithinTheLimit) {
       if (o.what == status::need_more) break;
       ++stanzas;
     }
-    pending.erase(0, std::min(pending.size(), static_cast<std::size_t>(chunk.data() - pending.data())));
+    pending.erase(
+        0, std::min(pending.size(), static_cast<std::size_t>(chunk.data() - pending.data())));
   }
   for (std::string_view rest = pending; !rest.empty();) {
     const auto o = framer.feed(rest);

@@ -28,7 +28,8 @@ TEST(Utf8Decoder, EveryScalarValueRoundTrips) {
     if (cp == 0xD800) cp = 0xE000;
     char bytes[4];
     const std::size_t n = encode_utf8(cp, bytes);
-    ASSERT_EQ(decode({bytes, n}), static_cast<long>(cp)) << std::hex << static_cast<unsigned long>(cp);
+    ASSERT_EQ(decode({bytes, n}), static_cast<long>(cp))
+        << std::hex << static_cast<unsigned long>(cp);
   }
 }
 

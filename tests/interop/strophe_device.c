@@ -16,17 +16,17 @@
 #include <strophe.h>
 
 struct device {
-  xmpp_ctx_t *ctx;
-  const char *room;
-  const char *report_id;
+  xmpp_ctx_t* ctx;
+  const char* room;
+  const char* report_id;
   int status; /* -1 running, else the exit code */
 };
 
-static int on_recommend(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *userdata) {
-  struct device *d = userdata;
-  char *text = NULL;
+static int on_recommend(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* userdata) {
+  struct device* d = userdata;
+  char* text = NULL;
   size_t len = 0;
-  const char *type = xmpp_stanza_get_type(stanza);
+  const char* type = xmpp_stanza_get_type(stanza);
   if (xmpp_stanza_to_text(stanza, &text, &len) == XMPP_EOK) {
     printf("%s\n", text);
     xmpp_free(d->ctx, text);
@@ -36,15 +36,15 @@ static int on_recommend(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *userdata
   return 0;
 }
 
-static void send_text(xmpp_conn_t *conn, xmpp_ctx_t *ctx, const char *xml) {
-  xmpp_stanza_t *s = xmpp_stanza_new_from_string(ctx, xml);
+static void send_text(xmpp_conn_t* conn, xmpp_ctx_t* ctx, const char* xml) {
+  xmpp_stanza_t* s = xmpp_stanza_new_from_string(ctx, xml);
   xmpp_send(conn, s);
   xmpp_stanza_release(s);
 }
 
-static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
-                          xmpp_stream_error_t *stream_error, void *userdata) {
-  struct device *d = userdata;
+static void on_connection(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
+                          xmpp_stream_error_t* stream_error, void* userdata) {
+  struct device* d = userdata;
   (void)error;
   (void)stream_error;
   if (event != XMPP_CONN_CONNECT) {
@@ -78,7 +78,7 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
   send_text(conn, d->ctx, iq);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 5) {
     fprintf(stderr, "usage: %s HOST PORT ROOM REPORT_ID\n", argv[0]);
     return 2;
@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
   struct device d = {NULL, argv[3], argv[4], -1};
   xmpp_initialize();
   d.ctx = xmpp_ctx_new(NULL, NULL);
-  xmpp_conn_t *conn = xmpp_conn_new(d.ctx);
+  xmpp_conn_t* conn = xmpp_conn_new(d.ctx);
   /* A JID with no localpart makes libstrophe authenticate ANONYMOUS. */
   xmpp_conn_set_jid(conn, "iot.local");
   xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);

@@ -22,13 +22,15 @@ raw_client::raw_client(const std::string& host, unsigned short port, unsigned sh
     auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
     a->sin6_family = AF_INET6;
     a->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) throw std::runtime_error("bad address " + host);
+    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1)
+      throw std::runtime_error("bad address " + host);
     len = sizeof(sockaddr_in6);
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&addr);
     a->sin_family = AF_INET;
     a->sin_port = htons(port);
-    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) throw std::runtime_error("bad address " + host);
+    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1)
+      throw std::runtime_error("bad address " + host);
     len = sizeof(sockaddr_in);
   }
   fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -39,8 +41,10 @@ raw_client::raw_client(const std::string& host, unsigned short port, unsigned sh
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_storage local{};
     local.ss_family = static_cast<sa_family_t>(family);
-    if (family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(local_port);
-    else reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(local_port);
+    if (family == AF_INET6)
+      reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(local_port);
+    else
+      reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(local_port);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), len) != 0)
       throw std::runtime_error(std::string("bind: ") + std::strerror(errno));
   }
@@ -70,7 +74,8 @@ void raw_client::send(std::string_view bytes) {
 
 bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {
   if (closed_) return false;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   if (left.count() < 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -120,7 +125,8 @@ std::string raw_client::negotiate(std::string_view resource, std::string_view do
   if (read_until("</stream:features>").find("ANONYMOUS") == std::string::npos)
     throw std::runtime_error("no ANONYMOUS offered");
   send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
-  if (read_until("/>").find("<success") == std::string::npos) throw std::runtime_error("auth failed");
+  if (read_until("/>").find("<success") == std::string::npos)
+    throw std::runtime_error("auth failed");
   send(header(domain));
   if (read_until("</stream:features>").find("xmpp-bind") == std::string::npos)
     throw std::runtime_error("no bind offered");
@@ -130,7 +136,8 @@ std::string raw_client::negotiate(std::string_view resource, std::string_view do
   send(bind);
   std::string reply = read_until("</iq>");
   auto a = reply.find("<jid>"), b = reply.find("</jid>");
-  if (a == std::string::npos || b == std::string::npos) throw std::runtime_error("bind failed: " + reply);
+  if (a == std::string::npos || b == std::string::npos)
+    throw std::runtime_error("bind failed: " + reply);
   return reply.substr(a + 5, b - a - 5);
 }
 

@@ -25,8 +25,9 @@ std::string mariadb_url(std::string& why, bool& misconfigured) {
   misconfigured = false;
   const char* dir = std::getenv("IOTXMPP_TEST_MARIADB_DIR");
   if (!dir || !*dir) {
-    why = "IOTXMPP_TEST_MARIADB_DIR is not set: run under ctest, or start one with "
-          "scripts/test-mariadb start DIR and export IOTXMPP_TEST_MARIADB_DIR=DIR";
+    why =
+        "IOTXMPP_TEST_MARIADB_DIR is not set: run under ctest, or start one with "
+        "scripts/test-mariadb start DIR and export IOTXMPP_TEST_MARIADB_DIR=DIR";
     return {};
   }
   std::ifstream in(std::string(dir) + "/url");

@@ -21,7 +21,11 @@ inline status_report make_report(std::string room, std::string stanza_id, sys_mi
   r.stanza_id = std::move(stanza_id);
   r.taken_at = {at, 60};
   r.received_at = at + std::chrono::milliseconds(3);
-  r.values = {{"temperature", 21.5, "\xC2\xB0" "C"}, {"humidity", 40, "%"}, {"brightness", 300, "lx"}};
+  r.values = {{"temperature", 21.5,
+               "\xC2\xB0"
+               "C"},
+              {"humidity", 40, "%"},
+              {"brightness", 300, "lx"}};
   return r;
 }
 
@@ -31,7 +35,11 @@ inline recommendation make_recommendation(std::string room, sys_micros at) {
   r.asked_by = "admin@iot.local/cli";
   r.at = {at, 60};
   r.period = "day";
-  r.targets = {{"temperature", 21, "\xC2\xB0" "C", "raise"}, {"humidity", 45, "%", "hold"}};
+  r.targets = {{"temperature", 21,
+                "\xC2\xB0"
+                "C",
+                "raise"},
+               {"humidity", 45, "%", "hold"}};
   return r;
 }
 

@@ -23,11 +23,13 @@ TEST(Wire01Negotiation, HeaderFeaturesAuthRestartBind) {
             std::string::npos);
   c.send(raw_client::header());
   std::string second = c.read_until("</stream:features>");
-  EXPECT_NE(second.find("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"), std::string::npos) << second;
+  EXPECT_NE(second.find("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"), std::string::npos)
+      << second;
   EXPECT_NE(second.find("<limits xmlns='urn:xmpp:stream-limits:0'>"), std::string::npos) << second;
 
-  c.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-         "<resource>sensor</resource></bind></iq>");
+  c.send(
+      "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+      "<resource>sensor</resource></bind></iq>");
   std::string bound = c.read_until("</iq>");
   std::string expected_jid = std::to_string(c.local_port()) + "@127.0.0.1/sensor";
   EXPECT_NE(bound.find("id='b1'"), std::string::npos) << bound;
@@ -81,7 +83,9 @@ TEST(Wire01Negotiation, WrongDomainIsHostUnknown) {
   raw_client c("127.0.0.1", server.port());
   c.send(raw_client::header("elsewhere.example"));
   std::string got = c.read_to_close();
-  EXPECT_NE(got.find("<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), std::string::npos) << got;
+  EXPECT_NE(got.find("<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"),
+            std::string::npos)
+      << got;
   EXPECT_TRUE(c.closed());
 }
 

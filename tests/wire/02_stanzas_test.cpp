@@ -49,9 +49,9 @@ TEST(Wire02Report, MalformedGetsBadRequestAndStreamStaysUp) {
   raw_client c("127.0.0.1", server.port());
   c.negotiate();
   const std::string bad[] = {
-      report("m1", ""),                                  // empty nodeId
-      report("m2", "kitchen", "abc"),                    // not a number
-      report("m3", "kitchen", "inf"),                    // not finite
+      report("m1", ""),                                      // empty nodeId
+      report("m2", "kitchen", "abc"),                        // not a number
+      report("m3", "kitchen", "inf"),                        // not finite
       report("m4", "kitchen", "20", "2026-11-24T08:00:00"),  // no zone
       "<message id='m5' to='iot.local'><fields xmlns='urn:xmpp:iot:sensordata'><node nodeId='k'>"
       "<timestamp value='2026-11-24T08:00:00Z'/></node></fields></message>",  // no numeric
@@ -62,7 +62,9 @@ TEST(Wire02Report, MalformedGetsBadRequestAndStreamStaysUp) {
     std::string got = c.read_until("</message>");
     EXPECT_NE(got.find("type='error'"), std::string::npos) << got;
     EXPECT_NE(got.find("id='" + id + "'"), std::string::npos) << got;
-    EXPECT_NE(got.find("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"), std::string::npos) << got;
+    EXPECT_NE(got.find("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+              std::string::npos)
+        << got;
   }
   sync(c);
   EXPECT_EQ(open_test_store(server)->count_reports().value(), 0u);
@@ -93,8 +95,9 @@ TEST(Wire02Recommend, AnsweredFromLatestReportAndStored) {
   raw_client c("127.0.0.1", server.port());
   std::string jid = c.negotiate();
   c.send(report("r-1", "kitchen", "15.0"));
-  c.send("<iq type='get' id='r1' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0' "
-         "room='kitchen'/></iq>");
+  c.send(
+      "<iq type='get' id='r1' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0' "
+      "room='kitchen'/></iq>");
   std::string got = c.read_until("</iq>");
   EXPECT_NE(got.find("type='result'"), std::string::npos) << got;
   EXPECT_NE(got.find("id='r1'"), std::string::npos) << got;
@@ -134,7 +137,9 @@ TEST(Wire02Iq, PingDiscoVersionAndErrors) {
   std::string got = c.read_until("id='p1'");
   EXPECT_NE(got.find("type='result'"), std::string::npos) << got;
 
-  c.send("<iq type='get' id='d1' to='iot.local'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  c.send(
+      "<iq type='get' id='d1' to='iot.local'><query "
+      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
   got = c.read_until("</iq>");
   for (const char* f : {"urn:xmpp:ping", "http://jabber.org/protocol/disco#info",
                         "http://jabber.org/protocol/disco#items", "jabber:iq:version",
@@ -180,7 +185,8 @@ TEST(Wire02Feed, SubscriberGetsReportsAndPresenceOfItsRoom) {
   test_server server;
   raw_client watcher("127.0.0.1", server.port());
   std::string watcher_jid = watcher.negotiate("w");
-  watcher.send("<iq type='set' id='f1'><subscribe xmlns='urn:iotxmpp:feed:0' room='kitchen'/></iq>");
+  watcher.send(
+      "<iq type='set' id='f1'><subscribe xmlns='urn:iotxmpp:feed:0' room='kitchen'/></iq>");
   EXPECT_NE(watcher.read_until("id='f1'").find("type='result'"), std::string::npos);
   watcher.read_until("/>");
 

@@ -17,8 +17,10 @@ std::string condition_element(std::string_view condition) {
 void expect_stream_error(test_server& server, bool bind, const std::string& bytes,
                          std::string_view condition) {
   raw_client c("127.0.0.1", server.port());
-  if (bind) c.negotiate();
-  else c.send(raw_client::header()), c.read_until("</stream:features>");
+  if (bind)
+    c.negotiate();
+  else
+    c.send(raw_client::header()), c.read_until("</stream:features>");
   c.send(bytes);
   std::string got = c.read_to_close();
   EXPECT_NE(got.find("<stream:error>" + condition_element(condition)), std::string::npos)
@@ -37,8 +39,9 @@ TEST(Wire03Errors, NotWellFormed) {
 TEST(Wire03Errors, InvalidNamespace) {
   test_server server;
   raw_client c("127.0.0.1", server.port());
-  c.send("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
-         "to='iot.local' version='1.0'>");
+  c.send(
+      "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "to='iot.local' version='1.0'>");
   std::string got = c.read_to_close();
   EXPECT_NE(got.find("<stream:stream"), std::string::npos) << "header first: " << got;
   EXPECT_NE(got.find(condition_element("invalid-namespace")), std::string::npos) << got;
@@ -105,7 +108,8 @@ TEST(Wire03Errors, PolicyViolationTooManyNegotiatingFromOneAddress) {
 }
 
 TEST(Wire03Errors, ConnectionTimeoutWhenNegotiationIsSlow) {
-  test_server server([](server_options& o) { o.config.negotiation_timeout = std::chrono::milliseconds(300); });
+  test_server server(
+      [](server_options& o) { o.config.negotiation_timeout = std::chrono::milliseconds(300); });
   raw_client c("127.0.0.1", server.port());
   c.send(raw_client::header());
   std::string got = c.read_to_close(std::chrono::seconds(5));
@@ -113,9 +117,8 @@ TEST(Wire03Errors, ConnectionTimeoutWhenNegotiationIsSlow) {
 }
 
 TEST(Wire03Errors, ConnectionTimeoutWhenIdle) {
-  test_server server([](server_options& o) {
-    o.config.idle_timeout = std::chrono::milliseconds(400);
-  });
+  test_server server(
+      [](server_options& o) { o.config.idle_timeout = std::chrono::milliseconds(400); });
   raw_client c("127.0.0.1", server.port());
   c.negotiate();
   std::string got = c.read_to_close(std::chrono::seconds(5));
@@ -123,7 +126,8 @@ TEST(Wire03Errors, ConnectionTimeoutWhenIdle) {
 }
 
 TEST(Wire03Errors, WhitespaceKeepaliveKeepsSessionAlive) {
-  test_server server([](server_options& o) { o.config.idle_timeout = std::chrono::milliseconds(600); });
+  test_server server(
+      [](server_options& o) { o.config.idle_timeout = std::chrono::milliseconds(600); });
   raw_client c("127.0.0.1", server.port());
   c.negotiate();
   for (int i = 0; i < 6; ++i) {
@@ -166,7 +170,9 @@ TEST(Wire03Errors, StanzaErrorsKeepTheStream) {
   c.negotiate();
   c.send("<message to='iot.local' id='c1'><body>hello</body></message>");
   std::string got = c.read_until("</message>");
-  EXPECT_NE(got.find("<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"), std::string::npos) << got;
+  EXPECT_NE(got.find("<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+            std::string::npos)
+      << got;
   sync(c);
 }
 

@@ -25,7 +25,8 @@ TEST(Wire04Scale, TwoThousandConcurrentBoundSessions) {
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
-  if (rl.rlim_cur < 2 * sessions + 100) GTEST_SKIP() << "open-file limit " << rl.rlim_cur << " too low";
+  if (rl.rlim_cur < 2 * sessions + 100)
+    GTEST_SKIP() << "open-file limit " << rl.rlim_cur << " too low";
 
   test_server server([](server_options& o) { o.config.max_negotiating_per_address = sessions; });
   long before = rss_kib();
@@ -33,13 +34,16 @@ TEST(Wire04Scale, TwoThousandConcurrentBoundSessions) {
   clients.reserve(sessions);
   for (int i = 0; i < sessions; ++i) {
     clients.push_back(std::make_unique<raw_client>("127.0.0.1", server.port()));
-    ASSERT_NE(clients.back()->negotiate("d").find("@127.0.0.1/d"), std::string::npos) << "session " << i;
+    ASSERT_NE(clients.back()->negotiate("d").find("@127.0.0.1/d"), std::string::npos)
+        << "session " << i;
   }
   long after = rss_kib();
   EXPECT_EQ(server.get().shared_state().online_count(), static_cast<std::size_t>(sessions));
   double per_session = static_cast<double>(after - before) * 1024.0 / sessions;
-  std::printf("[ figures ] %d bound sessions: process RSS +%ld KiB, %.0f bytes per session "
-              "(server and test client together)\n", sessions, after - before, per_session);
+  std::printf(
+      "[ figures ] %d bound sessions: process RSS +%ld KiB, %.0f bytes per session "
+      "(server and test client together)\n",
+      sessions, after - before, per_session);
   RecordProperty("bytes_per_session", static_cast<int>(per_session));
   // Generous: this counts the test client's objects as well as the server's.
   EXPECT_LT(per_session, 16 * 1024);
@@ -47,7 +51,8 @@ TEST(Wire04Scale, TwoThousandConcurrentBoundSessions) {
   // All of them still work: every tenth one reports and pings.
   for (int i = 0; i < sessions; i += 10) clients[i]->send(report("scale-" + std::to_string(i)));
   for (int i = 0; i < sessions; i += 10) sync(*clients[i], "s" + std::to_string(i));
-  EXPECT_EQ(open_test_store(server)->count_reports().value(), static_cast<std::size_t>(sessions / 10));
+  EXPECT_EQ(open_test_store(server)->count_reports().value(),
+            static_cast<std::size_t>(sessions / 10));
 }
 
 }  // namespace

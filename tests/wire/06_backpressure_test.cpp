@@ -26,7 +26,8 @@ TEST(Wire06BackPressure, TinyWriterQueueStoresEveryPipelinedReport) {
     senders.emplace_back([&, c] {
       std::string burst;  // all at once: the server must stall its reads
       for (int i = 0; i < reports; ++i)
-        burst += report("bp-" + std::to_string(c) + "-" + std::to_string(i), "room-" + std::to_string(c));
+        burst += report("bp-" + std::to_string(c) + "-" + std::to_string(i),
+                        "room-" + std::to_string(c));
       devices[c]->send(burst);
     });
   }

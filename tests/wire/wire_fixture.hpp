@@ -28,7 +28,8 @@ inline std::string report(std::string_view id, std::string_view room = "kitchen"
 }
 
 inline std::string ping(std::string_view id) {
-  return "<iq type='get' id='" + std::string(id) + "' to='iot.local'><ping xmlns='urn:xmpp:ping'/></iq>";
+  return "<iq type='get' id='" + std::string(id) +
+         "' to='iot.local'><ping xmlns='urn:xmpp:ping'/></iq>";
 }
 
 // Sends a ping and waits for its result: the server answers it only once
