@@ -1,6 +1,7 @@
 #pragma once
-// One client connection of `serve` (asio's chat-server session shape): a
-// coroutine reads, a callback chain writes with one write in flight, and a
+// One client connection of `serve` (asio's chat-server session shape):
+// callback chains read (wait, then read into the shard's buffer) and write
+// (one write in flight), and a
 // per-thread sweeper drives the timeouts. Lives on one io_context thread
 // (its shard); other threads reach it only through deliver() and close().
 // Included by session.cpp and server.cpp only (it pulls in asio).
@@ -8,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
