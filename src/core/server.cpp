@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/session.hpp"
 #include "core/store.hpp"
+#include "core/thread_name.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -303,8 +304,15 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     p->signals.emplace(p->shards[0]->io, SIGINT, SIGTERM);
     p->arm_signals();
   }
-  for (auto& s : p->shards) p->threads.emplace_back([sh = s.get()] { sh->io.run(); });
-  p->reaper = std::thread([raw] { raw->reaper_loop(); });
+  for (std::size_t i = 0; i < p->shards.size(); ++i)
+    p->threads.emplace_back([sh = p->shards[i].get(), i] {
+      name_this_thread("iotxmpp-net" + std::to_string(i));
+      sh->io.run();
+    });
+  p->reaper = std::thread([raw] {
+    name_this_thread("iotxmpp-reaper");
+    raw->reaper_loop();
+  });
 
   for (const auto& [addr, port] : p->bound)
     log::info("listening", {{"address", addr},

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -158,7 +159,7 @@ struct store_writer::impl {
   std::thread thread;
 
   void run();
-  void take_batch(pending& out);
+  std::size_t batch_length(const std::deque<entry>& items) const;
   // Queues under the held lock; false when full. After stop() it completes
   // `done` with an error instead (and returns true).
   bool push(std::unique_lock<std::mutex>& lock, write_item& item, write_done& done,
@@ -183,41 +184,55 @@ void store_writer::impl::run() {
     wake.wait_until(lock, deadline, [&] {
       return stopping || flush_upto > taken || queue.size() >= options.max_batch;
     });
-    pending p;
-    take_batch(p);
+    // Take the whole queue at once (O(1)) and sort it out unlocked: building
+    // a batch of 50,000 items under the lock held every network thread in
+    // try_submit for milliseconds, the tail of recommend latency under ingest.
+    std::deque<entry> items;
+    items.swap(queue);
+    lock.unlock();
+    std::size_t n = batch_length(items);
+    lock.lock();
+    // What belongs to the next batch goes back before anything queued meanwhile.
+    while (items.size() > n) {
+      queue.push_front(std::move(items.back()));
+      items.pop_back();
+    }
+    taken += n;
     std::vector<std::function<void()>> ready;
     if (queue.size() < options.queue_capacity) ready.swap(space_waiters);
     lock.unlock();
     space.notify_all();
     for (auto& r : ready) r();
 
+    pending p;
+    std::unordered_map<std::string, std::size_t> touch_pos;
+    for (auto& e : items) p.add(std::move(e), touch_pos);
+    items = {};
     write(p, 0, p.dones.size());
+    const std::size_t written = p.dones.size();
+    p = {};  // free the batch before taking the lock again
 
     lock.lock();
-    completed += p.dones.size();
+    completed += written;
     settled.notify_all();
   }
 }
 
-void store_writer::impl::take_batch(pending& out) {
-  std::unordered_map<std::string, std::size_t> touch_pos;
-  std::unordered_map<std::string_view, int> phase_of;  // views into items still in the queue
+// How many of `items`, from the front, form the next batch: at most
+// max_batch, cut before an item that store::apply would reorder.
+std::size_t store_writer::impl::batch_length(const std::deque<entry>& items) const {
+  std::unordered_map<std::string_view, int> phase_of;
   std::size_t n = 0;
-  while (n < queue.size() && n < options.max_batch) {
-    int phase = device_phase(queue[n].item);
+  while (n < items.size() && n < options.max_batch) {
+    int phase = device_phase(items[n].item);
     if (phase >= 0) {
-      auto [it, fresh] = phase_of.try_emplace(device_of(queue[n].item), phase);
+      auto [it, fresh] = phase_of.try_emplace(device_of(items[n].item), phase);
       if (!fresh && phase < it->second) break;  // would be reordered: next batch
       it->second = std::max(it->second, phase);
     }
     ++n;
   }
-  phase_of.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    out.add(std::move(queue.front()), touch_pos);
-    queue.pop_front();
-  }
-  taken += n;
+  return n;
 }
 
 bool store_writer::impl::push(std::unique_lock<std::mutex>& lock, write_item& item,
@@ -337,6 +352,7 @@ store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> conne
   impl_->options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   impl_->options.queue_capacity = std::max<std::size_t>(options.queue_capacity, 1);
   impl_->thread = std::thread([this] {
+    name_this_thread("iotxmpp-writer");
     impl_->writer_id = std::this_thread::get_id();
     impl_->run();
   });
