@@ -44,7 +44,7 @@ complete -c iotxmpp -n '__iotxmpp_in serve' -l log-level -x -a 'debug info warn 
 complete -c iotxmpp -n '__iotxmpp_in serve' -l log-format -x -a 'text json' -d 'Log format'
 complete -c iotxmpp -n '__iotxmpp_in serve' -s l -l listen -x -d 'Address to listen on'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l domain -x -d 'XMPP domain'
-complete -c iotxmpp -n '__iotxmpp_in serve' -l threads -x -d 'I/O threads (0: one per core)'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l threads -x -d 'I/O threads (0: one per core, less one for the store writer)'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l rules -r -F -d 'Recommendation rules (JSON)'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l stale-after -x -d 'Reap devices silent for this long'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l reap-every -x -d 'How often the reaper runs'

@@ -93,7 +93,9 @@ runner setup_serve(CLI::App& sub) {
   sub.add_option("--domain", f->domain, "The server's XMPP domain")
       ->capture_default_str()
       ->envname("IOTXMPP_DOMAIN");
-  sub.add_option("--threads", f->threads, "I/O threads (0: one per core)")->capture_default_str();
+  sub.add_option("--threads", f->threads,
+                 "I/O threads (0: one per core, less one for the store writer)")
+      ->capture_default_str();
   sub.add_option("--rules", f->rules_file,
                  "Recommendation rules file (JSON) replacing the defaults")
       ->check(CLI::ExistingFile);

@@ -16,12 +16,15 @@ hub::hub(server_config config, rules rules, store_writer& writer, std::unique_pt
       reopen_(std::move(reopen)) {}
 
 std::shared_ptr<peer> hub::bind(std::shared_ptr<peer> p) {
-  std::string key = p->address().to_string();
+  const std::string_view key = p->address().to_string();
   std::unique_lock lock(registry_mutex_);
-  auto [it, inserted] = peers_.try_emplace(std::move(key), p);
+  auto [it, inserted] = peers_.try_emplace(key, p);
   if (inserted) return nullptr;
+  // The key views the older peer's JID: the entry is made anew, so that it
+  // views the newer one's.
   std::shared_ptr<peer> older = std::move(it->second);
-  it->second = std::move(p);
+  peers_.erase(it);
+  peers_.emplace(key, std::move(p));
   return older;
 }
 
@@ -39,7 +42,7 @@ std::vector<std::string> hub::online() const {
   {
     std::shared_lock lock(registry_mutex_);
     out.reserve(peers_.size());
-    for (const auto& [jid, p] : peers_) out.push_back(jid);
+    for (const auto& [jid, p] : peers_) out.emplace_back(jid);
   }
   std::sort(out.begin(), out.end());
   return out;

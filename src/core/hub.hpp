@@ -11,6 +11,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -77,7 +78,9 @@ class hub {
   store_writer& writer_;
 
   mutable std::shared_mutex registry_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<peer>> peers_;
+  // Keyed by a view of the peer's own JID text, which is fixed for its life
+  // (and the entry keeps the peer alive): no copy of it per session.
+  std::unordered_map<std::string_view, std::shared_ptr<peer>> peers_;
 
   mutable std::shared_mutex feed_mutex_;
   std::unordered_map<const peer*, subscription> subscribers_;

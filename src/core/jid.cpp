@@ -191,9 +191,13 @@ result<jid> jid::make(std::string_view local, std::string_view domain, std::stri
   auto canonical = canonicalize_domain(domain);
   if (!canonical) return std::unexpected(std::move(canonical.error()));
   jid out;
-  out.local_.assign(local);
-  out.domain_ = std::move(canonical->text);
-  out.resource_.assign(resource);
+  const std::string& domain_text = canonical->text;
+  out.text_.reserve(local.size() + domain_text.size() + resource.size() + 2);
+  if (!local.empty()) out.text_.append(local).append(1, '@');
+  out.text_.append(domain_text);
+  if (!resource.empty()) out.text_.append(1, '/').append(resource);
+  out.local_size_ = static_cast<std::uint16_t>(local.size());
+  out.domain_size_ = static_cast<std::uint16_t>(domain_text.size());
   out.domain_is_ip_ = canonical->is_ip;
   return out;
 }
@@ -217,26 +221,11 @@ result<jid> jid::parse(std::string_view text) {
 
 jid jid::bare() const {
   jid out = *this;
-  out.resource_.clear();
+  out.text_.resize(domain_at() + domain_size_);
   return out;
 }
 
-std::string jid::bare_string() const {
-  std::string out;
-  out.reserve(local_.size() + 1 + domain_.size());
-  if (!local_.empty()) out.append(local_).append(1, '@');
-  out.append(domain_);
-  return out;
-}
-
-std::string jid::to_string() const {
-  std::string out;
-  out.reserve(local_.size() + domain_.size() + resource_.size() + 2);
-  if (!local_.empty()) out.append(local_).append(1, '@');
-  out.append(domain_);
-  if (!resource_.empty()) out.append(1, '/').append(resource_);
-  return out;
-}
+std::string jid::bare_string() const { return text_.substr(0, domain_at() + domain_size_); }
 
 result<jid> address_jid(std::string_view address, unsigned short port, std::string_view resource) {
   if (const auto zone = address.find('%'); zone != std::string_view::npos)

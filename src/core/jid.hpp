@@ -16,6 +16,7 @@
 //   and its A-label "xn--bcher-kva" are two different domains;
 // - no Unicode normalization (NFC) is applied to any part.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -40,18 +41,23 @@ class jid {
   static result<jid> make(std::string_view local, std::string_view domain,
                           std::string_view resource = {});
 
-  const std::string& local() const { return local_; }
-  const std::string& domain() const { return domain_; }
-  const std::string& resource() const { return resource_; }
+  std::string_view local() const { return std::string_view(text_).substr(0, local_size_); }
+  std::string_view domain() const {
+    return std::string_view(text_).substr(domain_at(), domain_size_);
+  }
+  std::string_view resource() const {
+    const std::size_t end = domain_at() + domain_size_;
+    return end < text_.size() ? std::string_view(text_).substr(end + 1) : std::string_view();
+  }
 
   // True when there is no resourcepart.
-  bool is_bare() const { return resource_.empty(); }
+  bool is_bare() const { return domain_at() + domain_size_ == text_.size(); }
   // This address without its resourcepart.
   jid bare() const;
 
   // "local@domain/resource" with the canonical domain; absent parts and their
-  // separators left out.
-  std::string to_string() const;
+  // separators left out. Kept as one string, so this costs no copy.
+  const std::string& to_string() const { return text_; }
   // "local@domain" (or "domain").
   std::string bare_string() const;
 
@@ -61,9 +67,13 @@ class jid {
   friend bool operator==(const jid&, const jid&) = default;
 
  private:
-  std::string local_;
-  std::string domain_;
-  std::string resource_;
+  std::size_t domain_at() const { return local_size_ ? local_size_ + 1u : 0u; }
+
+  // One string and the parts' sizes (each part is at most 1023 bytes): a
+  // bound session holds its JID, so it is kept small.
+  std::string text_;
+  std::uint16_t local_size_ = 0;
+  std::uint16_t domain_size_ = 0;
   bool domain_is_ip_ = false;
 };
 

@@ -3,6 +3,7 @@
 // header, SASL ANONYMOUS, stream restart, bind. A state machine with no I/O:
 // it is fed the framer's events and says what to send and what follows.
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,9 @@ class negotiation {
   step on_element(pugi::xml_node element);
 
   phase current() const { return phase_; }
+  const std::string& address() const { return address_; }
+  unsigned short port() const { return port_; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
   bool header_sent() const { return header_sent_; }
   const jid& bound_jid() const { return bound_; }
 
@@ -53,6 +57,7 @@ class negotiation {
   const server_config& config_;
   std::string address_;
   unsigned short port_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   phase phase_ = phase::header;
   bool header_sent_ = false;
   jid bound_;

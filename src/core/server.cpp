@@ -105,8 +105,8 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor) {
   for (;;) {
     shard& target = *shards[next_shard++ % shards.size()];
     boost::system::error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(target.io, asio::redirect_error(asio::use_awaitable, ec));
+    session_socket socket(target.io);
+    co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // Out of file descriptors: pause instead of spinning; sessions that
@@ -248,8 +248,12 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   if (!migrated) return std::unexpected(migrated.error());
   p->store_description = (*db)->describe();
 
-  unsigned threads =
-      o.config.threads ? o.config.threads : std::max(1u, std::thread::hardware_concurrency());
+  // The store writer keeps a core busy under full ingest; network threads on
+  // every core would compete with it (and with each other's requests): on
+  // two cores, one network thread gave recommend p99 1.3 ms against 6.8 ms
+  // and a higher ingest rate (bench/README.md).
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = o.config.threads ? o.config.threads : std::max(1u, cores - 1);
   for (unsigned i = 0; i < threads; ++i) p->shards.push_back(std::make_unique<shard>());
 
   // By index: an IPv6 wildcard may add its IPv4 twin while we go.
@@ -259,6 +263,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    // Accepted sockets inherit it, which saves a setsockopt per connection.
+    if (!ec) a.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec && ep.address().is_v6())
       a.set_option(asio::ip::v6_only(!ep.address().is_unspecified()), ec);
     if (!ec) a.bind(ep, ec);

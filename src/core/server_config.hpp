@@ -15,7 +15,7 @@ struct server_config {
   std::string domain = "iot.local";
   // host:port endpoints; "[::]:5222" is dual-stack where the OS allows it.
   std::vector<std::string> listen{"[::]:5222"};
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;  // 0: one per core, less one for the store writer
 
   framer_limits limits{};                                 // 64 KiB, depth 32
   std::chrono::milliseconds negotiation_timeout{10'000};  // TCP accept to bind

@@ -14,19 +14,16 @@ namespace {
 // unread input would make the kernel send a reset that can eat the error.
 constexpr auto linger = std::chrono::seconds(2);
 
-// The client's address as the seed's JIDs want it: IPv4-mapped IPv6
-// addresses (from a dual-stack listener) written as plain IPv4.
-asio::ip::address remote_ip(const asio::ip::tcp::socket& socket) {
+// The client's address (one getpeername) as the seed's JIDs want it:
+// IPv4-mapped IPv6 addresses (from a dual-stack listener) written as plain
+// IPv4.
+asio::ip::tcp::endpoint remote_of(const session_socket& socket) {
   boost::system::error_code ec;
-  auto addr = socket.remote_endpoint(ec).address();
+  auto ep = socket.remote_endpoint(ec);
+  auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  return addr;
-}
-
-unsigned short remote_port(const asio::ip::tcp::socket& socket) {
-  boost::system::error_code ec;
-  return socket.remote_endpoint(ec).port();
+    ep.address(asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()));
+  return ep;
 }
 
 sys_micros wall_now() {
@@ -53,34 +50,51 @@ void negotiation_limiter::release(const std::string& address) {
   if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 
-session::session(asio::ip::tcp::socket socket, shard& home, session_context& context)
+session::session(session_socket socket, shard& home, session_context& context)
+    : session(std::move(socket), remote_of(socket), home, context) {}
+
+session::session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home,
+                 session_context& context)
     : socket_(std::move(socket)),
       home_(home),
       context_(context),
-      remote_address_(remote_ip(socket_).to_string()),
-      remote_port_(remote_port(socket_)),
       framer_(context.config.limits),
-      negotiation_(std::make_unique<negotiation>(context.config, remote_address_, remote_port_)) {
-  accepted_at_ = last_activity_ = last_touch_ = steady::now();
+      negotiation_(std::make_unique<negotiation>(context.config, remote.address().to_string(),
+                                                 remote.port())) {
+  last_activity_ = last_touch_ = negotiation_->started();
 }
 
 session::~session() = default;
 
 std::string session::describe() const {
-  if (bound_) return sender_.address.to_string();
-  if (remote_address_.find(':') != std::string::npos)
-    return "[" + remote_address_ + "]:" + std::to_string(remote_port_);
-  return remote_address_ + ":" + std::to_string(remote_port_);
+  if (bound_ || !negotiation_) return sender_.address.to_string();
+  const std::string& address = negotiation_->address();
+  const std::string port = std::to_string(negotiation_->port());
+  if (address.find(':') != std::string::npos) return "[" + address + "]:" + port;
+  return address + ":" + port;
+}
+
+session::busy_state& session::busy() {
+  if (!busy_) busy_ = std::make_unique<busy_state>();
+  return *busy_;
+}
+
+// Frees the busy state once it holds nothing: what a session that waits for
+// its next stanza keeps is its small self.
+void session::relax() {
+  if (!busy_ || writing_ || closing_) return;
+  const busy_state& b = *busy_;
+  if (b.outbox.empty() && b.unread.empty() && !b.stalled && b.deferred.empty()) busy_.reset();
 }
 
 void session::start() {
   home_.sessions.insert(this);
   ++context_.live_sessions;
   boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // TCP_NODELAY comes from the listener (Linux copies it)
   log::debug("connected", {{"peer", describe()}});
-  if (!context_.limiter.try_acquire(remote_address_, context_.config.max_negotiating_per_address)) {
+  if (!context_.limiter.try_acquire(negotiation_->address(),
+                                    context_.config.max_negotiating_per_address)) {
     negotiating_ = false;
     fail(stream_condition::policy_violation, "too many connections negotiating from this address");
   }
@@ -113,16 +127,56 @@ void session::on_readable(boost::system::error_code ec) {
   }
   last_activity_ = steady::now();
   std::string_view data(home_.read_buffer.data(), n);
-  if (closing_ || process(data)) {  // closing: draining after our stream error
-    framer_.trim();                 // between reads an idle session holds no parse state
-    wait_readable();
-    return;
+  const turn t = closing_ ? turn::done : process(data);  // closing: draining after our stream error
+  // The shared buffer is reused by other sessions: keep what this turn left.
+  if (t != turn::done) busy().unread.assign(data);
+  after(t);
+}
+
+void session::continue_unread() {
+  std::string& unread = busy().unread;
+  std::string_view rest(unread);
+  const turn t = closing_ ? turn::done : process(rest);
+  unread.erase(0, unread.size() - rest.size());
+  after(t);
+}
+
+void session::after(turn t) {
+  switch (t) {
+    case turn::done:
+      if (busy_) std::string().swap(busy_->unread);
+      framer_.trim();  // between reads an idle session holds no parse state
+      relax();
+      wait_readable();
+      return;
+    case turn::yield:
+      // Every other ready session, and any that becomes ready meanwhile, has
+      // its turn before this one goes on.
+      home_.yielded.push_back(shared_from_this());
+      if (!home_.resume_posted) {
+        home_.resume_posted = true;
+        asio::post(home_.io,
+                   [&home = home_] { asio::post(home.io, [&home] { resume_yielded(home); }); });
+      }
+      return;
+    case turn::stalled:
+      // Back-pressure: the writer is full. Read nothing more until it has
+      // room: TCP then slows the client down, nothing is dropped.
+      wait_for_space();
+      return;
   }
-  // Back-pressure: the writer is full. Keep the unread rest (the shared
-  // buffer is reused by other sessions) and read nothing more until the
-  // writer has room: TCP then slows the client down, nothing is dropped.
-  unread_.assign(data);
-  wait_for_space();
+}
+
+void session::resume_yielded(shard& home) {
+  home.resume_posted = false;
+  auto turns = std::move(home.yielded);
+  home.yielded.clear();
+  for (auto& s : turns) {
+    if (s->finished_)
+      s->finish();
+    else
+      s->continue_unread();
+  }
 }
 
 void session::wait_for_space() {
@@ -136,20 +190,16 @@ void session::on_space() {
     finish();
     return;
   }
-  if (closing_ || resume_stalled()) {
-    std::string_view rest(unread_);
-    if (closing_ || process(rest)) {
-      std::string().swap(unread_);
-      wait_readable();
-      return;
-    }
-    unread_.erase(0, unread_.size() - rest.size());
-  }
-  wait_for_space();
+  if (closing_ || resume_stalled())
+    continue_unread();
+  else
+    wait_for_space();
 }
 
-bool session::process(std::string_view& data) {
+session::turn session::process(std::string_view& data) {
+  std::size_t stanzas = 0;
   while (!data.empty() && !closing_) {
+    if (stanzas == turn_stanzas) return turn::yield;
     auto outcome = framer_.feed(data);
     data.remove_prefix(outcome.consumed);
     switch (outcome.what) {
@@ -160,22 +210,23 @@ bool session::process(std::string_view& data) {
         // success, both before binding; anything else is a bug of ours.
         if (!negotiation_) {
           fail(stream_condition::internal_server_error, "stream restarted after binding");
-          return true;
+          return turn::done;
         }
         apply(negotiation_->on_header(framer_.header()));
         break;
       case stream_framer::status::element:
-        if (!on_element(framer_.element())) return false;
+        ++stanzas;
+        if (!on_element(framer_.element())) return turn::stalled;
         break;
       case stream_framer::status::stream_close:
         finish_stream();
-        return true;
+        return turn::done;
       case stream_framer::status::error:
         fail(framer_.error_condition(), framer_.error_text(), framer_.too_big());
-        return true;
+        return turn::done;
     }
   }
-  return true;
+  return turn::done;
 }
 
 bool session::on_element(pugi::xml_node element) {
@@ -201,7 +252,7 @@ void session::apply(negotiation::step step) {
 void session::on_bound() {
   bound_ = true;
   if (negotiating_) {
-    context_.limiter.release(remote_address_);
+    context_.limiter.release(negotiation_->address());
     negotiating_ = false;
   }
   sender_.address = negotiation_->bound_jid();
@@ -233,8 +284,9 @@ bool session::carry_out(handled result) {
   if (!submit_from(result, next)) {
     // Only a stalled outcome is kept (on the heap): the common case costs
     // the session nothing.
-    stalled_ = std::make_unique<handled>(std::move(result));
-    stalled_next_ = next;
+    busy_state& b = busy();
+    b.stalled = std::make_unique<handled>(std::move(result));
+    b.stalled_next = next;
     return false;
   }
   settle(result);
@@ -262,7 +314,7 @@ void session::settle(handled& done) {
   if (!done.reply_after_commit) {
     send(done.reply);
   } else if (completed_.load() < submitted_) {
-    deferred_.push_back({submitted_, std::move(done.reply), std::move(done.reply_if_lost)});
+    busy().deferred.push_back({submitted_, std::move(done.reply), std::move(done.reply_if_lost)});
     on_committed();  // announces what it waits for
   } else {
     send_vouching(done.reply, done.reply_if_lost);
@@ -280,9 +332,9 @@ void session::send_vouching(std::string& reply, std::string& reply_if_lost) {
 }
 
 bool session::resume_stalled() {
-  if (!stalled_) return true;
-  if (!submit_from(*stalled_, stalled_next_)) return false;
-  auto done = std::move(stalled_);
+  if (!busy_ || !busy_->stalled) return true;
+  if (!submit_from(*busy_->stalled, busy_->stalled_next)) return false;
+  auto done = std::move(busy_->stalled);
   settle(*done);
   return true;
 }
@@ -314,28 +366,35 @@ bool session::submit(write_item& item) {
 
 void session::on_committed() {
   for (;;) {
-    const std::uint64_t done = completed_.load();
-    while (!deferred_.empty() && deferred_.front().after <= done) {
-      send_vouching(deferred_.front().reply, deferred_.front().reply_if_lost);
-      deferred_.erase(deferred_.begin());
-    }
-    if (deferred_.empty()) {
+    if (!busy_) {
       awaited_.store(0);
+      return;
+    }
+    auto& deferred = busy_->deferred;
+    const std::uint64_t done = completed_.load();
+    while (!deferred.empty() && deferred.front().after <= done) {
+      send_vouching(deferred.front().reply, deferred.front().reply_if_lost);
+      deferred.erase(deferred.begin());
+    }
+    if (deferred.empty()) {
+      awaited_.store(0);
+      relax();
       return;
     }
     // Store, then look again (both sequentially consistent): a completion
     // that counted past this number before it was announced did not post.
-    awaited_.store(deferred_.front().after);
-    if (completed_.load() < deferred_.front().after) return;
+    awaited_.store(deferred.front().after);
+    if (completed_.load() < deferred.front().after) return;
   }
 }
 
 void session::send(std::string_view bytes) {
   if (finished_) return;
-  outbox_.append(bytes);
-  if (!closing_ && outbox_.size() > context_.config.max_outgoing_bytes) {
+  std::string& outbox = busy().outbox;
+  outbox.append(bytes);
+  if (!closing_ && outbox.size() > context_.config.max_outgoing_bytes) {
     // The client does not read what it asks for: drop it rather than grow.
-    outbox_.clear();
+    outbox.clear();
     fail(stream_condition::policy_violation, "outgoing queue full: the client does not read");
     return;
   }
@@ -343,24 +402,20 @@ void session::send(std::string_view bytes) {
 }
 
 void session::start_write() {
-  if (outbox_.empty()) {
+  if (!busy_ || busy_->outbox.empty()) {
     if (closing_) {
       boost::system::error_code ec;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     }
+    relax();
     return;
   }
   writing_ = true;
-  in_flight_.swap(outbox_);
-  asio::async_write(socket_, asio::buffer(in_flight_),
+  busy_->in_flight.swap(busy_->outbox);
+  asio::async_write(socket_, asio::buffer(busy_->in_flight),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->writing_ = false;
-                      self->in_flight_.clear();
-                      // Keep idle sessions small: nothing to send, no buffers.
-                      if (self->outbox_.empty()) {
-                        std::string().swap(self->in_flight_);
-                        std::string().swap(self->outbox_);
-                      }
+                      self->busy_->in_flight.clear();
                       if (ec) {
                         self->finish();
                         return;
@@ -370,17 +425,18 @@ void session::start_write() {
 }
 
 void session::deliver(std::string bytes) {
-  std::lock_guard lock(inbox_mutex_);
+  std::lock_guard lock(home_.inbox_mutex);
   if (inbox_overflow_) return;
-  if (inbox_.size() + bytes.size() > context_.config.max_outgoing_bytes) {
+  if (!inbox_) inbox_ = std::make_unique<std::string>();
+  if (inbox_->size() + bytes.size() > context_.config.max_outgoing_bytes) {
     inbox_overflow_ = true;
-    inbox_.clear();
+    inbox_.reset();
     asio::post(home_.io, [self = shared_from_this()] {
       self->fail(stream_condition::policy_violation, "too slow to keep up with the live feed");
     });
     return;
   }
-  inbox_.append(bytes);
+  inbox_->append(bytes);
   if (!inbox_posted_) {
     inbox_posted_ = true;
     asio::post(home_.io, [self = shared_from_this()] { self->drain_inbox(); });
@@ -390,8 +446,9 @@ void session::deliver(std::string bytes) {
 void session::drain_inbox() {
   std::string bytes;
   {
-    std::lock_guard lock(inbox_mutex_);
-    bytes.swap(inbox_);
+    std::lock_guard lock(home_.inbox_mutex);
+    if (inbox_) bytes.swap(*inbox_);
+    inbox_.reset();
     inbox_posted_ = false;
   }
   if (!closing_) send(bytes);
@@ -414,9 +471,9 @@ void session::fail(stream_condition condition, std::string_view text, bool too_b
                              {"condition", std::string(to_string(condition))},
                              {"reason", std::string(text)}});
   closing_ = true;
-  linger_until_ = steady::now() + linger;
+  busy().linger_until = steady::now() + linger;
   if (wake_) wake_->cancel();
-  outbox_.append(out);
+  busy().outbox.append(out);
   if (!writing_) start_write();
 }
 
@@ -424,18 +481,18 @@ void session::finish_stream() {
   if (closing_) return;
   log::debug("stream closed by client", {{"peer", describe()}});
   closing_ = true;
-  linger_until_ = steady::now() + linger;
-  outbox_.append("</stream:stream>");
+  busy().linger_until = steady::now() + linger;
+  busy().outbox.append("</stream:stream>");
   if (!writing_) start_write();
 }
 
 void session::sweep(steady::time_point now) {
   const auto& c = context_.config;
   if (closing_) {
-    if (now >= linger_until_) abort();
+    if (!busy_ || now >= busy_->linger_until) abort();
     return;
   }
-  if (!bound_ && now - accepted_at_ > c.negotiation_timeout) {
+  if (!bound_ && negotiation_ && now - negotiation_->started() > c.negotiation_timeout) {
     fail(stream_condition::connection_timeout, "negotiation took too long");
   } else if (bound_ && now - last_activity_ > c.stale_after) {
     fail(stream_condition::connection_timeout, "reaped: no update within the stale window");
@@ -474,7 +531,7 @@ void session::finish() {
   home_.sessions.erase(this);
   --context_.live_sessions;
   if (negotiating_) {
-    context_.limiter.release(remote_address_);
+    context_.limiter.release(negotiation_->address());
     negotiating_ = false;
   }
   if (bound_) {

@@ -28,6 +28,10 @@ namespace iotxmpp {
 
 class session;
 using steady = std::chrono::steady_clock;
+// Bound to its shard's io_context type rather than a type-erased executor:
+// the socket and every pending operation on it are smaller (an idle session
+// holds one of each).
+using session_socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
 
 // Counts connections per source address that have not bound yet, so a flood
 // of half-open logins from one address is refused (PROTOCOL.md §4).
@@ -47,11 +51,19 @@ struct shard {
   std::unordered_set<session*> sessions;
   // One read buffer for all sessions of the shard: a session copies out only
   // what it cannot process yet, so an idle session holds no read buffer.
-  // Small, so one busy session's turn is short and others' requests wait
-  // little: 4 KiB gave recommend p99 ~15 ms under full ingest against ~70 ms
-  // with 64 KiB, at the same ingest rate (bench/README.md).
+  // 4 KiB: a few reads' worth of stanzas per system call; how long a busy
+  // session's turn lasts is bounded by session::turn_stanzas instead.
   std::vector<char> read_buffer = std::vector<char>(4 * 1024);
+  // Guards the inboxes of the shard's sessions (deliver() from other threads).
+  std::mutex inbox_mutex;
   asio::steady_timer sweeper{io};
+  // Sessions whose turn ended with bytes left (their stanza budget spent),
+  // waiting for session::resume_yielded. It is posted through a relay (a
+  // handler that posts it), which puts it behind the sockets that the
+  // reactor's next poll finds ready: a request that just arrived is handled
+  // before the busy sessions take their next turns.
+  std::vector<std::shared_ptr<session>> yielded;
+  bool resume_posted = false;
 };
 
 // What sessions share across shards.
@@ -65,7 +77,7 @@ struct session_context {
 
 class session final : public peer, public std::enable_shared_from_this<session> {
  public:
-  session(asio::ip::tcp::socket socket, shard& home, session_context& context);
+  session(session_socket socket, shard& home, session_context& context);
   ~session() override;
 
   // Starts reading. Call on the home thread.
@@ -80,20 +92,39 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Drops the connection without a stream error (shutdown deadline).
   void abort();
 
+  // The next turn of every session in home.yielded; home thread only.
+  static void resume_yielded(shard& home);
+
  private:
+  session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home,
+          session_context& context);
+
+  // How a turn of processing ended: all bytes used, the turn's stanza budget
+  // spent (yield), or the store writer full (stalled, back-pressure).
+  enum class turn { done, yield, stalled };
+  // Stanzas one session handles before every other ready session of its
+  // shard has had a turn: under full ingest a request waits for about one
+  // round of the others' turns. Measured beside 50 connections sending at
+  // full rate (bench/README.md): recommend p99 0.9-1.4 ms with 1, 1.1-1.3 ms
+  // with 2, 2.3-3 ms with 3, 3.4 ms with 6; the ingest rate is within the
+  // noise from 2 up, about 10 % lower with 1.
+  static constexpr std::size_t turn_stanzas = 2;
+
   void wait_readable();
   void on_readable(boost::system::error_code ec);
+  void continue_unread();  // a turn on what an earlier turn left in busy_->unread
+  void after(turn t);
   void wait_for_space();
   void on_space();
-  // Feeds bytes to the framer and acts on its events. Returns false when it
-  // had to stop because the store writer is full (back-pressure); `data` is
-  // then left at the first byte not yet consumed.
-  bool process(std::string_view& data);
+  // Feeds bytes to the framer and acts on its events, for at most
+  // turn_stanzas stanzas. Unless done, `data` is left at the first byte not
+  // yet consumed.
+  turn process(std::string_view& data);
   bool on_element(pugi::xml_node element);
   void apply(negotiation::step step);
   void on_bound();
   // Queues the handler's writes and sends its reply. False when the writer
-  // was full: the rest waits in stalled_ until when_space() fires.
+  // was full: the rest waits in busy_->stalled until when_space() fires.
   bool carry_out(handled result);
   bool submit_from(handled& result, std::size_t& next);
   void settle(handled& done);
@@ -110,54 +141,56 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void finish();
   std::string describe() const;
 
-  asio::ip::tcp::socket socket_;
-  shard& home_;
-  session_context& context_;
-  std::string remote_address_;  // IP without brackets
-  unsigned short remote_port_ = 0;
-  stream_framer framer_;
-  std::unique_ptr<negotiation> negotiation_;  // until bound
-  sender_state sender_;
-
-  steady::time_point accepted_at_;
-  steady::time_point last_activity_;
-  steady::time_point last_touch_;
-  steady::time_point linger_until_{};
-  bool negotiating_ = true;  // holds a negotiation_limiter slot
-  bool bound_ = false;
-  bool closing_ = false;  // stream error or close sent; reading only to drain
-  bool finished_ = false;
-
-  // Outgoing bytes: one async_write in flight (writing_), the rest waits.
-  std::string outbox_;
-  std::string in_flight_;
-  bool writing_ = false;
-
-  // Bytes from other threads (feed, conflict), bounded by max_outgoing_bytes.
-  std::mutex inbox_mutex_;
-  std::string inbox_;
-  bool inbox_posted_ = false;
-  bool inbox_overflow_ = false;
-
-  // Back-pressure: writes not yet accepted by the store writer, and the
-  // reply that must follow them.
-  std::unique_ptr<handled> stalled_;
-  std::size_t stalled_next_ = 0;
-  std::unique_ptr<asio::steady_timer> wake_;  // only while stalled by back-pressure
-  std::string unread_;                        // what a read brought while stalled
-
-  // Commit tracking: replies that wait until writes up to `seq` committed.
-  std::uint64_t submitted_ = 0;              // writes queued, on this thread
-  std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
-  std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
+  // What only a busy session needs: made on demand, freed by relax() once it
+  // holds nothing, so an idle bound session carries a null pointer instead.
   struct deferred_reply {
     std::uint64_t after;  // sent once this many writes completed
     std::string reply;
     std::string reply_if_lost;
   };
-  std::vector<deferred_reply> deferred_;  // replies awaiting a commit
-  std::atomic<std::uint64_t> lost_{0};    // writes the database refused (writer thread)
-  std::uint64_t lost_told_ = 0;           // of those, already reported to the client
+  struct busy_state {
+    std::string outbox;     // bytes waiting for the write in flight
+    std::string in_flight;  // the bytes of the write in flight
+    std::string unread;     // what a read brought that a yielded or stalled turn left
+    // Back-pressure: the writes the store writer has not accepted yet, and
+    // the reply that must follow them.
+    std::unique_ptr<handled> stalled;
+    std::size_t stalled_next = 0;
+    std::vector<deferred_reply> deferred;  // replies awaiting a commit
+    steady::time_point linger_until{};     // closing: when to stop draining
+  };
+  busy_state& busy();
+  void relax();
+
+  session_socket socket_;
+  shard& home_;
+  session_context& context_;
+  stream_framer framer_;
+  // Until bound; it also holds the client's address and the time of accept.
+  std::unique_ptr<negotiation> negotiation_;
+  sender_state sender_;
+  std::unique_ptr<busy_state> busy_;
+  std::unique_ptr<asio::steady_timer> wake_;  // made the first time back-pressure stalls us
+  // Bytes from other threads (feed, conflict), bounded by max_outgoing_bytes;
+  // guarded by home_.inbox_mutex like the two inbox flags below.
+  std::unique_ptr<std::string> inbox_;
+
+  steady::time_point last_activity_;
+  steady::time_point last_touch_;
+  bool negotiating_ = true;  // holds a negotiation_limiter slot
+  bool bound_ = false;
+  bool closing_ = false;  // stream error or close sent; reading only to drain
+  bool finished_ = false;
+  bool writing_ = false;  // one async_write of busy_->in_flight in flight
+  bool inbox_posted_ = false;
+  bool inbox_overflow_ = false;
+
+  // Commit tracking: replies that wait until writes up to a count committed.
+  std::uint64_t submitted_ = 0;              // writes queued, on this thread
+  std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
+  std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
+  std::atomic<std::uint64_t> lost_{0};       // writes the database refused (writer thread)
+  std::uint64_t lost_told_ = 0;              // of those, already reported to the client
 };
 
 }  // namespace iotxmpp

@@ -101,83 +101,131 @@ std::string_view stream_header::attribute(std::string_view name) const {
   return {};
 }
 
-stream_framer::stream_framer(framer_limits limits)
-    : limits_(limits), lexer_(limits.max_stanza_bytes, limits.max_depth) {}
+struct stream_framer::state {
+  explicit state(const framer_limits& limits) : lexer(limits.max_stanza_bytes, limits.max_depth) {}
+
+  xml_lexer lexer;
+  std::vector<char> buffer;                 // the current top-level construct as received
+  std::unique_ptr<pugi::xml_document> doc;  // made on first parse, freed by trim()
+  bool doc_used = false;
+  pugi::xml_node element;
+  std::size_t element_size = 0;
+  stream_header header;
+  bool close_pending = false;  // the header was an empty element: the stream ends next
+  bool failed = false;
+  stream_condition condition = stream_condition::undefined_condition;
+  std::string error_text;
+  bool too_big = false;
+};
+
+stream_framer::stream_framer(framer_limits limits) : limits_(limits) {}
+stream_framer::~stream_framer() = default;
+stream_framer::stream_framer(stream_framer&&) noexcept = default;
+stream_framer& stream_framer::operator=(stream_framer&&) noexcept = default;
+
+stream_framer::state& stream_framer::live() {
+  if (!s_) {
+    s_ = std::make_unique<state>(limits_);
+    if (parked_open_) {
+      s_->lexer.resume_stream(parked_name_ ? std::string_view(*parked_name_) : usual_stream_name);
+      parked_name_.reset();
+      parked_open_ = false;
+    }
+  }
+  return *s_;
+}
+
+const stream_header& stream_framer::header() const {
+  static const stream_header none;
+  return s_ ? s_->header : none;
+}
+pugi::xml_node stream_framer::element() const { return s_ ? s_->element : pugi::xml_node(); }
+std::size_t stream_framer::element_size() const { return s_ ? s_->element_size : 0; }
+stream_condition stream_framer::error_condition() const {
+  return s_ ? s_->condition : stream_condition::undefined_condition;
+}
+std::string_view stream_framer::error_text() const {
+  return s_ ? std::string_view(s_->error_text) : std::string_view();
+}
+bool stream_framer::too_big() const { return s_ && s_->too_big; }
+std::size_t stream_framer::buffered_capacity() const { return s_ ? s_->buffer.capacity() : 0; }
 
 void stream_framer::reset() {
-  lexer_.reset();
-  buffer_.clear();
-  release();
-  header_ = {};
-  element_size_ = 0;
-  close_pending_ = false;
-  failed_ = false;
-  condition_ = stream_condition::undefined_condition;
-  error_text_.clear();
-  too_big_ = false;
+  // A fresh state, rather than clearing the old one: what the last stream
+  // made large (buffer, tree) goes with it.
+  s_ = std::make_unique<state>(limits_);
+  parked_name_.reset();
+  parked_open_ = false;
 }
 
 stream_framer::outcome stream_framer::fail(stream_condition c, std::string_view text,
                                            std::size_t consumed) {
-  failed_ = true;
-  condition_ = c;
-  error_text_ = text;
+  s_->failed = true;
+  s_->condition = c;
+  s_->error_text = text;
   return {status::error, consumed};
 }
 
 void stream_framer::release() {
-  buffer_.clear();
-  if (buffer_.capacity() > keep_capacity) std::vector<char>().swap(buffer_);
-  lexer_.trim(keep_capacity);
-  if (doc_used_) {
-    doc_->reset();  // frees the element's tree; element() was valid until this feed
-    doc_used_ = false;
-    element_ = {};
+  s_->buffer.clear();
+  if (s_->buffer.capacity() > keep_capacity) std::vector<char>().swap(s_->buffer);
+  s_->lexer.trim(keep_capacity);
+  if (s_->doc_used) {
+    s_->doc->reset();  // frees the element's tree; element() was valid until this feed
+    s_->doc_used = false;
+    s_->element = {};
   }
 }
 
 void stream_framer::trim() {
-  if (lexer_.in_markup() || close_pending_) return;
+  if (!s_ || s_->lexer.in_markup() || s_->close_pending) return;
+  if (!s_->failed && s_->lexer.between_stanzas()) {
+    const std::string_view name = s_->lexer.stream_name();
+    if (name != usual_stream_name) parked_name_ = std::make_unique<std::string>(name);
+    parked_open_ = true;
+    s_.reset();
+    return;
+  }
   release();
-  doc_.reset();
-  std::vector<char>().swap(buffer_);
-  lexer_.trim(0);
-  header_.attributes = {};
+  s_->doc.reset();
+  std::vector<char>().swap(s_->buffer);
+  s_->lexer.trim(0);
+  s_->header.attributes = {};
 }
 
 void stream_framer::append(const char* data, std::size_t size) {
   if (size == 0) return;
-  const std::size_t needed = buffer_.size() + size;
-  if (needed > buffer_.capacity()) {
+  const std::size_t needed = s_->buffer.size() + size;
+  if (needed > s_->buffer.capacity()) {
     // Grow geometrically but never past the limit: std::vector's own growth
     // could double a 40 KiB buffer to 80 KiB for a 64 KiB limit.
     const std::size_t cap = limits_.max_stanza_bytes + 1;
-    const std::size_t grown = std::min(std::max(2 * buffer_.capacity(), min_capacity), cap);
-    buffer_.reserve(std::max(needed, grown));
+    const std::size_t grown = std::min(std::max(2 * s_->buffer.capacity(), min_capacity), cap);
+    s_->buffer.reserve(std::max(needed, grown));
   }
-  buffer_.insert(buffer_.end(), data, data + size);
+  s_->buffer.insert(s_->buffer.end(), data, data + size);
 }
 
 bool stream_framer::parse_buffer() {
-  if (!doc_) doc_ = std::make_unique<pugi::xml_document>();
-  doc_used_ = true;
-  return static_cast<bool>(parse_in_place(*doc_, buffer_));
+  if (!s_->doc) s_->doc = std::make_unique<pugi::xml_document>();
+  s_->doc_used = true;
+  return static_cast<bool>(parse_in_place(*s_->doc, s_->buffer));
 }
 
 bool stream_framer::open_header(bool empty) {
   if (!empty) {
     // The stream's open tag alone is not a document; closing it as an empty
     // element lets pugixml decode its attributes.
-    buffer_.back() = '/';
-    if (buffer_.size() == buffer_.capacity()) buffer_.reserve(buffer_.size() + 1);
-    buffer_.push_back('>');
+    s_->buffer.back() = '/';
+    if (s_->buffer.size() == s_->buffer.capacity()) s_->buffer.reserve(s_->buffer.size() + 1);
+    s_->buffer.push_back('>');
   }
   if (!parse_buffer()) return false;
-  const pugi::xml_node root = doc_->document_element();
-  header_.name = root.name();
-  header_.attributes.clear();
+  const pugi::xml_node root = s_->doc->document_element();
+  s_->header.name = root.name();
+  s_->header.attributes.clear();
   for (const pugi::xml_attribute a : root.attributes()) {
-    header_.attributes.emplace_back(a.name(), a.value());
+    s_->header.attributes.emplace_back(a.name(), a.value());
   }
   release();
   return true;
@@ -185,18 +233,19 @@ bool stream_framer::open_header(bool empty) {
 
 stream_framer::outcome stream_framer::feed(std::string_view input) {
   using token = xml_lexer::token;
-  if (failed_) return {status::error, 0};
-  if (close_pending_) {
-    close_pending_ = false;
+  live();
+  if (s_->failed) return {status::error, 0};
+  if (s_->close_pending) {
+    s_->close_pending = false;
     return {status::stream_close, 0};
   }
-  if (!lexer_.in_markup()) release();
+  if (!s_->lexer.in_markup()) release();
   std::size_t pos = 0;
   for (;;) {
-    const auto step = lexer_.scan(input.data() + pos, input.size() - pos);
+    const auto step = s_->lexer.scan(input.data() + pos, input.size() - pos);
     if (step.what == token::error) {
-      too_big_ = lexer_.too_big();
-      return fail(lexer_.condition(), lexer_.message(), pos + step.used);
+      s_->too_big = s_->lexer.too_big();
+      return fail(s_->lexer.condition(), s_->lexer.message(), pos + step.used);
     }
     append(input.data() + pos + step.markup_begin, step.used - step.markup_begin);
     pos += step.used;
@@ -204,10 +253,10 @@ stream_framer::outcome stream_framer::feed(std::string_view input) {
       case token::none:
         return {status::need_more, pos};
       case token::declaration:
-        if (auto p = check_declaration({buffer_.data(), buffer_.size()})) {
+        if (auto p = check_declaration({s_->buffer.data(), s_->buffer.size()})) {
           return fail(p->condition, p->text, pos);
         }
-        buffer_.clear();
+        s_->buffer.clear();
         continue;
       case token::header:
       case token::empty_header: {
@@ -216,26 +265,26 @@ stream_framer::outcome stream_framer::feed(std::string_view input) {
         }
         // RFC 6120 §4.9.3.10: a first element that is not the stream header,
         // or a header in the wrong namespace, is invalid-namespace.
-        const std::string_view name = header_.name;
+        const std::string_view name = s_->header.name;
         const std::size_t colon = name.find(':');
         const std::string_view local =
             colon == std::string_view::npos ? name : name.substr(colon + 1);
         const std::string ns_attribute = colon == std::string_view::npos
                                              ? "xmlns"
                                              : "xmlns:" + std::string(name.substr(0, colon));
-        if (local != "stream" || header_.attribute(ns_attribute) != streams_namespace ||
-            header_.attribute("xmlns") != client_namespace) {
+        if (local != "stream" || s_->header.attribute(ns_attribute) != streams_namespace ||
+            s_->header.attribute("xmlns") != client_namespace) {
           return fail(stream_condition::invalid_namespace, "not an XMPP client stream header", pos);
         }
-        close_pending_ = step.what == token::empty_header;
+        s_->close_pending = step.what == token::empty_header;
         return {status::stream_open, pos};
       }
       case token::element:
         if (!parse_buffer()) {
           return fail(stream_condition::not_well_formed, "XML the parser refused", pos);
         }
-        element_ = doc_->document_element();
-        element_size_ = buffer_.size();
+        s_->element = s_->doc->document_element();
+        s_->element_size = s_->buffer.size();
         return {status::element, pos};
       case token::close:
         return {status::stream_close, pos};

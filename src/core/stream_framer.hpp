@@ -43,6 +43,9 @@ class stream_framer {
   };
 
   explicit stream_framer(framer_limits limits = {});
+  ~stream_framer();
+  stream_framer(stream_framer&&) noexcept;
+  stream_framer& operator=(stream_framer&&) noexcept;
 
   // Scans `input`, stopping right after the first complete event (or when the
   // input is used up: need_more with consumed == input.size()). Bytes of an
@@ -54,19 +57,19 @@ class stream_framer {
 
   // After stream_open: the header as sent. Its namespaces are checked (stream
   // namespace and jabber:client); `to` and `version` are the caller's to check.
-  const stream_header& header() const { return header_; }
+  const stream_header& header() const;
 
   // After element: the parsed top-level element, valid until the next feed or
   // reset, and its raw size in bytes as received.
-  pugi::xml_node element() const { return element_; }
-  std::size_t element_size() const { return element_size_; }
+  pugi::xml_node element() const;
+  std::size_t element_size() const;
 
   // After error: the RFC 6120 stream-error condition and a short text for a
   // human. too_big(): the error is a top-level element over max_stanza_bytes
   // (policy_violation; XEP-0205 <stanza-too-big/> applies).
-  stream_condition error_condition() const { return condition_; }
-  std::string_view error_text() const { return error_text_; }
-  bool too_big() const { return too_big_; }
+  stream_condition error_condition() const;
+  std::string_view error_text() const;
+  bool too_big() const;
 
   // Expect a new stream header (after SASL success or STARTTLS): forgets all
   // state, including an error.
@@ -74,17 +77,29 @@ class stream_framer {
 
   // Bytes currently reserved for an unfinished element (for memory checks):
   // never more than max_stanza_bytes + 1.
-  std::size_t buffered_capacity() const { return buffer_.capacity(); }
+  std::size_t buffered_capacity() const;
 
   const framer_limits& limits() const { return limits_; }
 
   // Frees everything held between elements when no element is in progress:
-  // the last element's tree, the header's attributes and the buffer, so an
-  // idle stream costs only the framer object. element() and header() are
-  // invalid afterwards; the stream state itself (open, depth) is kept.
+  // the last element's tree, the header's attributes and the buffer. Between
+  // two stanzas of an open stream it frees the whole working state too and
+  // keeps only the stream element's name, so an idle stream costs the framer
+  // object alone (~60 bytes); the next feed rebuilds the state. element() and
+  // header() are invalid afterwards; the stream itself (open, its name) is
+  // kept.
   void trim();
 
+  // True while the working state is freed (for memory checks).
+  bool parked() const { return !s_; }
+
+  // The name of the stream element in the usual form.
+  static constexpr std::string_view usual_stream_name = "stream:stream";
+
  private:
+  struct state;  // everything a stream in progress needs (stream_framer.cpp)
+
+  state& live();  // the working state, rebuilt after trim() when needed
   outcome fail(stream_condition c, std::string_view text, std::size_t consumed);
   void append(const char* data, std::size_t size);
   void release();
@@ -92,18 +107,11 @@ class stream_framer {
   bool open_header(bool empty);
 
   framer_limits limits_;
-  xml_lexer lexer_;
-  std::vector<char> buffer_;                 // the current top-level construct as received
-  std::unique_ptr<pugi::xml_document> doc_;  // made on first parse, freed by trim()
-  bool doc_used_ = false;
-  pugi::xml_node element_;
-  std::size_t element_size_ = 0;
-  stream_header header_;
-  bool close_pending_ = false;  // the header was an empty element: the stream ends next
-  bool failed_ = false;
-  stream_condition condition_ = stream_condition::undefined_condition;
-  std::string error_text_;
-  bool too_big_ = false;
+  std::unique_ptr<state> s_;  // null before the first feed and while parked
+  // While parked: the open stream element's name, null for the usual
+  // "stream:stream" (so a parked framer allocates nothing).
+  std::unique_ptr<std::string> parked_name_;
+  bool parked_open_ = false;  // parked inside an open stream
 };
 
 }  // namespace iotxmpp

@@ -101,6 +101,24 @@ void xml_lexer::reset() {
   too_big_ = false;
 }
 
+bool xml_lexer::between_stanzas() const {
+  return state_ == state::outside && stream_open_ && !in_markup_ && !utf8_.pending() &&
+         depth_ == 0 && open_.size() == 1;
+}
+
+std::string_view xml_lexer::stream_name() const {
+  if (open_.empty()) return {};
+  return std::string_view(names_).substr(open_.front().first, open_.front().second);
+}
+
+void xml_lexer::resume_stream(std::string_view name) {
+  reset();
+  at_stream_start_ = false;
+  stream_open_ = true;
+  names_.assign(name);
+  open_.assign(1, {0, static_cast<std::uint32_t>(name.size())});
+}
+
 void xml_lexer::trim(std::size_t threshold) {
   if (in_markup_) return;
   if (names_.capacity() > threshold) names_.shrink_to_fit();

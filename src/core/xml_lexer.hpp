@@ -56,6 +56,14 @@ class xml_lexer {
   // Inside a top-level construct: its bytes so far are part of it.
   bool in_markup() const { return in_markup_; }
 
+  // Between two top-level constructs of an open stream, with nothing
+  // pending: the whole state is then the stream element's name, and a lexer
+  // made by resume_stream(name) continues exactly like this one.
+  bool between_stanzas() const;
+  std::string_view stream_name() const;
+  // A lexer at the state between_stanzas() describes (after reset()).
+  void resume_stream(std::string_view name);
+
   // After `error`.
   stream_condition condition() const { return condition_; }
   std::string_view message() const { return message_; }

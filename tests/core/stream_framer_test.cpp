@@ -389,6 +389,41 @@ TEST(StreamFramerMemory, LargeStanzaCapacityIsReleased) {
   EXPECT_LE(framer.buffered_capacity(), 8u * 1024);
 }
 
+TEST(StreamFramerMemory, IdleStreamParksAndGoesOn) {
+  stream_framer framer;
+  EXPECT_TRUE(framer.parked());  // nothing allocated before the first byte
+  expect_feed(framer, "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams'>",
+              status::stream_open);
+  framer.trim();
+  EXPECT_TRUE(framer.parked());
+  EXPECT_EQ(framer.buffered_capacity(), 0u);
+  expect_feed(framer, "<presence/>", status::element);
+  EXPECT_EQ(framer.element().name(), std::string("presence"));
+  EXPECT_FALSE(framer.parked());
+  // Inside a stanza the state must stay.
+  expect_feed(framer, "<message><body>half", status::need_more);
+  framer.trim();
+  EXPECT_FALSE(framer.parked());
+  expect_feed(framer, "</body></message>", status::element);
+  framer.trim();
+  EXPECT_TRUE(framer.parked());
+  // The parked stream keeps its name: the close tag must match the prefix.
+  expect_feed(framer, "</s:stream>", status::stream_close);
+}
+
+TEST(StreamFramerMemory, ParkedStreamRejectsAMismatchedClose) {
+  stream_framer framer;
+  expect_feed(framer, "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams'>",
+              status::stream_open);
+  framer.trim();
+  ASSERT_TRUE(framer.parked());
+  EXPECT_EQ(framer.feed("</stream:stream>").what, status::error);
+  EXPECT_EQ(framer.error_condition(), stream_condition::not_well_formed);
+  framer.trim();
+  EXPECT_FALSE(framer.parked());  // an error stays until reset()
+  EXPECT_EQ(framer.feed("<a/>").what, status::error);
+}
+
 TEST(StreamFramerMemory, SixtyFourMebibytesStayWithinTheLimit) {
   const framer_limits limits;
   stream_framer framer(limits);

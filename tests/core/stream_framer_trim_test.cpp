@@ -12,12 +12,15 @@ namespace {
 
 TEST(StreamFramerTrim, IdleTrimFreesTheBufferAndFramingGoesOn) {
   stream_framer framer;
-  events got = frame_chunks(framer, {client_header, status_report(1)});
-  ASSERT_EQ(got.size(), 2u);
+  // Fed by hand: frame_chunks trims after every chunk itself.
+  ASSERT_EQ(framer.feed(client_header).what, stream_framer::status::stream_open);
+  const std::string first = status_report(1);
+  ASSERT_EQ(framer.feed(first).what, stream_framer::status::element);
   EXPECT_GT(framer.buffered_capacity(), 0u);
   framer.trim();
   EXPECT_EQ(framer.buffered_capacity(), 0u);
-  got = frame_chunks(framer, {status_report(2), "</stream:stream>"});
+  EXPECT_TRUE(framer.parked());
+  events got = frame_chunks(framer, {status_report(2), "</stream:stream>"});
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].rfind("element ", 0), 0u) << got[0];
   EXPECT_NE(got[0].find("seqnr=\"2\""), std::string::npos) << got[0];

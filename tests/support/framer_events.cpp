@@ -65,6 +65,9 @@ events frame_chunks(stream_framer& framer, const std::vector<std::string_view>& 
       idle = o.consumed == 0 ? idle + 1 : 0;
       if (o.what == status::need_more) {
         if (!chunk.empty()) out.push_back("BROKEN need_more with input left");
+        // As a session does after each read: an idle stream parks its
+        // state, and the next feed must go on exactly where it stopped.
+        framer.trim();
         break;
       }
       out.push_back(describe(framer, o.what));

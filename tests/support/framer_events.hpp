@@ -29,7 +29,8 @@ std::string status_report(std::uint64_t seqnr);
 //   "error CONDITION: TEXT" (the last one; feeding stops there)
 using events = std::vector<std::string>;
 
-// Feeds the chunks in order, each until it is used up or an error occurs.
+// Feeds the chunks in order, each until it is used up or an error occurs, and
+// calls trim() after each chunk, as a session does after each read.
 // Checks the framer's promises on the way (consumed within the input, need_more
 // only when all was consumed, buffered capacity within the limit) and records
 // a broken promise as an event starting with "BROKEN".
