@@ -350,7 +350,9 @@ void server::wait() {
   // before saying we stopped.
   p.writer->stop();
   auto st = p.writer->stats();
-  log::info("stopped", {{"committed", std::to_string(st.committed_items)}});
+  log::info("stopped", {{"committed", std::to_string(st.committed_items)},
+                        {"transactions", std::to_string(st.batches)},
+                        {"retries", std::to_string(st.retries)}});
   p.waited = true;
 }
 
