@@ -28,14 +28,11 @@ std::string_view namespace_of(pugi::xml_node e) {
   return {};
 }
 
-// The children of `parent` named `name` in the sensor-data namespace.
-std::vector<pugi::xml_node> children_named(pugi::xml_node parent, std::string_view name) {
-  std::vector<pugi::xml_node> found;
-  for (auto c : parent.children())
-    if (c.type() == pugi::node_element && local_name(c) == name &&
-        namespace_of(c) == sensordata_namespace)
-      found.push_back(c);
-  return found;
+// True when `c` is an element named `name` in the sensor-data namespace.
+// Reports are parsed at full ingest rate: nothing here allocates.
+bool is_sensordata(pugi::xml_node c, std::string_view name) {
+  return c.type() == pugi::node_element && local_name(c) == name &&
+         namespace_of(c) == sensordata_namespace;
 }
 
 // `text` in single quotes, cut at 40 bytes (on a UTF-8 boundary) so that a
@@ -77,21 +74,34 @@ std::optional<double> parse_finite(std::string_view text) {
 // Returns the single element named `name` under `parent`, or the reason why not.
 result<pugi::xml_node> exactly_one(pugi::xml_node parent, std::string_view name,
                                    std::string_view missing, std::string_view several) {
-  auto found = children_named(parent, name);
-  if (found.empty()) return malformed(std::string(missing));
-  if (found.size() > 1) return malformed(std::string(several));
-  return found.front();
+  pugi::xml_node found;
+  for (auto c : parent.children()) {
+    if (!is_sensordata(c, name)) continue;
+    if (found) return malformed(std::string(several));
+    found = c;
+  }
+  if (!found) return malformed(std::string(missing));
+  return found;
 }
 
 result<reading_value> parse_numeric(pugi::xml_node numeric) {
   auto name = numeric.attribute("name");
   if (!name || *name.value() == '\0') return malformed("numeric without a name");
   auto value = numeric.attribute("value");
-  std::string prefix = "numeric " + quoted(name.value());
-  if (!value) return malformed(prefix + " has no value");
-  auto number = parse_finite(value.value());
-  if (!number)
-    return malformed(prefix + ": value " + quoted(value.value()) + " is not a finite number");
+  auto number = value ? parse_finite(value.value()) : std::nullopt;
+  if (!number) {
+    // Built only on the error path: reports arrive at full ingest rate.
+    std::string why = "numeric ";
+    why += quoted(name.value());
+    if (value) {
+      why += ": value ";
+      why += quoted(value.value());
+      why += " is not a finite number";
+    } else {
+      why += " has no value";
+    }
+    return malformed(why);
+  }
   std::string unit = numeric.attribute("unit").value();
   if (unit.empty()) unit = default_unit(name.value());
   return reading_value{name.value(), *number, std::move(unit)};
@@ -106,7 +116,11 @@ std::string_view default_unit(std::string_view quantity) {
   return {};
 }
 
-bool is_status_report(pugi::xml_node message) { return !children_named(message, "fields").empty(); }
+bool is_status_report(pugi::xml_node message) {
+  for (auto c : message.children())
+    if (is_sensordata(c, "fields")) return true;
+  return false;
+}
 
 result<status_report> parse_status_report(pugi::xml_node message, std::string_view device_jid,
                                           sys_micros received_at) {
@@ -134,7 +148,9 @@ result<status_report> parse_status_report(pugi::xml_node message, std::string_vi
   report.stanza_id = message.attribute("id").value();
   report.taken_at = *taken_at;
   report.received_at = received_at;
-  for (auto numeric : children_named(*stamp, "numeric")) {
+  report.values.reserve(3);  // the usual temperature, humidity, brightness
+  for (auto numeric : stamp->children()) {
+    if (!is_sensordata(numeric, "numeric")) continue;
     auto value = parse_numeric(numeric);
     if (!value) return std::unexpected(value.error());
     report.values.push_back(std::move(*value));

@@ -165,7 +165,7 @@ handled handle_message(pugi::xml_node message, sender_state& sender, hub& h, sys
   if (!to_server(message, sender, h) || !is_status_report(message))
     return error_to(message, stanza_condition::service_unavailable, sender, h,
                     "this server takes status reports (urn:xmpp:iot:sensordata) only");
-  std::string from = sender.address.to_string();
+  const std::string& from = sender.address.to_string();
   auto report = parse_status_report(message, from, now);
   if (!report)
     return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
