@@ -131,10 +131,7 @@ void server::impl::arm_sweeper(shard& s) {
   s.sweeper.async_wait([this, &s](boost::system::error_code ec) {
     if (ec) return;
     auto now = steady::now();
-    // sweep() may finish a session, which erases it from the set.
-    std::vector<session*> list(s.sessions.begin(), s.sessions.end());
-    for (session* x : list)
-      if (s.sessions.count(x)) x->sweep(now);
+    session::for_each(s, [now](session& x) { x.sweep(now); });
     arm_sweeper(s);
   });
 }
@@ -160,8 +157,9 @@ void server::impl::begin_stop() {
     for (auto& a : acceptors) a.close(ec);
     for (auto& s : shards) {
       asio::post(s->io, [sh = s.get()] {
-        std::vector<session*> list(sh->sessions.begin(), sh->sessions.end());
-        for (session* x : list) x->close(stream_condition::system_shutdown, "server shutting down");
+        session::for_each(*sh, [](session& x) {
+          x.close(stream_condition::system_shutdown, "server shutting down");
+        });
       });
     }
     watch_drain(steady::now() + std::chrono::seconds(3));
@@ -179,9 +177,7 @@ void server::impl::watch_drain(steady::time_point deadline) {
     // reports are already queued; wait() commits them.
     for (auto& s : shards) {
       asio::post(s->io, [sh = s.get()] {
-        std::vector<session*> list(sh->sessions.begin(), sh->sessions.end());
-        for (session* x : list)
-          if (sh->sessions.count(x)) x->abort();
+        session::for_each(*sh, [](session& x) { x.abort(); });
         sh->sweeper.cancel();
         sh->io.stop();
       });

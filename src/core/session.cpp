@@ -57,10 +57,10 @@ session::session(session_socket&& socket, const asio::ip::tcp::endpoint& remote,
                  session_context& context)
     : socket_(std::move(socket)),
       home_(home),
-      context_(context),
       framer_(context.config.limits),
       negotiation_(std::make_unique<negotiation>(context.config, remote.address().to_string(),
                                                  remote.port())) {
+  home.context = &context;  // one per server: the same for every session of the shard
   last_activity_ = last_touch_ = negotiation_->started();
 }
 
@@ -88,13 +88,15 @@ void session::relax() {
 }
 
 void session::start() {
-  home_.sessions.insert(this);
-  ++context_.live_sessions;
+  next_ = home_.first;
+  if (next_) next_->prev_ = this;
+  home_.first = this;
+  ++home_.context->live_sessions;
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);  // TCP_NODELAY comes from the listener (Linux copies it)
   log::debug("connected", {{"peer", describe()}});
-  if (!context_.limiter.try_acquire(negotiation_->address(),
-                                    context_.config.max_negotiating_per_address)) {
+  if (!home_.context->limiter.try_acquire(negotiation_->address(),
+                                          home_.context->config.max_negotiating_per_address)) {
     negotiating_ = false;
     fail(stream_condition::policy_violation, "too many connections negotiating from this address");
   }
@@ -234,7 +236,7 @@ bool session::on_element(pugi::xml_node element) {
     apply(negotiation_->on_element(element));
     return true;
   }
-  return carry_out(handle_stanza(element, sender_, context_.shared, wall_now()));
+  return carry_out(handle_stanza(element, sender_, home_.context->shared, wall_now()));
 }
 
 void session::apply(negotiation::step step) {
@@ -252,13 +254,13 @@ void session::apply(negotiation::step step) {
 void session::on_bound() {
   bound_ = true;
   if (negotiating_) {
-    context_.limiter.release(negotiation_->address());
+    home_.context->limiter.release(negotiation_->address());
     negotiating_ = false;
   }
   sender_.address = negotiation_->bound_jid();
   negotiation_.reset();  // its work is done; a bound session keeps only its JID
   sender_.self = shared_from_this();
-  if (auto older = context_.shared.bind(shared_from_this()))
+  if (auto older = home_.context->shared.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   log::info("bound", {{"jid", describe()}});
   last_touch_ = steady::now();
@@ -298,7 +300,7 @@ bool session::submit_from(handled& result, std::size_t& next) {
   for (; next < writes.size(); ++next) {
     if (submit(writes[next])) continue;
     std::weak_ptr<session> weak = shared_from_this();
-    context_.shared.writer().when_space([weak] {
+    home_.context->shared.writer().when_space([weak] {
       if (auto self = weak.lock())
         asio::post(self->home_.io, [self] {
           if (self->wake_) self->wake_->cancel();
@@ -322,8 +324,8 @@ void session::settle(handled& done) {
 }
 
 void session::send_vouching(std::string& reply, std::string& reply_if_lost) {
-  const std::uint64_t lost = lost_.load();
-  if (lost > lost_told_ && !reply_if_lost.empty()) {
+  const std::uint32_t lost = lost_.load();
+  if (lost != lost_told_ && !reply_if_lost.empty()) {
     lost_told_ = lost;
     send(reply_if_lost);
   } else {
@@ -344,7 +346,7 @@ bool session::submit(write_item& item) {
   // urgent reserve, so a device asking for one is not held up by others'
   // reports (its next request is read at once).
   const bool urgent = std::holds_alternative<recommendation>(item);
-  bool queued = context_.shared.writer().try_submit(
+  bool queued = home_.context->shared.writer().try_submit(
       std::move(item),
       [self = shared_from_this()](const result<void>& r) {
         if (!r) {
@@ -392,7 +394,7 @@ void session::send(std::string_view bytes) {
   if (finished_) return;
   std::string& outbox = busy().outbox;
   outbox.append(bytes);
-  if (!closing_ && outbox.size() > context_.config.max_outgoing_bytes) {
+  if (!closing_ && outbox.size() > home_.context->config.max_outgoing_bytes) {
     // The client does not read what it asks for: drop it rather than grow.
     outbox.clear();
     fail(stream_condition::policy_violation, "outgoing queue full: the client does not read");
@@ -428,7 +430,7 @@ void session::deliver(std::string bytes) {
   std::lock_guard lock(home_.inbox_mutex);
   if (inbox_overflow_) return;
   if (!inbox_) inbox_ = std::make_unique<std::string>();
-  if (inbox_->size() + bytes.size() > context_.config.max_outgoing_bytes) {
+  if (inbox_->size() + bytes.size() > home_.context->config.max_outgoing_bytes) {
     inbox_overflow_ = true;
     inbox_.reset();
     asio::post(home_.io, [self = shared_from_this()] {
@@ -487,7 +489,7 @@ void session::finish_stream() {
 }
 
 void session::sweep(steady::time_point now) {
-  const auto& c = context_.config;
+  const auto& c = home_.context->config;
   if (closing_) {
     if (!busy_ || now >= busy_->linger_until) abort();
     return;
@@ -504,7 +506,7 @@ void session::sweep(steady::time_point now) {
     // Skipped while the writer is full: the next sweep tries again.
     write_item touch =
         device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
-    if (context_.shared.writer().try_submit(std::move(touch))) last_touch_ = now;
+    if (home_.context->shared.writer().try_submit(std::move(touch))) last_touch_ = now;
   }
 }
 
@@ -528,19 +530,22 @@ void session::finish() {
   boost::system::error_code ec;
   socket_.close(ec);
   if (wake_) wake_->cancel();
-  home_.sessions.erase(this);
-  --context_.live_sessions;
+  (prev_ ? prev_->next_ : home_.first) = next_;
+  if (next_) next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+  --home_.context->live_sessions;
   if (negotiating_) {
-    context_.limiter.release(negotiation_->address());
+    home_.context->limiter.release(negotiation_->address());
     negotiating_ = false;
   }
   if (bound_) {
-    context_.shared.unbind(*this);
+    home_.context->shared.unbind(*this);
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either.
-    submit_eventually(context_.shared.writer(), std::make_shared<write_item>(device_offline{
-                                                    sender_.address.to_string(), wall_now()}));
+    submit_eventually(
+        home_.context->shared.writer(),
+        std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

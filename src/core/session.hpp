@@ -14,7 +14,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/asio.hpp"
@@ -27,6 +26,7 @@
 namespace iotxmpp {
 
 class session;
+struct session_context;
 using steady = std::chrono::steady_clock;
 // Bound to its shard's io_context type rather than a type-erased executor:
 // the socket and every pending operation on it are smaller (an idle session
@@ -48,7 +48,11 @@ class negotiation_limiter {
 // One io_context and the sessions it runs. Touched by its own thread only.
 struct shard {
   asio::io_context io{1};
-  std::unordered_set<session*> sessions;
+  // Its live sessions, linked through the sessions themselves (no node and
+  // no hash bucket per session): see session::for_each.
+  session* first = nullptr;
+  // What the sessions share across shards (set by the first session made).
+  session_context* context = nullptr;
   // One read buffer for all sessions of the shard: a session copies out only
   // what it cannot process yet, so an idle session holds no read buffer.
   // 4 KiB: a few reads' worth of stanzas per system call; how long a busy
@@ -94,6 +98,17 @@ class session final : public peer, public std::enable_shared_from_this<session> 
 
   // The next turn of every session in home.yielded; home thread only.
   static void resume_yielded(shard& home);
+
+  // Calls f(session&) for every live session of `home`, on its thread. f may
+  // finish the session it is given (which unlinks it), but no other.
+  template <class F>
+  static void for_each(shard& home, F&& f) {
+    for (session* s = home.first; s != nullptr;) {
+      session* next = s->next_;
+      f(*s);
+      s = next;
+    }
+  }
 
  private:
   session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home,
@@ -164,12 +179,13 @@ class session final : public peer, public std::enable_shared_from_this<session> 
 
   session_socket socket_;
   shard& home_;
-  session_context& context_;
   stream_framer framer_;
   // Until bound; it also holds the client's address and the time of accept.
   std::unique_ptr<negotiation> negotiation_;
   sender_state sender_;
   std::unique_ptr<busy_state> busy_;
+  session* prev_ = nullptr;  // the shard's list of live sessions
+  session* next_ = nullptr;
   std::unique_ptr<asio::steady_timer> wake_;  // made the first time back-pressure stalls us
   // Bytes from other threads (feed, conflict), bounded by max_outgoing_bytes;
   // guarded by home_.inbox_mutex like the two inbox flags below.
@@ -189,8 +205,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::uint64_t submitted_ = 0;              // writes queued, on this thread
   std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
   std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
-  std::atomic<std::uint64_t> lost_{0};       // writes the database refused (writer thread)
-  std::uint64_t lost_told_ = 0;              // of those, already reported to the client
+  // Writes the database refused (writer thread) and how many of those the
+  // client was told of; compared for inequality only, so wrapping is fine.
+  std::atomic<std::uint32_t> lost_{0};
+  std::uint32_t lost_told_ = 0;
 };
 
 }  // namespace iotxmpp

@@ -1,6 +1,7 @@
 #include "core/stream_framer.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace iotxmpp {
@@ -118,19 +119,23 @@ struct stream_framer::state {
   bool too_big = false;
 };
 
-stream_framer::stream_framer(framer_limits limits) : limits_(limits) {}
+stream_framer::stream_framer(framer_limits limits)
+    : max_stanza_bytes_(static_cast<std::uint32_t>(std::min<std::size_t>(
+          limits.max_stanza_bytes, std::numeric_limits<std::uint32_t>::max() - 1))),
+      max_depth_(static_cast<std::uint32_t>(
+          std::min<std::size_t>(limits.max_depth, std::numeric_limits<std::uint32_t>::max()))) {
+  s_ = std::make_unique<state>(this->limits());
+}
 stream_framer::~stream_framer() = default;
 stream_framer::stream_framer(stream_framer&&) noexcept = default;
 stream_framer& stream_framer::operator=(stream_framer&&) noexcept = default;
 
 stream_framer::state& stream_framer::live() {
   if (!s_) {
-    s_ = std::make_unique<state>(limits_);
-    if (parked_open_) {
-      s_->lexer.resume_stream(parked_name_ ? std::string_view(*parked_name_) : usual_stream_name);
-      parked_name_.reset();
-      parked_open_ = false;
-    }
+    // Parked: always inside an open stream (the state exists from the start).
+    s_ = std::make_unique<state>(limits());
+    s_->lexer.resume_stream(parked_name_ ? std::string_view(*parked_name_) : usual_stream_name);
+    parked_name_.reset();
   }
   return *s_;
 }
@@ -153,9 +158,8 @@ std::size_t stream_framer::buffered_capacity() const { return s_ ? s_->buffer.ca
 void stream_framer::reset() {
   // A fresh state, rather than clearing the old one: what the last stream
   // made large (buffer, tree) goes with it.
-  s_ = std::make_unique<state>(limits_);
+  s_ = std::make_unique<state>(limits());
   parked_name_.reset();
-  parked_open_ = false;
 }
 
 stream_framer::outcome stream_framer::fail(stream_condition c, std::string_view text,
@@ -182,7 +186,6 @@ void stream_framer::trim() {
   if (!s_->failed && s_->lexer.between_stanzas()) {
     const std::string_view name = s_->lexer.stream_name();
     if (name != usual_stream_name) parked_name_ = std::make_unique<std::string>(name);
-    parked_open_ = true;
     s_.reset();
     return;
   }
@@ -199,7 +202,7 @@ void stream_framer::append(const char* data, std::size_t size) {
   if (needed > s_->buffer.capacity()) {
     // Grow geometrically but never past the limit: std::vector's own growth
     // could double a 40 KiB buffer to 80 KiB for a 64 KiB limit.
-    const std::size_t cap = limits_.max_stanza_bytes + 1;
+    const std::size_t cap = max_stanza_bytes_ + 1;
     const std::size_t grown = std::min(std::max(2 * s_->buffer.capacity(), min_capacity), cap);
     s_->buffer.reserve(std::max(needed, grown));
   }

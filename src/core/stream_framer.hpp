@@ -7,6 +7,7 @@
 // max_stanza_bytes of it.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,7 +80,7 @@ class stream_framer {
   // never more than max_stanza_bytes + 1.
   std::size_t buffered_capacity() const;
 
-  const framer_limits& limits() const { return limits_; }
+  framer_limits limits() const { return {max_stanza_bytes_, max_depth_}; }
 
   // Frees everything held between elements when no element is in progress:
   // the last element's tree, the header's attributes and the buffer. Between
@@ -106,12 +107,13 @@ class stream_framer {
   bool parse_buffer();
   bool open_header(bool empty);
 
-  framer_limits limits_;
-  std::unique_ptr<state> s_;  // null before the first feed and while parked
+  // The limits, narrowed (both fit 32 bits; server_config checks them).
+  std::uint32_t max_stanza_bytes_;
+  std::uint32_t max_depth_;
+  std::unique_ptr<state> s_;  // null while parked (always inside an open stream)
   // While parked: the open stream element's name, null for the usual
   // "stream:stream" (so a parked framer allocates nothing).
   std::unique_ptr<std::string> parked_name_;
-  bool parked_open_ = false;  // parked inside an open stream
 };
 
 }  // namespace iotxmpp
