@@ -28,13 +28,15 @@ std::shared_ptr<peer> hub::bind(std::shared_ptr<peer> p) {
   return older;
 }
 
-void hub::unbind(const peer& p) {
+bool hub::unbind(const peer& p) {
   unsubscribe(p);
   std::unique_lock lock(registry_mutex_);
   auto it = peers_.find(p.address().to_string());
   // Only the registered peer may remove the entry: after a conflict the
   // newer session owns the JID and the older one's unbind must not evict it.
-  if (it != peers_.end() && it->second.get() == &p) peers_.erase(it);
+  if (it == peers_.end() || it->second.get() != &p) return false;
+  peers_.erase(it);
+  return true;
 }
 
 std::vector<std::string> hub::online() const {

@@ -45,7 +45,9 @@ class hub {
   // that JID before (it must be closed with `conflict`), or null.
   std::shared_ptr<peer> bind(std::shared_ptr<peer> p);
   // Forgets the peer (its JID, its feed subscription). Safe to call twice.
-  void unbind(const peer& p);
+  // True when `p` was the registered peer for its JID (false after a newer
+  // session with the same JID replaced it: that JID is still online).
+  bool unbind(const peer& p);
   // Full JIDs of the peers bound now, sorted.
   std::vector<std::string> online() const;
   std::size_t online_count() const;

@@ -539,13 +539,16 @@ void session::finish() {
     negotiating_ = false;
   }
   if (bound_) {
-    home_.context->shared.unbind(*this);
+    const bool was_registered = home_.context->shared.unbind(*this);
     sender_.self.reset();  // break the self-reference cycle
     log::info("disconnected", {{"jid", describe()}});
-    // Marking the device offline must not be lost to a full queue either.
-    submit_eventually(
-        home_.context->shared.writer(),
-        std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
+    // Marking the device offline must not be lost to a full queue either;
+    // but a session replaced by a newer one with the same JID (conflict)
+    // leaves the device online.
+    if (was_registered)
+      submit_eventually(
+          home_.context->shared.writer(),
+          std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
   } else {
     log::debug("disconnected", {{"peer", describe()}});
   }

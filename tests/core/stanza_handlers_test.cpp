@@ -143,8 +143,11 @@ TEST_F(StanzaHandlers, BindingTheSameJidReturnsTheOlderPeer) {
   EXPECT_EQ(hub_.bind(device_), nullptr);
   auto newer = std::make_shared<recording_peer>("5000@127.0.0.1/dev");
   EXPECT_EQ(hub_.bind(newer), device_);
-  hub_.unbind(*device_);  // the older one's unbind must not evict the newer
+  EXPECT_FALSE(hub_.unbind(*device_));  // the older one's unbind must not evict the newer
   EXPECT_EQ(hub_.online_count(), 1u);
+  EXPECT_TRUE(hub_.unbind(*newer));
+  EXPECT_EQ(hub_.online_count(), 0u);
+  EXPECT_FALSE(hub_.unbind(*newer));  // twice is harmless
 }
 
 TEST_F(StanzaHandlers, PresenceQueuedAndUnknownElementIsFatal) {

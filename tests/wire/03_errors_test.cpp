@@ -1,8 +1,13 @@
 // 03: every stream error of PROTOCOL.md §4, each produced by sending the
 // offending bytes, and the guarantee that a broken client disturbs no one.
 
+#include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "core/hub.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -142,14 +147,27 @@ TEST(Wire03Errors, ConflictWhenTheSameFullJidBindsAgain) {
   // Two listeners, one client port: both connections get PORT@127.0.0.1/same.
   test_server server([](server_options& o) { o.config.listen = {"127.0.0.1:0", "127.0.0.1:0"}; });
   // Both clients bind the port explicitly (SO_REUSEADDR) so they may share it.
-  raw_client first("127.0.0.1", server.port(0), raw_client::free_port());
-  std::string jid = first.negotiate("same");
-  raw_client second("127.0.0.1", server.port(1), first.local_port());
+  auto first = std::make_unique<raw_client>("127.0.0.1", server.port(0), raw_client::free_port());
+  std::string jid = first->negotiate("same");
+  raw_client second("127.0.0.1", server.port(1), first->local_port());
   EXPECT_EQ(second.negotiate("same"), jid);
-  std::string got = first.read_to_close();
+  std::string got = first->read_to_close();
   EXPECT_NE(got.find(condition_element("conflict")), std::string::npos) << got;
+  // Closing the older connection ends its session on the server at once.
+  // Its end must not evict the newer session from the registry, nor mark
+  // the device offline in the store.
+  first.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   sync(second);  // the newer session lives on
   EXPECT_FALSE(second.closed());
+  EXPECT_EQ(server.get().shared_state().online(), std::vector<std::string>{jid});
+  server.get().shared_state().writer().flush();
+  auto db = open_store(*store_url::parse(server.store_url()));
+  ASSERT_TRUE(db.has_value());
+  auto devices = (*db)->devices(true);
+  ASSERT_TRUE(devices.has_value());
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ(devices->front().jid, jid);
 }
 
 TEST(Wire03Errors, SystemShutdownOnStop) {
