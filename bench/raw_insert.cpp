@@ -12,7 +12,6 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_connection.h>
-#include <mysql_driver.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mysql_store.hpp"
 #include "core/store.hpp"
 
 namespace {
@@ -205,13 +205,7 @@ int run(int argc, char** argv) {
   std::function<double(const config&, std::size_t)> insert;
   std::function<long long()> count;
   if (mysql) {
-    sql::ConnectOptionsMap o;
-    o["hostName"] = sql::SQLString("tcp://" + url->host + ":" + std::to_string(url->port));
-    o["userName"] = sql::SQLString(url->user);
-    o["password"] = sql::SQLString(url->password);
-    o["schema"] = sql::SQLString(url->database);
-    o["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-    my.reset(sql::mysql::get_mysql_driver_instance()->connect(o));
+    my = iotxmpp::mysql_raw_connection(*url);
     insert = [&](const config& c, std::size_t cfg) { return mysql_run(*my, c, rows, tag, cfg); };
     count = [&] { return mysql_count(*my); };
   } else {

@@ -17,7 +17,6 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/statement.h>
 #include <mysql_connection.h>
-#include <mysql_driver.h>
 
 #include <atomic>
 #include <chrono>
@@ -199,18 +198,8 @@ double raw_sqlite(const fresh_db& d, const std::vector<status_report>& reports,
 std::unique_ptr<sql::Connection> mysql_connect(const std::string& url_text) {
   auto url = store_url::parse(url_text);
   if (!url) die(url.error().message);
-  sql::ConnectOptionsMap o;
-  o["hostName"] = sql::SQLString("tcp://" + url->host + ":" + std::to_string(url->port));
-  o["userName"] = sql::SQLString(url->user);
-  o["password"] = sql::SQLString(url->password);
-  o["schema"] = sql::SQLString(url->database);
-  o["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  std::unique_ptr<sql::Connection> c(sql::mysql::get_mysql_driver_instance()->connect(o));
-  std::unique_ptr<sql::Statement> st(c->createStatement());
-  // The store's session settings, so both sides run alike.
-  st->execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
-  st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-  return c;
+  // The store's own connection and session settings, so both sides run alike.
+  return mysql_raw_connection(*url);
 }
 
 const char* mysql_tail = "ON DUPLICATE KEY UPDATE id = id";

@@ -484,6 +484,10 @@ result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
   }
 }
 
+std::unique_ptr<sql::Connection> mysql_raw_connection(const store_url& url) {
+  return connect(url, true);
+}
+
 result<bool> mysql_create_database(const store_url& url) {
   auto conn = connect_server(url);
   if (!conn) return std::unexpected(conn.error());

@@ -6,6 +6,10 @@
 
 #include "core/store.hpp"
 
+namespace sql {
+class Connection;
+}
+
 namespace iotxmpp {
 
 // Connects to url (utf8mb4, strict SQL mode, READ COMMITTED) without
@@ -18,5 +22,10 @@ result<bool> mysql_create_database(const store_url& url);
 
 // Drops url.database if it exists (tests clean up with it).
 result<void> mysql_drop_database(const store_url& url);
+
+// A plain Connector/C++ connection to url.database with the store's session
+// settings (utf8mb4, strict SQL mode, READ COMMITTED), for the benchmarks'
+// raw clients. Throws sql::SQLException; the caller includes Connector/C++.
+std::unique_ptr<sql::Connection> mysql_raw_connection(const store_url& url);
 
 }  // namespace iotxmpp

@@ -131,22 +131,31 @@ void session::on_readable(boost::system::error_code ec) {
   std::string_view data(home_.read_buffer.data(), n);
   const turn t = closing_ ? turn::done : process(data);  // closing: draining after our stream error
   // The shared buffer is reused by other sessions: keep what this turn left.
-  if (t != turn::done) busy().unread.assign(data);
+  if (t != turn::done) {
+    busy_state& b = busy();
+    b.unread.assign(data);
+    b.unread_at = 0;
+  }
   after(t);
 }
 
 void session::continue_unread() {
-  std::string& unread = busy().unread;
-  std::string_view rest(unread);
+  busy_state& b = busy();
+  std::string_view rest = std::string_view(b.unread).substr(b.unread_at);
   const turn t = closing_ ? turn::done : process(rest);
-  unread.erase(0, unread.size() - rest.size());
+  // Moves past what this turn used rather than erasing it: a busy session
+  // takes several turns over one read.
+  b.unread_at = b.unread.size() - rest.size();
   after(t);
 }
 
 void session::after(turn t) {
   switch (t) {
     case turn::done:
-      if (busy_) std::string().swap(busy_->unread);
+      if (busy_) {
+        std::string().swap(busy_->unread);
+        busy_->unread_at = 0;
+      }
       framer_.trim();  // between reads an idle session holds no parse state
       relax();
       wait_readable();
@@ -171,14 +180,17 @@ void session::after(turn t) {
 
 void session::resume_yielded(shard& home) {
   home.resume_posted = false;
-  auto turns = std::move(home.yielded);
-  home.yielded.clear();
+  // Swapped with a vector kept for it, so neither allocates once both have
+  // grown to the number of busy sessions.
+  auto& turns = home.resuming;
+  turns.swap(home.yielded);
   for (auto& s : turns) {
     if (s->finished_)
       s->finish();
     else
       s->continue_unread();
   }
+  turns.clear();
 }
 
 void session::wait_for_space() {

@@ -67,6 +67,7 @@ struct shard {
   // reactor's next poll finds ready: a request that just arrived is handled
   // before the busy sessions take their next turns.
   std::vector<std::shared_ptr<session>> yielded;
+  std::vector<std::shared_ptr<session>> resuming;  // resume_yielded's, reused
   bool resume_posted = false;
 };
 
@@ -164,9 +165,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
     std::string reply_if_lost;
   };
   struct busy_state {
-    std::string outbox;     // bytes waiting for the write in flight
-    std::string in_flight;  // the bytes of the write in flight
-    std::string unread;     // what a read brought that a yielded or stalled turn left
+    std::string outbox;         // bytes waiting for the write in flight
+    std::string in_flight;      // the bytes of the write in flight
+    std::string unread;         // what a read brought that a yielded or stalled turn left
+    std::size_t unread_at = 0;  // of which the turns so far used this much
     // Back-pressure: the writes the store writer has not accepted yet, and
     // the reply that must follow them.
     std::unique_ptr<handled> stalled;

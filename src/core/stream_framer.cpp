@@ -4,6 +4,8 @@
 #include <limits>
 #include <optional>
 
+#include "core/xml_lexer.hpp"
+
 namespace iotxmpp {
 namespace {
 

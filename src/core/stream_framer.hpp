@@ -17,7 +17,6 @@
 #include <pugixml.hpp>
 
 #include "core/conditions.hpp"
-#include "core/xml_lexer.hpp"
 
 namespace iotxmpp {
 
