@@ -14,11 +14,11 @@
 #include <new>
 #include <vector>
 
-#include "core/asio.hpp"
-#include "core/client.hpp"
-#include "core/log.hpp"
-#include "core/queries.hpp"
-#include "core/server.hpp"
+#include "core/base/asio.hpp"
+#include "core/client/client.hpp"
+#include "core/base/log.hpp"
+#include "core/client/queries.hpp"
+#include "core/server/server.hpp"
 
 namespace {
 

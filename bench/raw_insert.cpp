@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "core/mysql_store.hpp"
-#include "core/store.hpp"
+#include "core/store/mysql_store.hpp"
+#include "core/store/store.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <benchmark/benchmark.h>
 #include <pugixml.hpp>
 
-#include "core/jid.hpp"
-#include "core/stanza.hpp"
+#include "core/xmpp/jid.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace {
 

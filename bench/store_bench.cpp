@@ -31,11 +31,11 @@
 #include <thread>
 #include <vector>
 
-#include "core/mysql_store.hpp"
-#include "core/sqlite_store.hpp"
-#include "core/store.hpp"
-#include "core/store_rows.hpp"
-#include "core/store_writer.hpp"
+#include "core/store/mysql_store.hpp"
+#include "core/store/sqlite_store.hpp"
+#include "core/store/store.hpp"
+#include "core/store/store_rows.hpp"
+#include "core/store/store_writer.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/stream_framer.hpp"
+#include "core/xml/stream_framer.hpp"
 
 namespace {
 

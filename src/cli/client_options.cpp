@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/duration.hpp"
+#include "core/base/duration.hpp"
 
 namespace iotxmpp::cli {
 

@@ -11,7 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 
 namespace iotxmpp::cli {
 namespace {

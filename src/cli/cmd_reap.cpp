@@ -12,8 +12,8 @@
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/duration.hpp"
-#include "core/store.hpp"
+#include "core/base/duration.hpp"
+#include "core/store/store.hpp"
 
 namespace iotxmpp::cli {
 namespace {

@@ -17,9 +17,9 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/datetime.hpp"
-#include "core/queries.hpp"
-#include "core/remote_error.hpp"
+#include "core/model/datetime.hpp"
+#include "core/client/queries.hpp"
+#include "core/xmpp/remote_error.hpp"
 
 namespace iotxmpp::cli {
 namespace {

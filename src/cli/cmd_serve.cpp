@@ -8,10 +8,10 @@
 #include "cli/db_option.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/log_options.hpp"
-#include "core/duration.hpp"
-#include "core/log.hpp"
-#include "core/rules.hpp"
-#include "core/server.hpp"
+#include "core/base/duration.hpp"
+#include "core/base/log.hpp"
+#include "core/iot/rules.hpp"
+#include "core/server/server.hpp"
 
 namespace iotxmpp::cli {
 namespace {

@@ -16,8 +16,8 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/duration.hpp"
-#include "core/simulator.hpp"
+#include "core/base/duration.hpp"
+#include "core/client/simulator.hpp"
 
 namespace iotxmpp::cli {
 namespace {

@@ -14,10 +14,10 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/datetime.hpp"
-#include "core/log.hpp"
-#include "core/queries.hpp"
-#include "core/xml_attr.hpp"
+#include "core/model/datetime.hpp"
+#include "core/base/log.hpp"
+#include "core/client/queries.hpp"
+#include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp::cli {
 namespace {

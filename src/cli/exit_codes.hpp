@@ -3,7 +3,7 @@
 // that turns a core error into a message on stderr and one of them.
 // man/iotxmpp.1 lists the same table; keep them in step.
 
-#include "core/error.hpp"
+#include "core/base/error.hpp"
 
 namespace iotxmpp::cli {
 

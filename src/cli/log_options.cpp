@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/log.hpp"
+#include "core/base/log.hpp"
 
 namespace iotxmpp::cli {
 

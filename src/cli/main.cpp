@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/config_file.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/base/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace iotxmpp::cli;
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
       "Devices report room status over XMPP; the server stores it (SQLite or MySQL)\n"
       "and answers recommendation queries. Run 'iotxmpp SUBCOMMAND --help' for details.",
       "iotxmpp"};
-  app.set_version_flag("-V,--version", "iotxmpp " IOTXMPP_VERSION);
+  app.set_version_flag("-V,--version", "iotxmpp " + std::string(iotxmpp::version()));
   app.require_subcommand(1);
   // Lets the global options follow the subcommand: `iotxmpp serve --config F`.
   app.fallthrough(true);

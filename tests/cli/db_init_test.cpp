@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/mysql_store.hpp"
-#include "core/store.hpp"
+#include "core/store/mysql_store.hpp"
+#include "core/store/store.hpp"
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
 

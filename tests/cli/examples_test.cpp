@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/rules.hpp"
+#include "core/iot/rules.hpp"
 #include "support/child_process.hpp"
 #include "support/cli_help.hpp"
 #include "support/process.hpp"

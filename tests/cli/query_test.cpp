@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/datetime.hpp"
+#include "core/model/datetime.hpp"
 #include "support/process.hpp"
 #include "support/scripted_server.hpp"
 #include "wire/wire_fixture.hpp"

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
 

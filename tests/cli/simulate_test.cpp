@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 #include "support/process.hpp"
 #include "support/test_server.hpp"
 

@@ -7,10 +7,9 @@
 #include <optional>
 #include <vector>
 
-#include "core/client_negotiation.hpp"
-#include "core/negotiation.hpp"
-#include "core/remote_error.hpp"
-#include "core/server_config.hpp"
+#include "core/xmpp/client_negotiation.hpp"
+#include "core/xmpp/negotiation.hpp"
+#include "core/xmpp/remote_error.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -33,7 +32,7 @@ void pump(stream_framer& framer, std::string& bytes, const std::function<bool()>
 }
 
 TEST(ClientNegotiation, BindsAgainstTheServersNegotiation) {
-  server_config config;
+  stream_policy config;
   negotiation server(config, "127.0.0.1", 4242);
   client_negotiation client("iot.local", "dev");
   stream_framer at_server, at_client;

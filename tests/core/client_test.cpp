@@ -7,11 +7,11 @@
 #include <chrono>
 #include <optional>
 
-#include "core/asio.hpp"
-#include "core/blocking_client.hpp"
-#include "core/client.hpp"
-#include "core/queries.hpp"
-#include "core/store.hpp"
+#include "core/base/asio.hpp"
+#include "core/client/blocking_client.hpp"
+#include "core/client/client.hpp"
+#include "core/client/queries.hpp"
+#include "core/store/store.hpp"
 #include "support/scripted_server.hpp"
 #include "support/test_server.hpp"
 

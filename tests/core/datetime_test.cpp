@@ -1,6 +1,6 @@
 // XEP-0082 DateTime parsing and formatting, and local clock arithmetic.
 
-#include "core/datetime.hpp"
+#include "core/model/datetime.hpp"
 
 #include <gtest/gtest.h>
 

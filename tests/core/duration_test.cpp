@@ -1,4 +1,4 @@
-#include "core/duration.hpp"
+#include "core/base/duration.hpp"
 
 #include <gtest/gtest.h>
 

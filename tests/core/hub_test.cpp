@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "core/hub.hpp"
-#include "core/store.hpp"
-#include "core/store_writer.hpp"
+#include "core/server/hub.hpp"
+#include "core/store/store.hpp"
+#include "core/store/store_writer.hpp"
 #include "support/test_server.hpp"
 
 namespace iotxmpp::test {

@@ -1,6 +1,6 @@
 // JID parsing, validation and canonical form (RFC 7622 as jid.hpp narrows it).
 
-#include "core/jid.hpp"
+#include "core/xmpp/jid.hpp"
 
 #include <gtest/gtest.h>
 

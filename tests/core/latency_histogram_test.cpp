@@ -1,6 +1,6 @@
 // The fixed-size latency histogram: quantiles within bucket precision.
 
-#include "core/latency_histogram.hpp"
+#include "core/client/latency_histogram.hpp"
 
 #include <gtest/gtest.h>
 

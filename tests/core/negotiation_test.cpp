@@ -1,6 +1,6 @@
 // Stream negotiation without sockets: header, SASL ANONYMOUS, restart, bind.
 
-#include "core/negotiation.hpp"
+#include "core/xmpp/negotiation.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,7 +27,7 @@ struct parsed {
 };
 
 TEST(Negotiation, FullAnonymousLoginGivesPortAtIpJid) {
-  server_config cfg;
+  stream_policy cfg;
   negotiation n(cfg, "127.0.0.1", 4242);
   auto s1 = n.on_header(client_header());
   EXPECT_FALSE(s1.fatal);
@@ -56,7 +56,7 @@ TEST(Negotiation, FullAnonymousLoginGivesPortAtIpJid) {
 }
 
 TEST(Negotiation, Ipv6AddressIsBracketed) {
-  server_config cfg;
+  stream_policy cfg;
   negotiation n(cfg, "::1", 7);
   n.on_header(client_header());
   parsed auth("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
@@ -70,7 +70,7 @@ TEST(Negotiation, Ipv6AddressIsBracketed) {
 }
 
 TEST(Negotiation, StanzaBeforeBindIsNotAuthorized) {
-  server_config cfg;
+  stream_policy cfg;
   negotiation n(cfg, "127.0.0.1", 1);
   n.on_header(client_header());
   parsed msg("<message to='iot.local'><body>hi</body></message>");
@@ -80,7 +80,7 @@ TEST(Negotiation, StanzaBeforeBindIsNotAuthorized) {
 }
 
 TEST(Negotiation, HeaderChecks) {
-  server_config cfg;
+  stream_policy cfg;
   {
     negotiation n(cfg, "127.0.0.1", 1);
     auto s = n.on_header(client_header("other.example"));
@@ -97,7 +97,7 @@ TEST(Negotiation, HeaderChecks) {
 }
 
 TEST(Negotiation, UnknownMechanismAndAbortFailWithoutClosing) {
-  server_config cfg;
+  stream_policy cfg;
   negotiation n(cfg, "127.0.0.1", 1);
   n.on_header(client_header());
   parsed plain("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>");
@@ -110,7 +110,7 @@ TEST(Negotiation, UnknownMechanismAndAbortFailWithoutClosing) {
 }
 
 TEST(Negotiation, BadResourceIsBadRequest) {
-  server_config cfg;
+  stream_policy cfg;
   negotiation n(cfg, "127.0.0.1", 1);
   n.on_header(client_header());
   parsed auth("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/datetime.hpp"
-#include "core/queries.hpp"
-#include "core/rules.hpp"
-#include "core/sensordata.hpp"
+#include "core/model/datetime.hpp"
+#include "core/client/queries.hpp"
+#include "core/iot/rules.hpp"
+#include "core/iot/sensordata.hpp"
 
 namespace iotxmpp {
 namespace {

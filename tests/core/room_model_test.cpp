@@ -1,15 +1,15 @@
 // The simulated room: physical ranges, a day in local time, determinism, and
 // steering towards the server's targets.
 
-#include "core/room_model.hpp"
+#include "core/client/room_model.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
-#include "core/rules.hpp"
-#include "core/xml_attr.hpp"
+#include "core/iot/rules.hpp"
+#include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -1,14 +1,14 @@
 // Recommendation rules (PROTOCOL.md §3.3): periods, actions, the JSON rules
 // file with its error messages, and the <recommend> payload.
 
-#include "core/rules.hpp"
+#include "core/iot/rules.hpp"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
 
 #include <chrono>
 
-#include "core/datetime.hpp"
+#include "core/model/datetime.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -1,13 +1,13 @@
 // Status reports: the XEP-0323 sensor-data payload of PROTOCOL.md §3.1.
 
-#include "core/sensordata.hpp"
+#include "core/iot/sensordata.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
 
-#include "core/datetime.hpp"
+#include "core/model/datetime.hpp"
 
 namespace iotxmpp {
 namespace {

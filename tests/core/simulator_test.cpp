@@ -1,12 +1,12 @@
 // The simulator over real sockets against an in-process server.
 
-#include "core/simulator.hpp"
+#include "core/client/simulator.hpp"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 #include "support/test_server.hpp"
 
 namespace iotxmpp {

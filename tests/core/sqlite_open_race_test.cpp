@@ -7,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 #include "support/test_server.hpp"
 
 namespace iotxmpp::test {

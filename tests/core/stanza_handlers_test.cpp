@@ -1,7 +1,7 @@
 // The stanza handlers without sockets: a real hub over a real SQLite store,
 // fake peers that record what is delivered to them.
 
-#include "core/stanza_handlers.hpp"
+#include "core/server/stanza_handlers.hpp"
 
 #include <gtest/gtest.h>
 

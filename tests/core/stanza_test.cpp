@@ -1,6 +1,6 @@
 // Stream headers, stream and stanza errors, replies and stanza builders.
 
-#include "core/stanza.hpp"
+#include "core/xmpp/stanza.hpp"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>

@@ -2,7 +2,7 @@
 // report, logs the outage, retries with back-off, and loses nothing.
 // Runs a private MariaDB of its own (the shared one serves parallel tests).
 
-#include "core/store_writer.hpp"
+#include "core/store/store_writer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

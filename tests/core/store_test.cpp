@@ -1,6 +1,6 @@
 // The store contract (store.hpp), run alike on SQLite and on MariaDB.
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "core/schema.hpp"
+#include "core/store/schema.hpp"
 #include "support/scratch_db.hpp"
 #include "support/store_records.hpp"
 

@@ -1,6 +1,6 @@
 // Store URLs, redaction, and what opening a store says when it cannot.
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 
 #include <unistd.h>
 

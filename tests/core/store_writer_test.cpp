@@ -1,7 +1,7 @@
 // The batched writer: few transactions, completions after commit,
 // back-pressure without loss, flush and stop, retries, refused items alone.
 
-#include "core/store_writer.hpp"
+#include "core/store/store_writer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // stream_framer: headers, stanzas, keepalives, limits, reset, splitting at
 // any byte, and memory that stays bounded however much goes through.
 
-#include "core/stream_framer.hpp"
+#include "core/xml/stream_framer.hpp"
 
 #include <gtest/gtest.h>
 

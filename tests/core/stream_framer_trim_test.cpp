@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/stream_framer.hpp"
+#include "core/xml/stream_framer.hpp"
 #include "support/framer_events.hpp"
 
 namespace iotxmpp::test {

@@ -1,6 +1,6 @@
 // UTF-8 decoding per RFC 3629.
 
-#include "core/utf8.hpp"
+#include "core/base/utf8.hpp"
 
 #include <gtest/gtest.h>
 

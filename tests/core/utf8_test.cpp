@@ -1,6 +1,6 @@
 // utf8_decoder and the XML character classes.
 
-#include "core/utf8.hpp"
+#include "core/base/utf8.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The outgoing-XML element tree and writer: structure, escaping, copies of
 // parsed nodes and direct writing of parsed nodes.
 
-#include "core/xml_element.hpp"
+#include "core/xml/xml_element.hpp"
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/stream_framer.hpp"
+#include "core/xml/stream_framer.hpp"
 
 namespace {
 

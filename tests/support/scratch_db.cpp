@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/mysql_store.hpp"
+#include "core/store/mysql_store.hpp"
 
 namespace iotxmpp::test {
 namespace {

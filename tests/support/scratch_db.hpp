@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 
 namespace iotxmpp::test {
 

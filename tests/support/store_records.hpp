@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/model.hpp"
+#include "core/model/model.hpp"
 
 namespace iotxmpp::test {
 

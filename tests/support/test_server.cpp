@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "core/log.hpp"
+#include "core/base/log.hpp"
 
 namespace iotxmpp::test {
 

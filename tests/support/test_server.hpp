@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "core/server.hpp"
+#include "core/server/server.hpp"
 
 namespace iotxmpp::test {
 

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/hub.hpp"
+#include "core/server/hub.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {

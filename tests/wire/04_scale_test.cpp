@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "core/hub.hpp"
+#include "core/server/hub.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "core/store.hpp"
+#include "core/store/store.hpp"
 #include "support/raw_client.hpp"
 #include "support/test_server.hpp"
 

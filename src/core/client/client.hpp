@@ -1,0 +1,127 @@
+#pragma once
+// The XMPP client every client subcommand uses (PROTOCOL.md from the
+// device's side): connect with a timeout, negotiate (SASL ANONYMOUS), bind,
+// send stanzas, await IQ replies by id, receive pushed stanzas, close
+// gracefully, and reconnect with back-off. Asynchronous on a caller's
+// io_context, so thousands of clients share one thread: no thread per
+// client, one write in flight and a bounded queue, one timer each, and a
+// read buffer shared by all clients of a thread. Asio stays behind the pimpl.
+// blocking_client.hpp wraps it for one-shot commands.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <pugixml.hpp>
+
+#include "core/base/backoff.hpp"
+#include "core/base/error.hpp"
+#include "core/xmpp/jid.hpp"
+#include "core/client/server_address.hpp"
+#include "core/xml/stream_framer.hpp"
+#include "core/xml/xml_element.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace iotxmpp {
+
+struct client_options {
+  server_address server;
+  std::string domain = "iot.local";  // the stream header's `to`
+  std::string resource;              // asked for at bind; empty: the server makes one
+  // From the start of connect() until bound: name resolution, TCP connect
+  // and negotiation together.
+  std::chrono::milliseconds connect_timeout{5000};
+  // Bytes waiting to be written, beyond which send() refuses.
+  std::size_t max_queued_bytes = 256 * 1024;
+  // Limits on what the server sends (feed stanzas carry a device's stanza
+  // plus addresses, so more than the server's own 64 KiB intake).
+  framer_limits limits{256 * 1024, 64};
+};
+
+// Not thread-safe: call it from the thread that runs its io_context (or
+// while that io_context is not running). Handlers run on that thread.
+// Handlers should not own the client (capture a raw or weak pointer): the
+// client keeps them until it is destroyed.
+class client {
+ public:
+  using connect_handler = std::function<void(const result<void>&)>;
+  using iq_handler = std::function<void(result<xml_element>)>;
+  using stanza_handler = std::function<void(pugi::xml_node)>;
+  using closed_handler = std::function<void(const std::optional<error>&)>;
+
+  client(boost::asio::io_context& io, client_options options);
+  // Drops the connection at once (no closing handshake); no handler is
+  // called after this returns.
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Connects, negotiates and binds; `done` gets ok once bound, or the error:
+  // connect (refused, unreachable, unknown host, lost during negotiation),
+  // timeout (connect_timeout passed), remote (a stream error or a refused
+  // auth/bind: the condition is set) or protocol. Called again after the
+  // connection ended, it reconnects (same options, a fresh stream). While a
+  // connection is up or being made, `done` gets error_kind::internal.
+  void connect(connect_handler done);
+
+  // True between bind and the end of that connection.
+  bool bound() const;
+  // True while a connection is being made, is up, or is closing.
+  bool active() const;
+  // The full JID of the current (or last) binding; empty before the first.
+  const jid& address() const;
+  const client_options& options() const;
+
+  // Queues one or more serialized stanzas, written in order. Fails (nothing
+  // queued) when not bound (connect) or when the queue would pass
+  // max_queued_bytes (io, condition "resource-constraint").
+  result<void> send(std::string_view stanzas);
+  // Bytes queued or being written.
+  std::size_t queued_bytes() const;
+
+  // A stanza id unique within this client's life ("c1", "c2", ...).
+  std::string next_id();
+
+  // Sends `request` (an <iq type='get|set'>; an `id` is added when it has
+  // none) and calls `done` once: with the reply's copy when it is
+  // type='result', or the error: remote with the stanza error's condition
+  // (type='error'), timeout when no reply came within `timeout`, connect when
+  // the connection ended first or was not up. Never called synchronously.
+  void send_iq(xml_element request, std::chrono::milliseconds timeout, iq_handler done);
+
+  // Called for each stanza the server pushes (messages, presence, and IQ
+  // replies nobody waits for). The node is valid during the call only.
+  void on_stanza(stanza_handler handler);
+  // Called when a bound connection ends: nullopt after close() completed,
+  // else why (remote with the stream error's condition, connect when the
+  // connection was lost, protocol when the server sent bad XML). Not called
+  // for connect() failures: `done` gets those.
+  void on_closed(closed_handler handler);
+
+  // Keeps the client connected: connects now when idle; after each failed
+  // attempt or lost connection (not after close()) waits backoff().next()
+  // and connects again. `on_up` runs after each bind (at once when already
+  // bound): (re)subscribe there. `on_down` runs after each loss or failed
+  // attempt with its reason. Either may be empty. close() ends it.
+  void keep_connected(backoff_policy policy, std::function<void()> on_up,
+                      std::function<void(const error&)> on_down);
+
+  // Graceful close: stops keep_connected, sends </stream:stream> and waits
+  // (at most connect_timeout, 2 s at most) for the server's end before
+  // closing the socket; then on_closed(nullopt). Pending IQs fail with
+  // connect. A connection being made is abandoned (its `done` gets connect).
+  void close();
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace iotxmpp

@@ -1,0 +1,35 @@
+#pragma once
+// Everything `serve` can be told, with the defaults of PROTOCOL.md §4-5.
+// Plain values: the command line fills it, the server only reads it.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/xml/framer_limits.hpp"
+
+namespace iotxmpp {
+
+struct server_config {
+  std::string domain = "iot.local";
+  // host:port endpoints; "[::]:5222" is dual-stack where the OS allows it.
+  std::vector<std::string> listen{"[::]:5222"};
+  unsigned threads = 0;  // 0: one per core, less one for the store writer
+
+  framer_limits limits{};                                 // 64 KiB, depth 32
+  std::chrono::milliseconds negotiation_timeout{10'000};  // TCP accept to bind
+  std::chrono::milliseconds idle_timeout{300'000};        // nothing received
+  std::size_t max_negotiating_per_address = 100;
+  std::size_t max_outgoing_bytes = 256 * 1024;  // per session, then dropped
+
+  std::chrono::milliseconds stale_after{300'000};
+  std::chrono::milliseconds reap_every{30'000};
+  // How often an active session's last update is written to the store; kept
+  // well inside stale_after so no node reaps a device that is still talking.
+  std::chrono::milliseconds touch_every{30'000};
+
+  std::size_t room_cache_size = 100'000;  // latest report per room, in memory
+};
+
+}  // namespace iotxmpp

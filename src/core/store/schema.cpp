@@ -1,0 +1,151 @@
+#include "core/store/schema.hpp"
+
+namespace iotxmpp {
+namespace {
+
+// Times are stored as integer microseconds since the Unix epoch, UTC
+// (BIGINT), on both engines: exact, cheap to compare and index, and free of
+// the engines' differing DATETIME rules. A report's local clock is
+// taken_at_utc + utc_offset_minutes.
+//
+// Text limits are the same on both engines (MySQL by column type, SQLite by
+// CHECK), so a record one engine takes the other takes too: JIDs up to 767
+// characters, rooms and stanza ids up to 255; a room is never empty.
+
+const std::vector<migration> sqlite_migrations = {
+    {1,
+     "initial schema",
+     {
+         R"(CREATE TABLE schema_version (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL -- UTC microseconds since the epoch
+))",
+         R"(CREATE TABLE devices (
+  jid TEXT PRIMARY KEY NOT NULL CHECK (length(jid) BETWEEN 1 AND 767),
+  room TEXT NOT NULL DEFAULT '' CHECK (length(room) <= 255),
+  first_seen INTEGER NOT NULL,  -- UTC microseconds since the epoch
+  last_update INTEGER NOT NULL, -- UTC microseconds since the epoch
+  online INTEGER NOT NULL DEFAULT 0,
+  presence_show TEXT NOT NULL DEFAULT '',
+  presence_status TEXT NOT NULL DEFAULT ''
+))",
+         R"(CREATE TABLE readings (
+  id INTEGER PRIMARY KEY,
+  device_jid TEXT NOT NULL CHECK (length(device_jid) <= 767),
+  room TEXT NOT NULL CHECK (length(room) BETWEEN 1 AND 255),
+  taken_at_utc INTEGER NOT NULL, -- UTC microseconds since the epoch
+  utc_offset_minutes INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,  -- UTC microseconds since the epoch
+  temperature REAL,
+  humidity REAL,
+  brightness REAL,
+  extra TEXT,      -- JSON: other values and non-default units; NULL when none
+  stanza_id TEXT CHECK (stanza_id IS NULL OR length(stanza_id) BETWEEN 1 AND 255),
+  UNIQUE (room, stanza_id)
+))",
+         "CREATE INDEX readings_room_time ON readings (room, taken_at_utc)",
+         R"(CREATE TABLE recommendations (
+  id INTEGER PRIMARY KEY,
+  room TEXT NOT NULL CHECK (length(room) BETWEEN 1 AND 255),
+  asked_by TEXT NOT NULL CHECK (length(asked_by) <= 767),
+  at_utc INTEGER NOT NULL,       -- UTC microseconds since the epoch
+  utc_offset_minutes INTEGER NOT NULL,
+  period TEXT NOT NULL CHECK (length(period) <= 64)
+))",
+     }},
+    {2,
+     "recommendation targets, reaping index",
+     {
+         // JSON array of {name, value, unit, action}; NULL for rows from v1.
+         "ALTER TABLE recommendations ADD COLUMN targets TEXT",
+         "CREATE INDEX recommendations_room_time ON recommendations (room, at_utc)",
+         "CREATE INDEX devices_last_update ON devices (last_update)",
+     }},
+};
+
+// utf8mb4_bin: exact, case-sensitive matching of JIDs, rooms and ids, as
+// SQLite compares text.
+#define IOTXMPP_MYSQL_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+#define IOTXMPP_MYSQL_MICROS " COMMENT 'UTC microseconds since the epoch'"
+
+const std::vector<migration> mysql_migrations = {
+    {1,
+     "initial schema",
+     {
+         "CREATE TABLE schema_version ("
+         " version INT NOT NULL PRIMARY KEY,"
+         " name VARCHAR(200) NOT NULL,"
+         " applied_at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ")" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE devices ("
+         " jid VARCHAR(767) NOT NULL PRIMARY KEY,"
+         " room VARCHAR(255) NOT NULL DEFAULT '',"
+         " first_seen BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " last_update BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " online BOOLEAN NOT NULL DEFAULT FALSE,"
+         " presence_show TEXT NOT NULL,"
+         " presence_status TEXT NOT NULL,"
+         " CONSTRAINT devices_jid_nonempty CHECK (jid <> ''))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE readings ("
+         " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+         " device_jid VARCHAR(767) NOT NULL,"
+         " room VARCHAR(255) NOT NULL,"
+         " taken_at_utc BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " utc_offset_minutes SMALLINT NOT NULL,"
+         " received_at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " temperature DOUBLE NULL,"
+         " humidity DOUBLE NULL,"
+         " brightness DOUBLE NULL,"
+         " extra MEDIUMTEXT NULL COMMENT 'JSON: other values and non-default units',"
+         " stanza_id VARCHAR(255) NULL,"
+         " UNIQUE KEY readings_room_stanza (room, stanza_id),"
+         " KEY readings_room_time (room, taken_at_utc),"
+         " CONSTRAINT readings_room_nonempty CHECK (room <> ''),"
+         " CONSTRAINT readings_stanza_nonempty CHECK (stanza_id IS NULL OR stanza_id <> "
+         "''))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE recommendations ("
+         " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+         " room VARCHAR(255) NOT NULL,"
+         " asked_by VARCHAR(767) NOT NULL,"
+         " at_utc BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " utc_offset_minutes SMALLINT NOT NULL,"
+         " period VARCHAR(64) NOT NULL,"
+         " CONSTRAINT recommendations_room_nonempty CHECK (room <> ''))" IOTXMPP_MYSQL_TABLE,
+     }},
+    {2,
+     "recommendation targets, reaping index",
+     {
+         "ALTER TABLE recommendations ADD COLUMN targets MEDIUMTEXT NULL"
+         " COMMENT 'JSON array of {name, value, unit, action}; NULL for rows from v1',"
+         " ADD KEY recommendations_room_time (room, at_utc)",
+         "CREATE INDEX devices_last_update ON devices (last_update)",
+     }},
+};
+
+#undef IOTXMPP_MYSQL_TABLE
+#undef IOTXMPP_MYSQL_MICROS
+
+}  // namespace
+
+std::span<const migration> migrations(sql_dialect dialect) {
+  return dialect == sql_dialect::sqlite ? sqlite_migrations : mysql_migrations;
+}
+
+std::vector<const migration*> pending_migrations(sql_dialect dialect, int from, int to) {
+  std::vector<const migration*> out;
+  for (const migration& m : migrations(dialect))
+    if (m.version > from && m.version <= to) out.push_back(&m);
+  return out;
+}
+
+std::string migration_label(const migration& m) {
+  // Appended step by step: the one-expression form trips GCC 12's -Wrestrict
+  // false positive (GCC bug 105329) in optimised builds.
+  std::string label = "v";
+  label += std::to_string(m.version);
+  label += ": ";
+  label += m.name;
+  return label;
+}
+
+}  // namespace iotxmpp

@@ -1,0 +1,169 @@
+#include "core/store/store.hpp"
+
+#include <charconv>
+
+#include "core/store/mysql_store.hpp"
+#include "core/store/sqlite_store.hpp"
+
+namespace iotxmpp {
+namespace {
+
+constexpr std::string_view url_forms =
+    "use sqlite:PATH or mysql://USER:PASSWORD@HOST:PORT/DATABASE";
+
+std::unexpected<error> bad_url(std::string why) {
+  return fail(error_kind::usage, "bad database URL: " + why + " (" + std::string(url_forms) + ")");
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes one URL component; nullopt on a truncated or non-hex escape.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+bool valid_database_name(std::string_view name) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '$' || c == '-';
+    if (!ok) return false;
+  }
+  return !name.empty() && name.size() <= 64;
+}
+
+result<store_url> parse_mysql(std::string_view rest) {
+  store_url url;
+  url.kind = store_url::engine::mysql;
+  // The last '@' ends the user info, so an unencoded '@' in a password works.
+  std::size_t at = rest.rfind('@');
+  if (at == std::string_view::npos) return bad_url("a mysql URL needs USER@ before the host");
+  std::string_view userinfo = rest.substr(0, at);
+  std::string_view location = rest.substr(at + 1);
+
+  std::size_t colon = userinfo.find(':');
+  auto user = percent_decode(userinfo.substr(0, colon));
+  if (!user) return bad_url("bad percent-escape in the user name");
+  if (user->empty()) return bad_url("a mysql URL needs a user name");
+  url.user = std::move(*user);
+  if (colon != std::string_view::npos) {
+    auto password = percent_decode(userinfo.substr(colon + 1));
+    if (!password) return bad_url("bad percent-escape in the password");
+    url.password = std::move(*password);
+  }
+
+  std::size_t slash = location.find('/');
+  if (slash == std::string_view::npos) return bad_url("a mysql URL needs /DATABASE after the host");
+  std::string_view hostport = location.substr(0, slash);
+  std::string_view database = location.substr(slash + 1);
+  std::string_view port_text;
+  if (hostport.starts_with('[')) {  // [IPv6]:port
+    std::size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return bad_url("unclosed '[' in the host");
+    url.host = std::string(hostport.substr(1, close - 1));
+    std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad_url("unexpected text after ']' in the host");
+      port_text = after.substr(1);
+      if (port_text.empty()) return bad_url("empty port after ':'");
+    }
+  } else {
+    std::size_t pc = hostport.rfind(':');
+    url.host = std::string(hostport.substr(0, pc));
+    if (pc != std::string_view::npos) {
+      port_text = hostport.substr(pc + 1);
+      if (port_text.empty()) return bad_url("empty port after ':'");
+    }
+  }
+  if (url.host.empty()) return bad_url("a mysql URL needs a host");
+  if (!port_text.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535)
+      return bad_url("port '" + std::string(port_text) + "' is not a number in 1-65535");
+    url.port = static_cast<unsigned short>(value);
+  }
+  if (database.empty()) return bad_url("a mysql URL needs a database name after the host");
+  if (!valid_database_name(database))
+    return bad_url("database name '" + std::string(database) +
+                   "' may hold only letters, digits, '_', '$' and '-' (at most 64)");
+  url.database = std::string(database);
+  return url;
+}
+
+}  // namespace
+
+result<store_url> store_url::parse(std::string_view text) {
+  if (text.starts_with("sqlite:")) {
+    std::string_view path = text.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite:///abs/path
+    if (path.empty()) return bad_url("a sqlite URL needs a file path");
+    store_url url;
+    url.kind = engine::sqlite;
+    url.path = std::string(path);
+    return url;
+  }
+  if (text.starts_with("mysql://")) return parse_mysql(text.substr(8));
+  std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0) return bad_url("no scheme");
+  std::string_view scheme = text.substr(0, colon);
+  if (scheme == "mysql" || scheme == "mariadb") return bad_url("mysql URLs start with mysql://");
+  return bad_url("unknown scheme '" + std::string(scheme) + "'");
+}
+
+std::string store_url::redacted() const {
+  if (kind == engine::sqlite) return "sqlite:" + path;
+  std::string out = "mysql://" + user;
+  if (!password.empty()) out += ":***";
+  out += '@';
+  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out += ':' + std::to_string(port) + '/' + database;
+  return out;
+}
+
+bool write_batch::empty() const { return size() == 0; }
+
+std::size_t write_batch::size() const {
+  return reports.size() + presences.size() + recommendations.size() + touches.size() +
+         offlines.size();
+}
+
+result<migration_report> store::migrate_to(int) {
+  return fail(error_kind::internal, "this store cannot migrate to a chosen schema version");
+}
+
+result<std::unique_ptr<store>> open_store(const store_url& url) {
+  if (url.kind == store_url::engine::sqlite) return open_sqlite_store(url);
+  return open_mysql_store(url);
+}
+
+result<std::unique_ptr<store>> open_store(std::string_view url_text) {
+  auto url = store_url::parse(url_text);
+  if (!url) return std::unexpected(url.error());
+  return open_store(*url);
+}
+
+result<bool> create_database_if_missing(const store_url& url) {
+  if (url.kind == store_url::engine::sqlite) return false;
+  return mysql_create_database(url);
+}
+
+}  // namespace iotxmpp

@@ -1,0 +1,124 @@
+#pragma once
+// The storage interface: one connection to one database (SQLite or MySQL),
+// chosen by a URL. The server writes through store_writer (store_writer.hpp),
+// which batches many records into one apply(); tools and tests use a store
+// directly.
+//
+// Errors a store returns, and what they mean for a caller that retries:
+//   connect   the database is unreachable or the connection was lost
+//   timeout   busy / lock wait / deadlock: the same call may succeed later
+//   io        local I/O trouble (disk full, I/O error): may succeed later
+//   database  the statement or the data was refused: retrying cannot help
+//   usage     a bad URL
+// No message ever holds a password (URLs are shown redacted).
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/error.hpp"
+#include "core/model/model.hpp"
+
+namespace iotxmpp {
+
+// A database address: `sqlite:PATH` or
+// `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (port 3306 by default;
+// user and password may be percent-encoded, e.g. %40 for '@').
+struct store_url {
+  enum class engine { sqlite, mysql } kind = engine::sqlite;
+  std::string path;                            // sqlite
+  std::string user, password, host, database;  // mysql
+  unsigned short port = 3306;
+
+  // Parses `text`; error_kind::usage with the precise reason when it is not
+  // one of the two forms. The reason never repeats the password.
+  static result<store_url> parse(std::string_view text);
+  // The URL for logs and messages: `mysql://user:***@host:port/db` (the
+  // password replaced, and `:***` only when there is one) or `sqlite:PATH`.
+  std::string redacted() const;
+};
+
+// Refreshes a device row (upsert): last_update = at (it never moves back),
+// first_seen set on insert, room set when non-empty, online = true.
+struct device_touch {
+  std::string device_jid;
+  std::string room;
+  sys_micros at{};
+};
+
+// A device whose session ended (online = false); the row stays until reaped.
+struct device_offline {
+  std::string device_jid;
+  sys_micros at{};
+};
+
+// Everything one transaction writes. apply() writes device changes in the
+// order touches, presences, offlines (so a touch and an offline of the same
+// device in one batch leave it offline); a producer that needs another order
+// splits its changes over two batches (store_writer does).
+struct write_batch {
+  std::vector<status_report> reports;  // a duplicate (room, stanza_id) is skipped, not an error
+  std::vector<presence_update> presences;
+  std::vector<recommendation> recommendations;
+  std::vector<device_touch> touches;
+  std::vector<device_offline> offlines;
+
+  bool empty() const;
+  std::size_t size() const;  // records of every kind
+};
+
+struct migration_report {
+  int from_version = 0;  // 0: the database had no schema
+  int to_version = 0;
+  std::vector<std::string> applied;  // "v1: initial schema", one per migration run
+};
+
+// One connection to one database. Not thread-safe: use one store per thread.
+// Several stores (threads or processes) may share one database.
+class store {
+ public:
+  virtual ~store() = default;
+
+  // Creates or migrates the schema to the latest version; idempotent, and
+  // safe when two processes run it at once.
+  virtual result<migration_report> migrate() = 0;
+  // Migrates up to `version` only (tests, staged upgrades). Stores that
+  // cannot (fakes) keep this default, which fails.
+  virtual result<migration_report> migrate_to(int version);
+  // Writes the whole batch in one transaction: all of it or nothing.
+  virtual result<void> apply(const write_batch& batch) = 0;
+  // The room's latest report: the newest taken_at instant (the highest id
+  // among equal instants), so a late resend of an old report does not hide a
+  // newer one. nullopt when the room has none.
+  virtual result<std::optional<status_report>> latest_report(std::string_view room) = 0;
+  // Every device, or only those online, ordered by JID.
+  virtual result<std::vector<device_row>> devices(bool online_only) = 0;
+  // Devices whose last_update < cutoff, removed (unless dry_run) and
+  // returned, ordered by JID. Only rows this call actually deleted are
+  // returned, so two concurrent reapers never both report one device.
+  // Readings and recommendations stay.
+  virtual result<std::vector<device_row>> reap(sys_micros cutoff, bool dry_run) = 0;
+  virtual result<std::size_t> count_reports() = 0;  // rows in readings
+  virtual result<std::size_t> count_recommendations() = 0;
+  // Cheap liveness check; error_kind::connect when the database is gone.
+  virtual result<void> ping() = 0;
+  // The engine and the redacted URL, e.g. "mysql://iot:***@db:3306/iot".
+  virtual std::string describe() const = 0;
+};
+
+// Connects without migrating. error_kind::connect when the database cannot be
+// reached, saying why ("connection refused", "access denied", "unknown
+// host", "unknown database", ...); usage for a bad URL; io when a SQLite file
+// cannot be opened.
+result<std::unique_ptr<store>> open_store(const store_url& url);
+result<std::unique_ptr<store>> open_store(std::string_view url_text);
+
+// Creates the MySQL database named in the URL when it does not exist yet
+// (db-init does this); returns whether it created it. SQLite: nothing to do
+// (the file is created on open), returns false.
+result<bool> create_database_if_missing(const store_url& url);
+
+}  // namespace iotxmpp

@@ -1,0 +1,54 @@
+#pragma once
+// How domain records map to table rows, shared by the SQLite and MySQL
+// stores: a report's three standard quantities get columns, everything else
+// (other values, units other than the implied ones) goes to a compact JSON
+// text; a recommendation's targets are a JSON array.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/error.hpp"
+#include "core/model/model.hpp"
+
+namespace iotxmpp {
+
+// The stored form of one report's values.
+struct report_columns {
+  std::optional<double> temperature, humidity, brightness;  // NULL when absent
+  std::string extra;  // JSON, or empty for NULL (the common case: nothing extra)
+};
+
+// Splits a report's values into columns. The first value of a standard
+// name fills its column; later ones with that name are kept in `extra`.
+// error_kind::database when a value is not finite: no engine stores NaN or
+// infinity faithfully, so both refuse the report alike.
+result<report_columns> report_to_columns(const status_report& report);
+
+// The inverse of report_to_columns: temperature, humidity, brightness (those
+// present), then the others in their original order, each with its unit as
+// sent. A malformed `extra` (not written by us) yields only the columns.
+std::vector<reading_value> columns_to_values(std::optional<double> temperature,
+                                             std::optional<double> humidity,
+                                             std::optional<double> brightness,
+                                             std::string_view extra);
+
+// JSON array of {"name","value","unit","action"}; error_kind::database when
+// a value is not finite.
+result<std::string> targets_to_json(const std::vector<recommendation_target>& targets);
+// The inverse; empty for empty or malformed text (rows written before v2).
+std::vector<recommendation_target> targets_from_json(std::string_view json);
+
+// Row counts of the multi-row INSERTs that write `rows` rows: as many
+// statements of `max_rows` as fit, then the rest in powers of two, so each
+// engine caches at most log2(max_rows) + 1 prepared statements per table.
+std::vector<std::size_t> statement_chunks(std::size_t rows, std::size_t max_rows);
+
+// `head` VALUES `row`,`row`,... (`rows` times) `tail`: the text of one
+// multi-row INSERT.
+std::string multi_row_sql(std::string_view head, std::string_view row, std::size_t rows,
+                          std::string_view tail = {});
+
+}  // namespace iotxmpp

@@ -1,0 +1,89 @@
+#pragma once
+// The batched writer: takes records from any thread, commits them on its own
+// thread in transactions of many rows, and tells each producer once its
+// record is durable. The queue is bounded (back-pressure, never dropping);
+// while the database is away it keeps everything, retries with back-off and
+// reconnects.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <variant>
+
+#include "core/store/store.hpp"
+
+namespace iotxmpp {
+
+using write_item =
+    std::variant<status_report, presence_update, recommendation, device_touch, device_offline>;
+// Called on the writer thread once the item's transaction committed, or with
+// the error that refused it for good. Must not throw, block for long, or call
+// flush() / stop(); it may submit more items.
+using write_done = std::function<void(const result<void>&)>;
+
+struct writer_options {
+  // Items waiting, not counting the batch in flight (~15 MB of reports).
+  std::size_t queue_capacity = 50000;
+  // Extra room for urgent items (try_submit's `urgent`): records of an answer
+  // already given, whose producer should not stall behind a flood of
+  // reports. Still bounded: an urgent item waits too once this is used up.
+  std::size_t urgent_reserve = 1024;
+  // Items per transaction. As large as the queue: under load the writer then
+  // takes everything waiting in one commit, and each commit costs (SQLite
+  // rewrites every index page it touched; bench/store_bench measures it).
+  // A light load still commits within max_delay, in small batches.
+  std::size_t max_batch = 50000;
+  std::chrono::milliseconds max_delay{5};     // a partial batch waits at most this long
+  std::chrono::milliseconds retry_min{100};   // back-off while the database is away,
+  std::chrono::milliseconds retry_max{5000};  // doubling from min to max
+};
+
+struct writer_stats {
+  std::uint64_t committed_items = 0;  // items whose transaction committed
+  std::uint64_t batches = 0;          // transactions committed
+  std::uint64_t retries = 0;          // failed attempts retried (connects included)
+  std::uint64_t queued_now = 0;       // submitted, not yet completed
+  bool database_up = false;           // the last attempt reached the database
+};
+
+class store_writer {
+ public:
+  // Starts the writer thread. `connect` opens a store; it is called on the
+  // writer thread, first at start and again after each transient failure
+  // (store.hpp lists which errors are transient: the batch and the queue are
+  // kept and retried, forever). A refused batch (error_kind::database) is
+  // narrowed by halves so that only the refused items fail.
+  explicit store_writer(std::function<result<std::unique_ptr<store>>()> connect,
+                        writer_options options = {});
+  ~store_writer();  // stop()
+  store_writer(const store_writer&) = delete;
+  store_writer& operator=(const store_writer&) = delete;
+
+  // Queues one item with its completion (`done` may be empty). Returns false
+  // and queues nothing when the queue is full, leaving `item` and `done`
+  // untouched (not moved from): the caller waits (when_space) and submits
+  // them again. After stop(), `done` is called at once with an
+  // error_kind::internal error and the call returns true.
+  bool try_submit(write_item&& item, write_done&& done = {}, bool urgent = false);
+  // Calls `ready` once when the queue has room: at once, on the calling
+  // thread, if it has room now; otherwise later on the writer thread.
+  void when_space(std::function<void()> ready);
+  // Waits for room, then queues (for tools and tests).
+  void submit_wait(write_item item, write_done done = {});
+  // Returns once everything queued before the call has completed (committed
+  // or refused); a partial batch is written at once rather than after
+  // max_delay. Blocks for as long as the database is away.
+  void flush();
+  // Commits everything queued, then stops the thread. Idempotent. Blocks for
+  // as long as the database is away: nothing accepted is dropped.
+  void stop();
+  writer_stats stats() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace iotxmpp

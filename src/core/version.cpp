@@ -1,7 +1,0 @@
-#include "core/version.hpp"
-
-namespace iotxmpp {
-
-std::string_view version() { return IOTXMPP_VERSION; }
-
-}  // namespace iotxmpp

@@ -1,0 +1,54 @@
+#include "core/xml/xml_attr.hpp"
+
+#include <charconv>
+
+namespace iotxmpp {
+
+void append_attribute(std::string& out, std::string_view name, std::string_view value) {
+  out += ' ';
+  out += name;
+  out += "='";
+  for (char c : value) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  out += '\'';
+}
+
+std::string format_number(double value) {
+  char buf[32];  // shortest form of any double is at most 24 characters
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  return ec == std::errc{} ? std::string(buf, end) : std::string("0");
+}
+
+void append_attribute(std::string& out, std::string_view name, double value) {
+  append_attribute(out, name, format_number(value));
+}
+
+}  // namespace iotxmpp
