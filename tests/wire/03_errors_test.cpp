@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/server/hub.hpp"
+#include "core/server/registry.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -160,8 +160,8 @@ TEST(Wire03Errors, ConflictWhenTheSameFullJidBindsAgain) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   sync(second);  // the newer session lives on
   EXPECT_FALSE(second.closed());
-  EXPECT_EQ(server.get().shared_state().online(), std::vector<std::string>{jid});
-  server.get().shared_state().writer().flush();
+  EXPECT_EQ(server.get().online().online(), std::vector<std::string>{jid});
+  server.get().writer().flush();
   auto db = open_store(*store_url::parse(server.store_url()));
   ASSERT_TRUE(db.has_value());
   auto devices = (*db)->devices(true);

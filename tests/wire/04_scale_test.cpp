@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "core/server/hub.hpp"
+#include "core/server/registry.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -38,7 +38,7 @@ TEST(Wire04Scale, TwoThousandConcurrentBoundSessions) {
         << "session " << i;
   }
   long after = rss_kib();
-  EXPECT_EQ(server.get().shared_state().online_count(), static_cast<std::size_t>(sessions));
+  EXPECT_EQ(server.get().online().online_count(), static_cast<std::size_t>(sessions));
   double per_session = static_cast<double>(after - before) * 1024.0 / sessions;
   std::printf(
       "[ figures ] %d bound sessions: process RSS +%ld KiB, %.0f bytes per session "

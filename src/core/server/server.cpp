@@ -7,11 +7,13 @@
 
 #include <boost/asio/redirect_error.hpp>
 
-#include "core/server/hub.hpp"
 #include "core/base/log.hpp"
+#include "core/base/thread_name.hpp"
+#include "core/server/feed.hpp"
+#include "core/server/registry.hpp"
+#include "core/server/room_cache.hpp"
 #include "core/server/session.hpp"
 #include "core/store/store.hpp"
-#include "core/base/thread_name.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -76,7 +78,9 @@ struct server::impl {
   server_options options;
   std::string store_description;
   std::unique_ptr<store_writer> writer;
-  std::unique_ptr<hub> shared;
+  registry online;
+  feed followers;
+  std::unique_ptr<room_cache> rooms;
   std::unique_ptr<session_context> context;
   std::vector<std::unique_ptr<shard>> shards;
   std::vector<tcp::acceptor> acceptors;
@@ -87,17 +91,21 @@ struct server::impl {
   std::atomic<bool> stop_requested{false};
   bool waited = false;
   int signals_seen = 0;
+  std::optional<asio::steady_timer> drain_deadline;
+  std::atomic<bool> drained{false};
 
   std::thread reaper;
   std::mutex reaper_mutex;
   std::condition_variable reaper_cv;
   bool reaper_stop = false;
 
+  result<void> bind_listeners(std::vector<tcp::endpoint> endpoints);
+  void launch();
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
   void arm_sweeper(shard& s);
   void arm_signals();
   void begin_stop();
-  void watch_drain(steady::time_point deadline);
+  void end_io();
   void reaper_loop();
 };
 
@@ -117,7 +125,7 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     asio::post(target.io, [this, &target, s = std::move(socket)]() mutable {
-      std::make_shared<session>(std::move(s), target, *context)->start();
+      std::make_shared<session>(std::move(s), target)->start();
     });
   }
 }
@@ -151,38 +159,38 @@ void server::impl::arm_signals() {
 
 void server::impl::begin_stop() {
   if (stop_requested.exchange(true)) return;
+  // The last session to close ends the io threads (no polling); a session
+  // that holds on past the deadline is cut off. Their accepted reports are
+  // already queued: wait() commits them.
+  context->on_last_closed = [this] { end_io(); };
   context->stopping = true;
   asio::post(shards[0]->io, [this] {
     boost::system::error_code ec;
     for (auto& a : acceptors) a.close(ec);
-    for (auto& s : shards) {
+    for (auto& s : shards)
       asio::post(s->io, [sh = s.get()] {
-        session::for_each(*sh, [](session& x) {
-          x.close(stream_condition::system_shutdown, "server shutting down");
-        });
+        session::end_all(
+            *sh, session::ending::error(stream_condition::system_shutdown, "server shutting down"));
       });
-    }
-    watch_drain(steady::now() + std::chrono::seconds(3));
+    drain_deadline.emplace(shards[0]->io, std::chrono::seconds(3));
+    drain_deadline->async_wait([this](boost::system::error_code ec) {
+      if (!ec) end_io();
+    });
+    if (context->live_sessions.load() == 0) end_io();
   });
 }
 
-void server::impl::watch_drain(steady::time_point deadline) {
-  auto timer = std::make_shared<asio::steady_timer>(shards[0]->io, std::chrono::milliseconds(20));
-  timer->async_wait([this, timer, deadline](boost::system::error_code) {
-    if (context->live_sessions > 0 && steady::now() < deadline) {
-      watch_drain(deadline);
-      return;
-    }
-    // Past the deadline: whoever still holds on is cut off. Their accepted
-    // reports are already queued; wait() commits them.
-    for (auto& s : shards) {
-      asio::post(s->io, [sh = s.get()] {
-        session::for_each(*sh, [](session& x) { x.abort(); });
-        sh->sweeper.cancel();
-        sh->io.stop();
-      });
-    }
-  });
+// Cuts off whatever session is left and stops every io thread. Any thread;
+// runs once.
+void server::impl::end_io() {
+  if (drained.exchange(true)) return;
+  for (auto& s : shards)
+    asio::post(s->io, [this, sh = s.get()] {
+      session::end_all(*sh, session::ending::lost());
+      sh->sweeper.cancel();
+      if (sh == shards[0].get() && drain_deadline) drain_deadline->cancel();
+      sh->io.stop();
+    });
 }
 
 void server::impl::reaper_loop() {
@@ -243,6 +251,7 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   auto migrated = (*db)->migrate();
   if (!migrated) return std::unexpected(migrated.error());
   p->store_description = (*db)->describe();
+  db->reset();  // the writer and the room cache open their own connections
 
   // The store writer keeps a core busy under full ingest; network threads on
   // every core would compete with it (and with each other's requests): on
@@ -252,10 +261,27 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   unsigned threads = o.config.threads ? o.config.threads : std::max(1u, cores - 1);
   for (unsigned i = 0; i < threads; ++i) p->shards.push_back(std::make_unique<shard>());
 
-  // By index: an IPv6 wildcard may add its IPv4 twin while we go.
+  if (auto bound = p->bind_listeners(std::move(endpoints)); !bound)
+    return std::unexpected(bound.error());
+  raise_open_file_limit();
+
+  o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
+  p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
+  p->rooms = std::make_unique<room_cache>(o.config.room_cache_size,
+                                          [u = *url]() { return open_store(u); });
+  p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
+                                                 p->followers, *p->rooms, *p->writer);
+  for (auto& s : p->shards) s->context = p->context.get();
+  p->launch();
+  return std::unique_ptr<server>(new server(std::move(p)));
+}
+
+// Binds every endpoint (by index: an IPv6 wildcard may add its IPv4 twin
+// while we go). Fails with io (address in use, no permission).
+result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     const tcp::endpoint ep = endpoints[i];
-    tcp::acceptor a(p->shards[0]->io);
+    tcp::acceptor a(shards[0]->io);
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
@@ -285,52 +311,46 @@ result<std::unique_ptr<server>> server::start(server_options options) {
       a.get_option(only, ec);
       if (!ec && only.value()) endpoints.emplace_back(asio::ip::address_v4::any(), local.port());
     }
-    p->bound.emplace_back(local.address().to_string(), local.port());
-    p->acceptors.push_back(std::move(a));
+    bound.emplace_back(local.address().to_string(), local.port());
+    acceptors.push_back(std::move(a));
   }
+  return {};
+}
 
-  raise_open_file_limit();
-
-  o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
-  p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
-  p->shared = std::make_unique<hub>(o.config, o.recommendation_rules, *p->writer, std::move(*db),
-                                    [u = *url]() { return open_store(u); });
-  const server_config& c = p->shared->config();
-  p->context.reset(new session_context{
-      *p->shared, c, stream_policy{c.domain, c.limits.max_stanza_bytes, c.idle_timeout}, {}, {}, {}});
-
-  impl* raw = p.get();
-  for (auto& a : p->acceptors)
+// Starts accepting, the sweepers, the signal handler, the io threads and the
+// reaper.
+void server::impl::launch() {
+  for (auto& a : acceptors)
     asio::co_spawn(
-        p->shards[0]->io, [raw, &a] { return raw->accept_loop(a); }, asio::detached);
-  for (auto& s : p->shards) p->arm_sweeper(*s);
-  if (o.handle_signals) {
-    p->signals.emplace(p->shards[0]->io, SIGINT, SIGTERM);
-    p->arm_signals();
+        shards[0]->io, [this, &a] { return accept_loop(a); }, asio::detached);
+  for (auto& s : shards) arm_sweeper(*s);
+  if (options.handle_signals) {
+    signals.emplace(shards[0]->io, SIGINT, SIGTERM);
+    arm_signals();
   }
-  for (std::size_t i = 0; i < p->shards.size(); ++i)
-    p->threads.emplace_back([sh = p->shards[i].get(), i] {
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    threads.emplace_back([sh = shards[i].get(), i] {
       name_this_thread("iotxmpp-net" + std::to_string(i));
       sh->io.run();
     });
-  p->reaper = std::thread([raw] {
+  reaper = std::thread([this] {
     name_this_thread("iotxmpp-reaper");
-    raw->reaper_loop();
+    reaper_loop();
   });
-
-  for (const auto& [addr, port] : p->bound)
+  for (const auto& [addr, port] : bound)
     log::info("listening", {{"address", addr},
                             {"port", std::to_string(port)},
-                            {"domain", o.config.domain},
-                            {"store", p->store_description}});
-  return std::unique_ptr<server>(new server(std::move(p)));
+                            {"domain", options.config.domain},
+                            {"store", store_description}});
 }
 
 std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
   return impl_->bound;
 }
 
-hub& server::shared_state() { return *impl_->shared; }
+const registry& server::online() const { return impl_->online; }
+
+store_writer& server::writer() { return *impl_->writer; }
 
 void server::stop() { impl_->begin_stop(); }
 
@@ -344,6 +364,7 @@ void server::wait() {
   }
   p.reaper_cv.notify_all();
   if (p.reaper.joinable()) p.reaper.join();
+  p.rooms->stop();  // before the shards go: its pending look-ups post to them
   // Everything the sessions accepted is in the writer's queue: commit it all
   // before saying we stopped.
   p.writer->stop();

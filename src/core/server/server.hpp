@@ -15,7 +15,7 @@
 
 namespace iotxmpp {
 
-class hub;
+class registry;
 
 struct server_options {
   server_config config;
@@ -38,12 +38,17 @@ class server {
   std::vector<std::pair<std::string, unsigned short>> endpoints() const;
 
   // Starts a graceful stop: no new connections, system-shutdown to every
-  // session, then everything accepted is committed. Thread-safe, idempotent.
+  // session; when the last session has closed (or after 3 s, when the rest
+  // is cut off) the io threads end, and wait() commits everything accepted.
+  // Thread-safe, idempotent.
   void stop();
   // Blocks until the stop has completed (all committed, threads joined).
   void wait();
 
-  hub& shared_state();
+  // Who is online on this node, and the store writer (for tests and tools
+  // embedding the server).
+  const registry& online() const;
+  store_writer& writer();
 
  private:
   struct impl;

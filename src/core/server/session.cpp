@@ -1,10 +1,9 @@
 #include "core/server/session.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-
 #include "core/base/log.hpp"
-#include "core/xmpp/stanza.hpp"
 #include "core/xml/xml_element.hpp"
+#include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -34,6 +33,13 @@ sys_micros wall_time_of(steady::time_point t) {
   return wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t);
 }
 
+// Queues `item` now, or as soon as the writer has room: for writes no
+// client waits on but that must not be lost.
+void submit_eventually(store_writer& writer, std::shared_ptr<write_item> item) {
+  if (writer.try_submit(std::move(*item))) return;  // not taken when refused
+  writer.when_space([&writer, item] { submit_eventually(writer, item); });
+}
+
 }  // namespace
 
 bool negotiation_limiter::try_acquire(const std::string& address, std::size_t max) {
@@ -50,24 +56,22 @@ void negotiation_limiter::release(const std::string& address) {
   if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 
-session::session(session_socket socket, shard& home, session_context& context)
-    : session(std::move(socket), remote_of(socket), home, context) {}
+session::session(session_socket socket, shard& home)
+    : session(std::move(socket), remote_of(socket), home) {}
 
-session::session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home,
-                 session_context& context)
+session::session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home)
     : socket_(std::move(socket)),
       home_(home),
-      framer_(context.config.limits),
-      negotiation_(std::make_unique<negotiation>(context.policy, remote.address().to_string(),
+      framer_(home.context->config.limits),
+      negotiation_(std::make_unique<negotiation>(home.context->policy, remote.address().to_string(),
                                                  remote.port())) {
-  home.context = &context;  // one per server: the same for every session of the shard
-  last_activity_ = last_touch_ = negotiation_->started();
+  last_activity_ = negotiation_->started();
 }
 
 session::~session() = default;
 
 std::string session::describe() const {
-  if (bound_ || !negotiation_) return sender_.address.to_string();
+  if (!negotiation_) return address_.to_string();
   const std::string& address = negotiation_->address();
   const std::string port = std::to_string(negotiation_->port());
   if (address.find(':') != std::string::npos) return "[" + address + "]:" + port;
@@ -82,24 +86,25 @@ session::busy_state& session::busy() {
 // Frees the busy state once it holds nothing: what a session that waits for
 // its next stanza keeps is its small self.
 void session::relax() {
-  if (!busy_ || writing_ || closing_) return;
+  if (!busy_ || writing_ || !reading()) return;
   const busy_state& b = *busy_;
-  if (b.outbox.empty() && b.unread.empty() && !b.stalled && b.deferred.empty()) busy_.reset();
+  if (b.outbox.empty() && b.unread.empty() && !b.paused && !b.awaiting_room) busy_.reset();
 }
 
 void session::start() {
   next_ = home_.first;
   if (next_) next_->prev_ = this;
   home_.first = this;
-  ++home_.context->live_sessions;
+  ++context().live_sessions;
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);  // TCP_NODELAY comes from the listener (Linux copies it)
   log::debug("connected", {{"peer", describe()}});
-  if (!home_.context->limiter.try_acquire(negotiation_->address(),
-                                          home_.context->config.max_negotiating_per_address)) {
-    negotiating_ = false;
-    fail(stream_condition::policy_violation, "too many connections negotiating from this address");
-  }
+  if (context().limiter.try_acquire(negotiation_->address(),
+                                    context().config.max_negotiating_per_address))
+    phase_ = phase::negotiating;
+  else
+    end(ending::error(stream_condition::policy_violation,
+                      "too many connections negotiating from this address"));
   wait_readable();
 }
 
@@ -113,8 +118,8 @@ void session::wait_readable() {
 }
 
 void session::on_readable(boost::system::error_code ec) {
-  if (ec || finished_) {
-    finish();
+  if (ec || phase_ == phase::closed) {
+    end(ending::lost());
     return;
   }
   // Read into the shard's buffer: an idle session owns no read buffer.
@@ -124,12 +129,13 @@ void session::on_readable(boost::system::error_code ec) {
     return;
   }
   if (ec) {  // EOF or reset
-    finish();
+    end(ending::lost());
     return;
   }
   last_activity_ = steady::now();
   std::string_view data(home_.read_buffer.data(), n);
-  const turn t = closing_ ? turn::done : process(data);  // closing: draining after our stream error
+  // Closing: draining after our stream error.
+  const turn t = reading() ? process(data) : turn::done;
   // The shared buffer is reused by other sessions: keep what this turn left.
   if (t != turn::done) {
     busy_state& b = busy();
@@ -142,7 +148,7 @@ void session::on_readable(boost::system::error_code ec) {
 void session::continue_unread() {
   busy_state& b = busy();
   std::string_view rest = std::string_view(b.unread).substr(b.unread_at);
-  const turn t = closing_ ? turn::done : process(rest);
+  const turn t = reading() ? process(rest) : turn::done;
   // Moves past what this turn used rather than erasing it: a busy session
   // takes several turns over one read.
   b.unread_at = b.unread.size() - rest.size();
@@ -170,10 +176,10 @@ void session::after(turn t) {
                    [&home = home_] { asio::post(home.io, [&home] { resume_yielded(home); }); });
       }
       return;
-    case turn::stalled:
-      // Back-pressure: the writer is full. Read nothing more until it has
-      // room: TCP then slows the client down, nothing is dropped.
-      wait_for_space();
+    case turn::paused:
+      // Back-pressure or a room look-up: read nothing more until it is over.
+      // TCP then slows the client down; nothing is dropped.
+      wait_to_resume();
       return;
   }
 }
@@ -184,35 +190,28 @@ void session::resume_yielded(shard& home) {
   // grown to the number of busy sessions.
   auto& turns = home.resuming;
   turns.swap(home.yielded);
-  for (auto& s : turns) {
-    if (s->finished_)
-      s->finish();
-    else
-      s->continue_unread();
-  }
+  for (auto& s : turns)
+    if (s->phase_ != phase::closed) s->continue_unread();
   turns.clear();
 }
 
-void session::wait_for_space() {
+void session::wait_to_resume() {
   if (!wake_) wake_ = std::make_unique<asio::steady_timer>(home_.io);
   wake_->expires_at(steady::time_point::max());
-  wake_->async_wait([self = shared_from_this()](boost::system::error_code) { self->on_space(); });
+  wake_->async_wait([self = shared_from_this()](boost::system::error_code) { self->on_resume(); });
 }
 
-void session::on_space() {
-  if (finished_) {
-    finish();
-    return;
-  }
-  if (closing_ || resume_stalled())
+void session::on_resume() {
+  if (phase_ == phase::closed) return;
+  if (!reading() || resume_paused())
     continue_unread();
   else
-    wait_for_space();
+    wait_to_resume();
 }
 
 session::turn session::process(std::string_view& data) {
   std::size_t stanzas = 0;
-  while (!data.empty() && !closing_) {
+  while (!data.empty() && reading()) {
     if (stanzas == turn_stanzas) return turn::yield;
     auto outcome = framer_.feed(data);
     data.remove_prefix(outcome.consumed);
@@ -223,20 +222,21 @@ session::turn session::process(std::string_view& data) {
         // The framer opens a stream only at the start and after SASL
         // success, both before binding; anything else is a bug of ours.
         if (!negotiation_) {
-          fail(stream_condition::internal_server_error, "stream restarted after binding");
+          end(ending::error(stream_condition::internal_server_error,
+                            "stream restarted after binding"));
           return turn::done;
         }
         apply(negotiation_->on_header(framer_.header()));
         break;
       case stream_framer::status::element:
         ++stanzas;
-        if (!on_element(framer_.element())) return turn::stalled;
+        if (!on_element(framer_.element())) return turn::paused;
         break;
       case stream_framer::status::stream_close:
-        finish_stream();
+        end(ending::client_closed());
         return turn::done;
       case stream_framer::status::error:
-        fail(framer_.error_condition(), framer_.error_text(), framer_.too_big());
+        end(ending::error(framer_.error_condition(), framer_.error_text(), framer_.too_big()));
         return turn::done;
     }
   }
@@ -244,11 +244,12 @@ session::turn session::process(std::string_view& data) {
 }
 
 bool session::on_element(pugi::xml_node element) {
-  if (!bound_) {
+  if (phase_ != phase::bound) {
     apply(negotiation_->on_element(element));
     return true;
   }
-  return carry_out(handle_stanza(element, sender_, home_.context->shared, wall_now()));
+  return carry_out(
+      handle_stanza(element, sender_state{address_, row_.room()}, context().handlers, wall_now()));
 }
 
 void session::apply(negotiation::step step) {
@@ -257,36 +258,36 @@ void session::apply(negotiation::step step) {
   if (step.bound && !step.fatal) on_bound();
   if (!step.send.empty()) send(step.send);
   if (step.fatal) {
-    fail(*step.fatal, step.fatal_text);
+    end(ending::error(*step.fatal, step.fatal_text));
     return;
   }
   if (step.restart) framer_.reset();
 }
 
 void session::on_bound() {
-  bound_ = true;
-  if (negotiating_) {
-    home_.context->limiter.release(negotiation_->address());
-    negotiating_ = false;
-  }
-  sender_.address = negotiation_->bound_jid();
+  context().limiter.release(negotiation_->address());
+  phase_ = phase::bound;
+  address_ = negotiation_->bound_jid();
   negotiation_.reset();  // its work is done; a bound session keeps only its JID
-  sender_.self = shared_from_this();
-  if (auto older = home_.context->shared.bind(shared_from_this()))
+  if (auto older = context().online.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   log::info("bound", {{"jid", describe()}});
-  last_touch_ = steady::now();
-  handled touch;
-  touch.writes.emplace_back(device_touch{sender_.address.to_string(), {}, wall_now()});
-  carry_out(std::move(touch));
+  handled made;
+  made.writes.push_back(row_.bound(address_.to_string(), wall_now(), steady::now()));
+  carry_out(std::move(made));
 }
 
 bool session::carry_out(handled result) {
   if (result.fatal) {
     if (!result.reply.empty()) send(result.reply);
-    fail(*result.fatal, result.fatal_text);
+    end(ending::error(*result.fatal, result.fatal_text));
     return true;
   }
+  if (result.awaits_room) {
+    await_room(std::move(*result.awaits_room));
+    return false;
+  }
+  take_effects(result);
   // An answer that vouches for no write (a recommendation, disco, an error)
   // goes out at once, before its own writes are queued: a full writer slows
   // the session's reading, never its answers.
@@ -296,15 +297,73 @@ bool session::carry_out(handled result) {
   }
   std::size_t next = 0;
   if (!submit_from(result, next)) {
-    // Only a stalled outcome is kept (on the heap): the common case costs
+    // Only a paused outcome is kept (on the heap): the common case costs
     // the session nothing.
     busy_state& b = busy();
-    b.stalled = std::make_unique<handled>(std::move(result));
-    b.stalled_next = next;
+    b.paused = std::make_unique<handled>(std::move(result));
+    b.paused_next = next;
     return false;
   }
   settle(result);
   return true;
+}
+
+// What an outcome changes besides replies and writes: the feed, the room
+// cache and the device's row (whose records join the writes, in order).
+void session::take_effects(handled& result) {
+  const auto now = steady::now();
+  switch (result.subscription) {
+    case handled::feed_change::none:
+      break;
+    case handled::feed_change::subscribe:
+      context().followers.subscribe(shared_from_this(), std::move(result.subscription_room));
+      break;
+    case handled::feed_change::unsubscribe:
+      context().followers.unsubscribe(*this);
+      break;
+  }
+  if (result.publish)
+    context().followers.publish(result.publish_room, result.publish, address_.to_string());
+  if (result.presence) {
+    result.writes.push_back(row_.presence(std::move(*result.presence), now));
+    result.presence.reset();
+  }
+  if (result.report) {
+    context().rooms.remember(*result.report);
+    if (auto moved = row_.reported(address_.to_string(), result.report->room,
+                                   result.report->received_at, now))
+      result.writes.push_back(std::move(*moved));
+    result.writes.emplace_back(std::move(*result.report));
+    result.report.reset();
+  }
+}
+
+// A recommendation for a room the cache does not hold: the room is read on
+// the cache's thread while this session reads nothing more (its answers stay
+// in order) and the shard serves everyone else.
+void session::await_room(pending_recommend request) {
+  busy().awaiting_room = true;
+  std::string room = request.room;
+  std::weak_ptr<session> weak = shared_from_this();
+  context().rooms.load(std::move(room), [weak, request = std::move(request)](
+                                            std::optional<status_report> latest) mutable {
+    auto self = weak.lock();
+    if (!self) return;
+    asio::post(self->home_.io, [self, request = std::move(request), latest = std::move(latest)] {
+      if (!self->reading()) return;  // ended meanwhile: nothing more is answered
+      busy_state& b = self->busy();
+      b.awaiting_room = false;
+      b.paused = std::make_unique<handled>(answer_recommend(
+          request, latest ? &*latest : nullptr, sender_state{self->address_, self->row_.room()},
+          self->context().handlers, wall_now()));
+      b.paused_next = 0;
+      if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
+        self->send(b.paused->reply);
+        b.paused->reply.clear();
+      }
+      if (self->wake_) self->wake_->cancel();
+    });
+  });
 }
 
 bool session::submit_from(handled& result, std::size_t& next) {
@@ -312,7 +371,7 @@ bool session::submit_from(handled& result, std::size_t& next) {
   for (; next < writes.size(); ++next) {
     if (submit(writes[next])) continue;
     std::weak_ptr<session> weak = shared_from_this();
-    home_.context->shared.writer().when_space([weak] {
+    context().writer.when_space([weak] {
       if (auto self = weak.lock())
         asio::post(self->home_.io, [self] {
           if (self->wake_) self->wake_->cancel();
@@ -327,28 +386,20 @@ void session::settle(handled& done) {
   if (done.reply.empty()) return;
   if (!done.reply_after_commit) {
     send(done.reply);
-  } else if (completed_.load() < submitted_) {
-    busy().deferred.push_back({submitted_, std::move(done.reply), std::move(done.reply_if_lost)});
-    on_committed();  // announces what it waits for
+  } else if (commits_.in_flight()) {
+    commits_.defer(std::move(done.reply), std::move(done.reply_if_lost));
+    commits_.release([this](std::string& bytes) { send(bytes); });
   } else {
-    send_vouching(done.reply, done.reply_if_lost);
+    send(commits_.vouch(done.reply, done.reply_if_lost));
   }
 }
 
-void session::send_vouching(std::string& reply, std::string& reply_if_lost) {
-  const std::uint32_t lost = lost_.load();
-  if (lost != lost_told_ && !reply_if_lost.empty()) {
-    lost_told_ = lost;
-    send(reply_if_lost);
-  } else {
-    send(reply);
-  }
-}
-
-bool session::resume_stalled() {
-  if (!busy_ || !busy_->stalled) return true;
-  if (!submit_from(*busy_->stalled, busy_->stalled_next)) return false;
-  auto done = std::move(busy_->stalled);
+bool session::resume_paused() {
+  if (!busy_) return true;
+  if (busy_->awaiting_room) return false;
+  if (!busy_->paused) return true;
+  if (!submit_from(*busy_->paused, busy_->paused_next)) return false;
+  auto done = std::move(busy_->paused);
   settle(*done);
   return true;
 }
@@ -358,58 +409,34 @@ bool session::submit(write_item& item) {
   // urgent reserve, so a device asking for one is not held up by others'
   // reports (its next request is read at once).
   const bool urgent = std::holds_alternative<recommendation>(item);
-  bool queued = home_.context->shared.writer().try_submit(
+  bool queued = context().writer.try_submit(
       std::move(item),
       [self = shared_from_this()](const result<void>& r) {
-        if (!r) {
+        if (!r)
           log::error("store write failed",
                      {{"jid", self->describe()}, {"error", r.error().message}});
-          self->lost_.fetch_add(1);  // before the count: a reply waiting for it must see it
-        }
-        // On the writer thread, in queue order: the count of completions is
-        // the sequence number of the last one. Only a completion some reply
-        // waits for costs a hop to the session's thread.
-        const std::uint64_t done = self->completed_.fetch_add(1) + 1;
-        if (done == self->awaited_.load())
-          asio::post(self->home_.io, [self] { self->on_committed(); });
+        // On the writer thread, in submission order (store_writer.hpp). Only
+        // a completion some reply waits for costs a hop to the session.
+        if (self->commits_.completed(r.has_value()))
+          asio::post(self->home_.io, [self] {
+            if (self->commits_.release([&](std::string& bytes) { self->send(bytes); }))
+              self->relax();
+          });
       },
       urgent);
-  if (queued) ++submitted_;
+  if (queued) commits_.submitted();
   return queued;
 }
 
-void session::on_committed() {
-  for (;;) {
-    if (!busy_) {
-      awaited_.store(0);
-      return;
-    }
-    auto& deferred = busy_->deferred;
-    const std::uint64_t done = completed_.load();
-    while (!deferred.empty() && deferred.front().after <= done) {
-      send_vouching(deferred.front().reply, deferred.front().reply_if_lost);
-      deferred.erase(deferred.begin());
-    }
-    if (deferred.empty()) {
-      awaited_.store(0);
-      relax();
-      return;
-    }
-    // Store, then look again (both sequentially consistent): a completion
-    // that counted past this number before it was announced did not post.
-    awaited_.store(deferred.front().after);
-    if (completed_.load() < deferred.front().after) return;
-  }
-}
-
 void session::send(std::string_view bytes) {
-  if (finished_) return;
+  if (phase_ == phase::closed) return;
   std::string& outbox = busy().outbox;
   outbox.append(bytes);
-  if (!closing_ && outbox.size() > home_.context->config.max_outgoing_bytes) {
+  if (reading() && outbox.size() > context().config.max_outgoing_bytes) {
     // The client does not read what it asks for: drop it rather than grow.
     outbox.clear();
-    fail(stream_condition::policy_violation, "outgoing queue full: the client does not read");
+    end(ending::error(stream_condition::policy_violation,
+                      "outgoing queue full: the client does not read"));
     return;
   }
   if (!writing_) start_write();
@@ -417,7 +444,7 @@ void session::send(std::string_view bytes) {
 
 void session::start_write() {
   if (!busy_ || busy_->outbox.empty()) {
-    if (closing_) {
+    if (phase_ == phase::closing) {
       boost::system::error_code ec;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     }
@@ -431,7 +458,7 @@ void session::start_write() {
                       self->writing_ = false;
                       self->busy_->in_flight.clear();
                       if (ec) {
-                        self->finish();
+                        self->end(ending::lost());
                         return;
                       }
                       self->start_write();
@@ -442,11 +469,12 @@ void session::deliver(std::string bytes) {
   std::lock_guard lock(home_.inbox_mutex);
   if (inbox_overflow_) return;
   if (!inbox_) inbox_ = std::make_unique<std::string>();
-  if (inbox_->size() + bytes.size() > home_.context->config.max_outgoing_bytes) {
+  if (inbox_->size() + bytes.size() > context().config.max_outgoing_bytes) {
     inbox_overflow_ = true;
     inbox_.reset();
     asio::post(home_.io, [self = shared_from_this()] {
-      self->fail(stream_condition::policy_violation, "too slow to keep up with the live feed");
+      self->end(ending::error(stream_condition::policy_violation,
+                              "too slow to keep up with the live feed"));
     });
     return;
   }
@@ -465,105 +493,98 @@ void session::drain_inbox() {
     inbox_.reset();
     inbox_posted_ = false;
   }
-  if (!closing_) send(bytes);
+  if (reading()) send(bytes);
 }
 
 void session::close(stream_condition condition, std::string text) {
   asio::post(home_.io, [self = shared_from_this(), condition, text = std::move(text)] {
-    self->fail(condition, text);
+    self->end(ending::error(condition, text));
   });
 }
 
-void session::fail(stream_condition condition, std::string_view text, bool too_big) {
-  if (closing_ || finished_) return;
+void session::end(const ending& why) {
+  if (phase_ == phase::closed) return;
+  if (why.kind == ending::how::lost) {
+    release();
+    return;
+  }
+  if (phase_ == phase::closing) return;  // our last words are said already
   std::string out;
-  if (negotiation_ && !negotiation_->header_sent()) out = negotiation_->header_for_error();
-  xml_element app("stanza-too-big");
-  app.set("xmlns", ns::errors);
-  out += stream_error(condition, text, too_big ? &app : nullptr);
-  log::info("stream error", {{"peer", describe()},
-                             {"condition", std::string(to_string(condition))},
-                             {"reason", std::string(text)}});
-  closing_ = true;
+  if (why.kind == ending::how::stream_error) {
+    if (negotiation_ && !negotiation_->header_sent()) out = negotiation_->header_for_error();
+    xml_element app("stanza-too-big");
+    app.set("xmlns", ns::errors);
+    out += stream_error(why.condition, why.text, why.too_big ? &app : nullptr);
+    log::info("stream error", {{"peer", describe()},
+                               {"condition", std::string(to_string(why.condition))},
+                               {"reason", std::string(why.text)}});
+  } else {
+    log::debug("stream closed by client", {{"peer", describe()}});
+    out = "</stream:stream>";
+  }
+  if (phase_ == phase::negotiating) context().limiter.release(negotiation_->address());
+  phase_ = phase::closing;
   busy().linger_until = steady::now() + linger;
   if (wake_) wake_->cancel();
   busy().outbox.append(out);
   if (!writing_) start_write();
 }
 
-void session::finish_stream() {
-  if (closing_) return;
-  log::debug("stream closed by client", {{"peer", describe()}});
-  closing_ = true;
-  busy().linger_until = steady::now() + linger;
-  busy().outbox.append("</stream:stream>");
-  if (!writing_) start_write();
+void session::end_all(shard& home, const ending& why) {
+  for_each(home, [&why](session& s) { s.end(why); });
 }
 
 void session::sweep(steady::time_point now) {
-  const auto& c = home_.context->config;
-  if (closing_) {
-    if (!busy_ || now >= busy_->linger_until) abort();
+  const auto& c = context().config;
+  if (phase_ == phase::closing) {
+    if (!busy_ || now >= busy_->linger_until) end(ending::lost());
     return;
   }
-  if (!bound_ && negotiation_ && now - negotiation_->started() > c.negotiation_timeout) {
-    fail(stream_condition::connection_timeout, "negotiation took too long");
-  } else if (bound_ && now - last_activity_ > c.stale_after) {
-    fail(stream_condition::connection_timeout, "reaped: no update within the stale window");
+  const bool bound = phase_ == phase::bound;
+  if (!bound && negotiation_ && now - negotiation_->started() > c.negotiation_timeout) {
+    end(ending::error(stream_condition::connection_timeout, "negotiation took too long"));
+  } else if (bound && now - last_activity_ > c.stale_after) {
+    end(ending::error(stream_condition::connection_timeout,
+                      "reaped: no update within the stale window"));
   } else if (now - last_activity_ > c.idle_timeout) {
-    fail(stream_condition::connection_timeout, "idle for too long");
-  } else if (bound_ && last_activity_ > last_touch_ && now - last_touch_ >= c.touch_every) {
+    end(ending::error(stream_condition::connection_timeout, "idle for too long"));
+  } else if (bound) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    write_item touch =
-        device_touch{sender_.address.to_string(), sender_.room, wall_time_of(last_activity_)};
-    if (home_.context->shared.writer().try_submit(std::move(touch))) last_touch_ = now;
+    auto touch = row_.refresh(address_.to_string(), wall_time_of(last_activity_), last_activity_,
+                              now, c.touch_every);
+    if (touch && context().writer.try_submit(std::move(*touch))) row_.refreshed(now);
   }
 }
 
-void session::abort() { finish(); }
-
-namespace {
-
-// Queues `item` now, or as soon as the writer has room: for writes no
-// client waits on but that must not be lost.
-void submit_eventually(store_writer& writer, std::shared_ptr<write_item> item) {
-  if (writer.try_submit(std::move(*item))) return;  // not taken when refused
-  writer.when_space([&writer, item] { submit_eventually(writer, item); });
-}
-
-}  // namespace
-
-void session::finish() {
-  if (finished_) return;
-  finished_ = true;
-  closing_ = true;
+// Closed: the one place the socket closes and the session leaves everything
+// it joined.
+void session::release() {
+  const phase was = phase_;
+  phase_ = phase::closed;
   boost::system::error_code ec;
   socket_.close(ec);
   if (wake_) wake_->cancel();
   (prev_ ? prev_->next_ : home_.first) = next_;
   if (next_) next_->prev_ = prev_;
   prev_ = next_ = nullptr;
-  --home_.context->live_sessions;
-  if (negotiating_) {
-    home_.context->limiter.release(negotiation_->address());
-    negotiating_ = false;
-  }
-  if (bound_) {
-    const bool was_registered = home_.context->shared.unbind(*this);
-    sender_.self.reset();  // break the self-reference cycle
+  if (was == phase::negotiating) context().limiter.release(negotiation_->address());
+  if (negotiation_) {
+    log::debug("disconnected", {{"peer", describe()}});
+  } else if (was != phase::connected) {
+    context().followers.unsubscribe(*this);
+    const bool was_registered = context().online.unbind(*this);
     log::info("disconnected", {{"jid", describe()}});
     // Marking the device offline must not be lost to a full queue either;
     // but a session replaced by a newer one with the same JID (conflict)
     // leaves the device online.
     if (was_registered)
-      submit_eventually(
-          home_.context->shared.writer(),
-          std::make_shared<write_item>(device_offline{sender_.address.to_string(), wall_now()}));
-  } else {
-    log::debug("disconnected", {{"peer", describe()}});
+      submit_eventually(context().writer,
+                        std::make_shared<write_item>(row_.ended(address_.to_string())));
   }
+  if (--context().live_sessions == 0 && context().stopping.load() && context().on_last_closed)
+    context().on_last_closed();
 }
 
 }  // namespace iotxmpp

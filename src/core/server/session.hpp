@@ -1,14 +1,39 @@
 #pragma once
-// One client connection of `serve` (asio's chat-server session shape):
-// callback chains read (wait, then read into the shard's buffer) and write
-// (one write in flight), and a
-// per-thread sweeper drives the timeouts. Lives on one io_context thread
-// (its shard); other threads reach it only through deliver() and close().
+// One client connection of `serve`, in the shape of asio's http/server
+// `connection`: socket I/O, framing and the write queue. What the stanzas
+// mean is the handlers' (stanza_handlers.hpp), what the writes became is the
+// commit tracker's (commit_tracker.hpp), and the device's row is
+// device_rows'. Callback chains read (wait, then read into the shard's
+// buffer) and write (one write in flight); a per-thread sweeper drives the
+// timeouts. Lives on one io_context thread (its shard); other threads reach
+// it only through deliver() and close().
+//
+// Its life, and the one way it ends (end()):
+//
+//   connected --slot taken--> negotiating --bind--> bound
+//       |                         |                   |
+//       +-- end(stream error, client's </stream>, shutdown) --> closing
+//       |                         |                   |           |
+//       |                         |                   |   output flushed and
+//       |                         |                   |   the peer closed, or
+//       |                         |                   |   the linger is over
+//       |                         |                   |           v
+//       +-- end(lost: EOF, reset, write error, cut) --------->  closed
+//
+// closing: nothing more is read into the handlers (input is drained and
+// dropped, so the kernel does not reset the connection over our stream
+// error); closed: the socket is closed, the session left its shard, the
+// registry and the feed, and its device row was marked offline.
+//
+// The transport seam: everything that touches the socket is in
+// wait_readable(), on_readable(), start_write() and release(); a TLS stream
+// replaces session_socket there and nowhere else.
 // Included by session.cpp and server.cpp only (it pulls in asio).
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,11 +42,15 @@
 #include <vector>
 
 #include "core/base/asio.hpp"
-#include "core/server/hub.hpp"
-#include "core/xmpp/negotiation.hpp"
+#include "core/server/commit_tracker.hpp"
+#include "core/server/device_rows.hpp"
+#include "core/server/feed.hpp"
 #include "core/server/peer.hpp"
+#include "core/server/registry.hpp"
+#include "core/server/room_cache.hpp"
 #include "core/server/stanza_handlers.hpp"
 #include "core/xml/stream_framer.hpp"
+#include "core/xmpp/negotiation.hpp"
 
 namespace iotxmpp {
 
@@ -51,7 +80,7 @@ struct shard {
   // Its live sessions, linked through the sessions themselves (no node and
   // no hash bucket per session): see session::for_each.
   session* first = nullptr;
-  // What the sessions share across shards (set by the first session made).
+  // What the sessions share across shards (set by the server).
   session_context* context = nullptr;
   // One read buffer for all sessions of the shard: a session copies out only
   // what it cannot process yet, so an idle session holds no read buffer.
@@ -71,38 +100,76 @@ struct shard {
   bool resume_posted = false;
 };
 
-// What sessions share across shards.
+// What sessions share across shards. Every reference outlives the sessions.
 struct session_context {
-  hub& shared;
+  session_context(const server_config& c, const rules& r, registry& o, feed& f, room_cache& rc,
+                  store_writer& w)
+      : config(c),
+        policy{c.domain, c.limits.max_stanza_bytes, c.idle_timeout},
+        handlers{c, r, o, rc},
+        online(o),
+        followers(f),
+        rooms(rc),
+        writer(w) {}
+
   const server_config& config;
-  stream_policy policy;  // what negotiation announces, made from config
+  const stream_policy policy;  // what negotiation announces
+  const handler_context handlers;
+  registry& online;
+  feed& followers;
+  room_cache& rooms;
+  store_writer& writer;
   negotiation_limiter limiter;
-  std::atomic<std::size_t> live_sessions{0};  // started and not yet finished
+  std::atomic<std::size_t> live_sessions{0};  // started and not yet closed
+  // Set by the server when it stops: called once, on the thread of the
+  // session that closed last, when no session is left.
+  std::function<void()> on_last_closed;
   std::atomic<bool> stopping{false};
 };
 
 class session final : public peer, public std::enable_shared_from_this<session> {
  public:
-  session(session_socket socket, shard& home, session_context& context);
+  session(session_socket socket, shard& home);
   ~session() override;
 
   // Starts reading. Call on the home thread.
   void start();
 
-  const jid& address() const override { return sender_.address; }
+  const jid& address() const override { return address_; }
   void deliver(std::string bytes) override;
   void close(stream_condition condition, std::string text) override;
 
-  // Timeouts, staleness and periodic last-update writes; home thread only.
+  // Timeouts, staleness and the device row's refresh; home thread only.
   void sweep(steady::time_point now);
-  // Drops the connection without a stream error (shutdown deadline).
-  void abort();
 
+  // Why a session ends: the argument of end(), its one way to end.
+  struct ending {
+    enum class how : std::uint8_t {
+      stream_error,  // send <stream:error> (condition, text), then close
+      stream_end,    // the client sent </stream:stream>: answer it, then close
+      lost,          // the transport is gone or must go now: close at once
+    } kind;
+    stream_condition condition = stream_condition::undefined_condition;
+    std::string_view text{};
+    bool too_big = false;  // add XEP-0205's <stanza-too-big/>
+
+    static ending error(stream_condition c, std::string_view text, bool too_big = false) {
+      return {how::stream_error, c, text, too_big};
+    }
+    static ending client_closed() { return {how::stream_end}; }
+    static ending lost() { return {how::lost}; }
+  };
+  // Ends the session (idempotent; a later, harsher ending may cut a
+  // closing session short). Home thread only.
+  void end(const ending& why);
+
+  // Asks every session of `home` to end with `condition`; home thread.
+  static void end_all(shard& home, const ending& why);
   // The next turn of every session in home.yielded; home thread only.
   static void resume_yielded(shard& home);
 
   // Calls f(session&) for every live session of `home`, on its thread. f may
-  // finish the session it is given (which unlinks it), but no other.
+  // end the session it is given (which unlinks it), but no other.
   template <class F>
   static void for_each(shard& home, F&& f) {
     for (session* s = home.first; s != nullptr;) {
@@ -113,12 +180,14 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   }
 
  private:
-  session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home,
-          session_context& context);
+  session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home);
+
+  enum class phase : std::uint8_t { connected, negotiating, bound, closing, closed };
 
   // How a turn of processing ended: all bytes used, the turn's stanza budget
-  // spent (yield), or the store writer full (stalled, back-pressure).
-  enum class turn { done, yield, stalled };
+  // spent (yield), or paused: the store writer is full (back-pressure) or a
+  // room look-up is under way.
+  enum class turn { done, yield, paused };
   // Stanzas one session handles before every other ready session of its
   // shard has had a turn: under full ingest a request waits for about one
   // round of the others' turns. Measured beside 50 connections sending at
@@ -127,12 +196,16 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // with 1, 154-161k with 2, 172k with 6.
   static constexpr std::size_t turn_stanzas = 2;
 
+  session_context& context() const { return *home_.context; }
+  bool reading() const { return phase_ < phase::closing; }
+
+  // Input.
   void wait_readable();
   void on_readable(boost::system::error_code ec);
   void continue_unread();  // a turn on what an earlier turn left in busy_->unread
   void after(turn t);
-  void wait_for_space();
-  void on_space();
+  void wait_to_resume();
+  void on_resume();
   // Feeds bytes to the framer and acts on its events, for at most
   // turn_stanzas stanzas. Unless done, `data` is left at the first byte not
   // yet consumed.
@@ -140,42 +213,37 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool on_element(pugi::xml_node element);
   void apply(negotiation::step step);
   void on_bound();
-  // Queues the handler's writes and sends its reply. False when the writer
-  // was full: the rest waits in busy_->stalled until when_space() fires.
+
+  // Carrying out a handler's outcome. False when paused: the rest waits in
+  // busy_->paused until the writer has room or the room look-up answered.
   bool carry_out(handled result);
+  void take_effects(handled& result);
+  void await_room(pending_recommend request);
   bool submit_from(handled& result, std::size_t& next);
   void settle(handled& done);
-  bool resume_stalled();
-  void send_vouching(std::string& reply, std::string& reply_if_lost);
+  bool resume_paused();
   bool submit(write_item& item);
-  void on_committed();
 
+  // Output.
   void send(std::string_view bytes);
   void start_write();
-  void fail(stream_condition condition, std::string_view text, bool too_big = false);
-  void finish_stream();  // clean close after the client's </stream:stream>
   void drain_inbox();
-  void finish();
+
+  void release();  // closed: the socket and every registration go
   std::string describe() const;
 
   // What only a busy session needs: made on demand, freed by relax() once it
   // holds nothing, so an idle bound session carries a null pointer instead.
-  struct deferred_reply {
-    std::uint64_t after;  // sent once this many writes completed
-    std::string reply;
-    std::string reply_if_lost;
-  };
   struct busy_state {
     std::string outbox;         // bytes waiting for the write in flight
     std::string in_flight;      // the bytes of the write in flight
-    std::string unread;         // what a read brought that a yielded or stalled turn left
+    std::string unread;         // what a read brought that a yielded or paused turn left
     std::size_t unread_at = 0;  // of which the turns so far used this much
-    // Back-pressure: the writes the store writer has not accepted yet, and
-    // the reply that must follow them.
-    std::unique_ptr<handled> stalled;
-    std::size_t stalled_next = 0;
-    std::vector<deferred_reply> deferred;  // replies awaiting a commit
-    steady::time_point linger_until{};     // closing: when to stop draining
+    // The outcome being carried out while paused, and its next write.
+    std::unique_ptr<handled> paused;
+    std::size_t paused_next = 0;
+    bool awaiting_room = false;         // a room look-up will fill `paused`
+    steady::time_point linger_until{};  // closing: when to stop draining
   };
   busy_state& busy();
   void relax();
@@ -185,33 +253,22 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   stream_framer framer_;
   // Until bound; it also holds the client's address and the time of accept.
   std::unique_ptr<negotiation> negotiation_;
-  sender_state sender_;
+  jid address_;  // bound full JID
   std::unique_ptr<busy_state> busy_;
   session* prev_ = nullptr;  // the shard's list of live sessions
   session* next_ = nullptr;
-  std::unique_ptr<asio::steady_timer> wake_;  // made the first time back-pressure stalls us
+  std::unique_ptr<asio::steady_timer> wake_;  // made the first time a turn pauses
   // Bytes from other threads (feed, conflict), bounded by max_outgoing_bytes;
   // guarded by home_.inbox_mutex like the two inbox flags below.
   std::unique_ptr<std::string> inbox_;
 
   steady::time_point last_activity_;
-  steady::time_point last_touch_;
-  bool negotiating_ = true;  // holds a negotiation_limiter slot
-  bool bound_ = false;
-  bool closing_ = false;  // stream error or close sent; reading only to drain
-  bool finished_ = false;
+  device_rows row_;
+  commit_tracker commits_;
+  phase phase_ = phase::connected;
   bool writing_ = false;  // one async_write of busy_->in_flight in flight
   bool inbox_posted_ = false;
   bool inbox_overflow_ = false;
-
-  // Commit tracking: replies that wait until writes up to a count committed.
-  std::uint64_t submitted_ = 0;              // writes queued, on this thread
-  std::atomic<std::uint64_t> completed_{0};  // writes completed, by the writer thread
-  std::atomic<std::uint64_t> awaited_{0};    // the completion a deferred reply waits for
-  // Writes the database refused (writer thread) and how many of those the
-  // client was told of; compared for inequality only, so wrapping is fine.
-  std::atomic<std::uint32_t> lost_{0};
-  std::uint32_t lost_told_ = 0;
 };
 
 }  // namespace iotxmpp

@@ -2,20 +2,21 @@
 
 #include <cstring>
 
-#include "core/model/datetime.hpp"
-#include "core/iot/sensordata.hpp"
-#include "core/xmpp/stanza.hpp"
 #include "core/base/version.hpp"
+#include "core/iot/sensordata.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xml/xml_element.hpp"
+#include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 namespace {
 
 // A reply from the server's domain to the sender.
 handled error_to(pugi::xml_node request, stanza_condition c, const sender_state& sender,
-                 const hub& h, std::string_view text = {}) {
+                 const handler_context& h, std::string_view text = {}) {
   handled out;
-  out.reply = error_reply(request, c, h.config().domain, sender.address.to_string(), text).str();
+  out.reply = error_reply(request, c, h.config.domain, sender.address.to_string(), text).str();
   return out;
 }
 
@@ -35,9 +36,9 @@ std::string with_payload(const xml_element& shell, std::string_view payload) {
 }
 
 // True when a stanza is addressed to the server itself (or to no one).
-bool to_server(pugi::xml_node stanza, const sender_state& sender, const hub& h) {
+bool to_server(pugi::xml_node stanza, const sender_state& sender, const handler_context& h) {
   std::string_view to = stanza.attribute("to").value();
-  return to.empty() || to == h.config().domain || to == sender.address.bare_string() ||
+  return to.empty() || to == h.config.domain || to == sender.address.bare_string() ||
          to == sender.address.to_string();
 }
 
@@ -53,7 +54,7 @@ pugi::xml_node only_child(pugi::xml_node iq) {
   return found;
 }
 
-handled disco_info(std::string_view id, const sender_state& sender, const hub& h) {
+handled disco_info(std::string_view id, const sender_state& sender, const handler_context& h) {
   xml_element query("query");
   query.set("xmlns", ns::disco_info);
   query.add_child("identity").set("category", "server").set("type", "im").set("name", "iotxmpp");
@@ -64,70 +65,81 @@ handled disco_info(std::string_view id, const sender_state& sender, const hub& h
   for (auto f : features) query.add_child("feature").set("var", f);
   handled out;
   out.reply =
-      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+      iq_result(id, h.config.domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
-handled disco_items(std::string_view id, const sender_state& sender, const hub& h) {
+handled disco_items(std::string_view id, const sender_state& sender, const handler_context& h) {
   xml_element query("query");
   query.set("xmlns", ns::disco_items);
-  for (const auto& device : h.online()) query.add_child("item").set("jid", device);
+  for (const auto& device : h.online.online()) query.add_child("item").set("jid", device);
   handled out;
   out.reply =
-      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+      iq_result(id, h.config.domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
-handled software_version(std::string_view id, const sender_state& sender, const hub& h) {
+handled software_version(std::string_view id, const sender_state& sender,
+                         const handler_context& h) {
   xml_element query("query");
   query.set("xmlns", ns::version);
   query.add_child("name").set_text("iotxmpp");
   query.add_child("version").set_text(version());
   handled out;
   out.reply =
-      iq_result(id, h.config().domain, sender.address.to_string()).add(std::move(query)).str();
+      iq_result(id, h.config.domain, sender.address.to_string()).add(std::move(query)).str();
   return out;
 }
 
-handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender, hub& h,
-                  sys_micros now) {
+handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender,
+                  const handler_context& h, sys_micros now) {
   pugi::xml_attribute room_attr = payload.attribute("room");
   if (!room_attr || !*room_attr.value())
     return error_to(iq, stanza_condition::bad_request, sender, h, "recommend needs a room");
-  std::string room = room_attr.value();
-  auto latest = h.latest(room);
-  recommendation rec = h.recommendation_rules().recommend(room, sender.address.to_string(),
-                                                          latest ? &*latest : nullptr, now,
-                                                          local_offset_minutes(now));
-  std::string payload_xml;
-  write_recommend_payload(rec, payload_xml);
-  handled out;
-  out.reply = with_payload(
-      iq_result(iq.attribute("id").value(), h.config().domain, sender.address.to_string()),
-      payload_xml);
-  out.writes.emplace_back(std::move(rec));
-  return out;
+  pending_recommend request{iq.attribute("id").value(), room_attr.value()};
+  auto latest = h.rooms.find(request.room);
+  if (!latest) {
+    handled out;
+    out.awaits_room = std::move(request);
+    return out;
+  }
+  return answer_recommend(request, &*latest, sender, h, now);
 }
 
-handled feed(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender, hub& h) {
+handled feed(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender,
+             const handler_context& h) {
   std::string_view name = local_name(payload);
-  if (!sender.self)
-    return error_to(iq, stanza_condition::internal_server_error, sender, h, "no session");
-  if (name == "subscribe")
-    h.subscribe(sender.self, payload.attribute("room").value());
-  else if (name == "unsubscribe")
-    h.unsubscribe(*sender.self);
-  else
-    return error_to(iq, stanza_condition::feature_not_implemented, sender, h);
   handled out;
+  if (name == "subscribe") {
+    out.subscription = handled::feed_change::subscribe;
+    out.subscription_room = payload.attribute("room").value();
+  } else if (name == "unsubscribe") {
+    out.subscription = handled::feed_change::unsubscribe;
+  } else {
+    return error_to(iq, stanza_condition::feature_not_implemented, sender, h);
+  }
   out.reply =
-      iq_result(iq.attribute("id").value(), h.config().domain, sender.address.to_string()).str();
+      iq_result(iq.attribute("id").value(), h.config.domain, sender.address.to_string()).str();
   return out;
 }
 
 }  // namespace
 
-handled handle_stanza(pugi::xml_node stanza, sender_state& sender, hub& h, sys_micros now) {
+handled answer_recommend(const pending_recommend& request, const status_report* latest,
+                         const sender_state& sender, const handler_context& h, sys_micros now) {
+  recommendation rec = h.recommendation_rules.recommend(request.room, sender.address.to_string(),
+                                                        latest, now, local_offset_minutes(now));
+  std::string payload_xml;
+  write_recommend_payload(rec, payload_xml);
+  handled out;
+  out.reply =
+      with_payload(iq_result(request.id, h.config.domain, sender.address.to_string()), payload_xml);
+  out.writes.emplace_back(std::move(rec));
+  return out;
+}
+
+handled handle_stanza(pugi::xml_node stanza, const sender_state& sender, const handler_context& h,
+                      sys_micros now) {
   std::string_view name = local_name(stanza);
   std::string_view xmlns = stanza.attribute("xmlns").value();
   bool client_ns = xmlns.empty() || xmlns == ns::client;
@@ -153,7 +165,8 @@ handled handle_stanza(pugi::xml_node stanza, sender_state& sender, hub& h, sys_m
   return out;
 }
 
-handled handle_message(pugi::xml_node message, sender_state& sender, hub& h, sys_micros now) {
+handled handle_message(pugi::xml_node message, const sender_state& sender, const handler_context& h,
+                       sys_micros now) {
   // Never answer an error with an error (RFC 6120 §8.3.1).
   if (std::strcmp(message.attribute("type").value(), "error") == 0) return {};
   if (!to_server(message, sender, h) || !is_status_report(message))
@@ -165,17 +178,14 @@ handled handle_message(pugi::xml_node message, sender_state& sender, hub& h, sys
     return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
 
   handled out;
-  h.remember(*report);
-  h.publish(report->room, message, from);
-  if (report->room != sender.room) {
-    sender.room = report->room;
-    out.writes.emplace_back(device_touch{from, sender.room, now});
-  }
-  out.writes.emplace_back(std::move(*report));
+  out.publish = message;
+  out.publish_room = report->room;
+  out.report = std::move(*report);
   return out;
 }
 
-handled handle_presence(pugi::xml_node presence, sender_state& sender, hub& h, sys_micros now) {
+handled handle_presence(pugi::xml_node presence, const sender_state& sender,
+                        const handler_context& h, sys_micros now) {
   std::string_view type = presence.attribute("type").value();
   // Rosters and subscriptions are out of scope; directed presence is not
   // routed. Only broadcast availability changes the device's state.
@@ -186,13 +196,15 @@ handled handle_presence(pugi::xml_node presence, sender_state& sender, hub& h, s
   update.show = presence.child_value("show");
   update.status = presence.child_value("status");
   update.at = now;
-  h.publish(sender.room, presence, update.device_jid);
   handled out;
-  out.writes.emplace_back(std::move(update));
+  out.publish = presence;
+  out.publish_room = sender.room;
+  out.presence = std::move(update);
   return out;
 }
 
-handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros now) {
+handled handle_iq(pugi::xml_node iq, const sender_state& sender, const handler_context& h,
+                  sys_micros now) {
   std::string_view type = iq.attribute("type").value();
   std::string_view id = iq.attribute("id").value();
   if (type == "result" || type == "error") return {};  // we asked nothing
@@ -212,9 +224,9 @@ handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros no
 
   if (xmlns == ns::ping && name == "ping" && get) {
     handled out;
-    out.reply = iq_result(id, h.config().domain, sender.address.to_string()).str();
+    out.reply = iq_result(id, h.config.domain, sender.address.to_string()).str();
     out.reply_after_commit = true;
-    out.reply_if_lost = error_reply(iq, stanza_condition::internal_server_error, h.config().domain,
+    out.reply_if_lost = error_reply(iq, stanza_condition::internal_server_error, h.config.domain,
                                     sender.address.to_string(),
                                     "an earlier stanza of this session could not be stored")
                             .str();
@@ -228,7 +240,7 @@ handled handle_iq(pugi::xml_node iq, sender_state& sender, hub& h, sys_micros no
   if (xmlns == ns::feed && !get) return feed(iq, payload, sender, h);
   if (xmlns == ns::session && !get) {  // RFC 3921 session: a no-op kept for old clients
     handled out;
-    out.reply = iq_result(id, h.config().domain, sender.address.to_string()).str();
+    out.reply = iq_result(id, h.config.domain, sender.address.to_string()).str();
     return out;
   }
   static constexpr std::string_view known[] = {ns::ping,    ns::disco_info, ns::disco_items,

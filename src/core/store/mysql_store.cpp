@@ -109,8 +109,7 @@ std::string sql_text(sql_id id, std::size_t rows) {
              " online = VALUES(online), presence_show = VALUES(presence_show),"
              " presence_status = VALUES(presence_status)";
     case sql_id::offline:
-      return "UPDATE devices SET online = FALSE, last_update = GREATEST(last_update, ?)"
-             " WHERE jid = ?";
+      return "UPDATE devices SET online = FALSE WHERE jid = ?";
     case sql_id::latest:
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?"
@@ -385,7 +384,7 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
   }
   for (const device_offline& o : batch.offlines) {
     sql::PreparedStatement* s = statement(sql_id::offline);
-    params(s).integer(micros(o.at)).text(o.device_jid);
+    params(s).text(o.device_jid);
     s->executeUpdate();
   }
   insert_rows(sql_id::report, batch.reports.size(), [&](params& p, std::size_t i) {

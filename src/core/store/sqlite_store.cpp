@@ -145,7 +145,7 @@ std::string sql_text(sql_id id, std::size_t rows) {
              " last_update = max(last_update, excluded.last_update), online = excluded.online,"
              " presence_show = excluded.presence_show, presence_status = excluded.presence_status";
     case sql_id::offline:
-      return "UPDATE devices SET online = 0, last_update = max(last_update, ?2) WHERE jid = ?1";
+      return "UPDATE devices SET online = 0 WHERE jid = ?1";
     case sql_id::latest:
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?1"
@@ -360,7 +360,6 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
     if (!s) return std::unexpected(s.error());
     int p = 1;
     bind_text(*s, p, o.device_jid);
-    bind_int(*s, p, micros(o.at));
     if (auto r = step_done(*s); !r) return r;
   }
 

@@ -49,10 +49,11 @@ struct device_touch {
   sys_micros at{};
 };
 
-// A device whose session ended (online = false); the row stays until reaped.
+// A device whose session ended: online = false on its row if the row still
+// exists. It never makes a row and leaves last_update alone (that moves only
+// on what the device sent): a reaped device stays removed.
 struct device_offline {
   std::string device_jid;
-  sys_micros at{};
 };
 
 // Everything one transaction writes. apply() writes device changes in the
