@@ -16,9 +16,8 @@ constexpr auto linger = std::chrono::seconds(2);
 // The client's address (one getpeername) as the seed's JIDs want it:
 // IPv4-mapped IPv6 addresses (from a dual-stack listener) written as plain
 // IPv4.
-asio::ip::tcp::endpoint remote_of(const session_socket& socket) {
-  boost::system::error_code ec;
-  auto ep = socket.remote_endpoint(ec);
+asio::ip::tcp::endpoint remote_of(const tcp_transport& transport) {
+  auto ep = transport.remote();
   auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
     ep.address(asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()));
@@ -57,10 +56,13 @@ void negotiation_limiter::release(const std::string& address) {
 }
 
 session::session(session_socket socket, shard& home)
-    : session(std::move(socket), remote_of(socket), home) {}
+    : session(tcp_transport(std::move(socket)), home) {}
 
-session::session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home)
-    : socket_(std::move(socket)),
+session::session(tcp_transport&& transport, shard& home)
+    : session(std::move(transport), remote_of(transport), home) {}
+
+session::session(tcp_transport&& transport, const asio::ip::tcp::endpoint& remote, shard& home)
+    : transport_(std::move(transport)),
       home_(home),
       framer_(home.context->config.limits),
       negotiation_(std::make_unique<negotiation>(home.context->policy, remote.address().to_string(),
@@ -96,8 +98,6 @@ void session::start() {
   if (next_) next_->prev_ = this;
   home_.first = this;
   ++context().live_sessions;
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);  // TCP_NODELAY comes from the listener (Linux copies it)
   log::debug("connected", {{"peer", describe()}});
   if (context().limiter.try_acquire(negotiation_->address(),
                                     context().config.max_negotiating_per_address))
@@ -112,8 +112,7 @@ void session::start() {
 // then costs one pending wait operation, not a coroutine frame and its
 // awaitable machinery (about 900 bytes a session).
 void session::wait_readable() {
-  socket_.async_wait(
-      asio::ip::tcp::socket::wait_read,
+  transport_.wait_readable(
       [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
@@ -123,7 +122,7 @@ void session::on_readable(boost::system::error_code ec) {
     return;
   }
   // Read into the shard's buffer: an idle session owns no read buffer.
-  const std::size_t n = socket_.read_some(asio::buffer(home_.read_buffer), ec);
+  const std::size_t n = transport_.read_some(asio::buffer(home_.read_buffer), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     wait_readable();
     return;
@@ -444,25 +443,22 @@ void session::send(std::string_view bytes) {
 
 void session::start_write() {
   if (!busy_ || busy_->outbox.empty()) {
-    if (phase_ == phase::closing) {
-      boost::system::error_code ec;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    }
+    if (phase_ == phase::closing) transport_.shutdown_send();
     relax();
     return;
   }
   writing_ = true;
   busy_->in_flight.swap(busy_->outbox);
-  asio::async_write(socket_, asio::buffer(busy_->in_flight),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      self->busy_->in_flight.clear();
-                      if (ec) {
-                        self->end(ending::lost());
-                        return;
-                      }
-                      self->start_write();
-                    });
+  transport_.write(asio::buffer(busy_->in_flight),
+                   [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                     self->writing_ = false;
+                     self->busy_->in_flight.clear();
+                     if (ec) {
+                       self->end(ending::lost());
+                       return;
+                     }
+                     self->start_write();
+                   });
 }
 
 void session::deliver(std::string bytes) {
@@ -563,8 +559,7 @@ void session::sweep(steady::time_point now) {
 void session::release() {
   const phase was = phase_;
   phase_ = phase::closed;
-  boost::system::error_code ec;
-  socket_.close(ec);
+  transport_.close();
   if (wake_) wake_->cancel();
   (prev_ ? prev_->next_ : home_.first) = next_;
   if (next_) next_->prev_ = prev_;

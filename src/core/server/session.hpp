@@ -25,9 +25,8 @@
 // error); closed: the socket is closed, the session left its shard, the
 // registry and the feed, and its device row was marked offline.
 //
-// The transport seam: everything that touches the socket is in
-// wait_readable(), on_readable(), start_write() and release(); a TLS stream
-// replaces session_socket there and nowhere else.
+// The transport seam: the session touches its connection only through
+// transport_ (transport.hpp); a TLS stream goes there and nowhere else.
 // Included by session.cpp and server.cpp only (it pulls in asio).
 
 #include <atomic>
@@ -49,6 +48,7 @@
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
 #include "core/server/stanza_handlers.hpp"
+#include "core/server/transport.hpp"
 #include "core/xml/stream_framer.hpp"
 #include "core/xmpp/negotiation.hpp"
 
@@ -57,10 +57,6 @@ namespace iotxmpp {
 class session;
 struct session_context;
 using steady = std::chrono::steady_clock;
-// Bound to its shard's io_context type rather than a type-erased executor:
-// the socket and every pending operation on it are smaller (an idle session
-// holds one of each).
-using session_socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
 
 // Counts connections per source address that have not bound yet, so a flood
 // of half-open logins from one address is refused (PROTOCOL.md §4).
@@ -130,6 +126,7 @@ struct session_context {
 class session final : public peer, public std::enable_shared_from_this<session> {
  public:
   session(session_socket socket, shard& home);
+  session(tcp_transport&& transport, shard& home);
   ~session() override;
 
   // Starts reading. Call on the home thread.
@@ -180,7 +177,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   }
 
  private:
-  session(session_socket&& socket, const asio::ip::tcp::endpoint& remote, shard& home);
+  session(tcp_transport&& transport, const asio::ip::tcp::endpoint& remote, shard& home);
 
   enum class phase : std::uint8_t { connected, negotiating, bound, closing, closed };
 
@@ -248,7 +245,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   busy_state& busy();
   void relax();
 
-  session_socket socket_;
+  tcp_transport transport_;
   shard& home_;
   stream_framer framer_;
   // Until bound; it also holds the client's address and the time of accept.
