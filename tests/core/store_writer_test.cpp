@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <set>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/scratch_db.hpp"
 #include "support/store_records.hpp"
@@ -18,6 +22,7 @@ namespace iotxmpp {
 namespace {
 
 using test::engine;
+using test::make_recommendation;
 using test::make_report;
 using test::micros_at;
 using namespace std::chrono_literals;
@@ -63,6 +68,9 @@ class fake_store final : public store {
       --s_->fail_next;
       return fail(error_kind::connect, "fake: connection lost");
     }
+    for (const auto& r : batch.reports)  // refused data, as the real stores refuse it
+      for (const auto& v : r.values)
+        if (!std::isfinite(v.value)) return fail(error_kind::database, "fake: not finite");
     for (const auto& r : batch.reports) s_->ids.push_back(r.stanza_id);
     ++s_->transactions;
     return {};
@@ -179,6 +187,146 @@ TEST(StoreWriter, AfterStopCompletionsFailAtOnce) {
   ASSERT_TRUE(got);
   ASSERT_FALSE(*got);
   EXPECT_EQ(got->error().kind, error_kind::internal);
+}
+
+// The completion-order promise (write_done in store_writer.hpp), exercised by
+// several producer threads at once. Producer 0 sends only urgent items
+// (recommendations), so it keeps getting into the reserve while the others
+// wait for room; the others send reports with a recommendation and a device
+// touch now and then. One report in the middle is refused. The submitting
+// calls are serialised under `submit_mutex` so that `queued` is the queue
+// order; completions are recorded as they come.
+struct order_run {
+  static constexpr int producers = 4;
+  static constexpr int per_producer = 200;
+  static constexpr std::pair<int, int> refused{2, per_producer / 2};
+
+  using key = std::pair<int, int>;  // (producer, index)
+  std::mutex submit_mutex;
+  std::vector<key> queued;
+  int normal_waiting = 0;     // normal items refused for want of room, not yet queued
+  int urgent_overtook = 0;    // urgent items queued while a normal one waited
+  std::atomic<int> full{0};   // try_submit() calls refused for want of room
+  std::mutex complete_mutex;
+  std::vector<key> completed;
+  std::vector<key> failed;
+  std::vector<error_kind> errors;
+  std::set<std::thread::id> completion_threads;
+  std::vector<key> invisible;  // completed with success, not visible to `visible`
+  // Looks a report's room up on another connection (empty: not checked).
+  std::function<bool(const std::string& room)> visible;
+
+  static std::string room_of(key k) {
+    return "p" + std::to_string(k.first) + "-" + std::to_string(k.second);
+  }
+  static write_item item_of(key k) {
+    auto [p, i] = k;
+    if (p == 0 || i % 7 == 3) return make_recommendation(room_of(k), micros_at(i));
+    if (i % 10 == 5) return device_touch{"p" + std::to_string(p) + "@iot/x", "", micros_at(i)};
+    status_report r = make_report(room_of(k), "s-" + std::to_string(i), micros_at(i));
+    if (k == refused) r.values[1].value = std::numeric_limits<double>::quiet_NaN();
+    return r;
+  }
+
+  void complete(key k, const result<void>& r) {
+    bool seen = true;
+    if (r && visible && std::holds_alternative<status_report>(item_of(k)))
+      seen = visible(room_of(k));
+    std::lock_guard lock(complete_mutex);
+    completed.push_back(k);
+    completion_threads.insert(std::this_thread::get_id());
+    if (!seen) invisible.push_back(k);
+    if (!r) {
+      failed.push_back(k);
+      errors.push_back(r.error().kind);
+    }
+  }
+
+  void produce(store_writer& w, int p) {
+    for (int i = 0; i < per_producer; ++i) {
+      write_item item = item_of({p, i});
+      const bool urgent = std::holds_alternative<recommendation>(item);
+      write_done done = [this, k = key{p, i}](const result<void>& r) { complete(k, r); };
+      bool waited = false;
+      for (;;) {
+        {
+          std::lock_guard lock(submit_mutex);
+          if (w.try_submit(std::move(item), std::move(done), urgent)) {
+            queued.push_back({p, i});
+            if (waited) --normal_waiting;
+            if (urgent && normal_waiting > 0) ++urgent_overtook;
+            break;
+          }
+          ++full;
+          if (!urgent && !waited) {
+            waited = true;
+            ++normal_waiting;
+          }
+        }
+        std::this_thread::sleep_for(50us);  // refused untouched: the same item again
+      }
+    }
+  }
+
+  void run(store_writer& w, const std::function<void()>& while_running = {}) {
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) threads.emplace_back([this, &w, p] { produce(w, p); });
+    if (while_running) while_running();
+    for (auto& t : threads) t.join();
+    w.flush();
+  }
+
+  // The promise: every item completes once, on one thread that is not a
+  // producer, in queue order (so each producer's in its own order), the
+  // refused one with its error in its place.
+  void check() {
+    std::lock_guard lock(complete_mutex);
+    ASSERT_EQ(queued.size(), std::size_t{producers * per_producer});
+    ASSERT_EQ(completed.size(), queued.size()) << "an item completed twice or never";
+    for (int p = 0; p < producers; ++p) {
+      int next = 0;
+      for (const key& k : completed)
+        if (k.first == p) {
+          ASSERT_EQ(k.second, next) << "producer " << p << ": completion out of its order";
+          ++next;
+        }
+    }
+    for (std::size_t n = 0; n < queued.size(); ++n)
+      ASSERT_EQ(completed[n], queued[n]) << "completion " << n << " is not in queue order";
+    EXPECT_EQ(failed, std::vector<key>{refused});
+    EXPECT_EQ(errors, std::vector<error_kind>{error_kind::database});
+    EXPECT_EQ(completion_threads.size(), 1u);
+    EXPECT_TRUE(invisible.empty()) << invisible.size() << " reports not visible at completion";
+  }
+};
+
+TEST(StoreWriter, CompletionsComeInQueueOrderAcrossProducersRetriesAndRefusals) {
+  auto state = std::make_shared<fake_state>();
+  state->gate_open = false;  // the first batch waits, so the queue fills
+  state->fail_next = 3;      // and then the connection is lost three times
+  store_writer w(fake_connect(state), {.queue_capacity = 16,
+                                       .urgent_reserve = 4,
+                                       .max_batch = 24,
+                                       .max_delay = 1ms,
+                                       .retry_min = 1ms,
+                                       .retry_max = 2ms});
+  order_run run;
+  run.run(w, [&] {
+    for (int i = 0; i < 2000 && run.full == 0; ++i) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(20ms);  // the urgent producer fills the reserve
+    state->open_gate();
+  });
+  run.check();
+  EXPECT_GT(run.full, 0) << "the queue never filled";
+  EXPECT_GT(run.urgent_overtook, 0) << "no urgent item was queued while a normal one waited";
+  EXPECT_GE(w.stats().retries, 3u);
+  // What was committed is what was queued, less the refused report.
+  std::vector<std::string> want;
+  for (const auto& k : run.queued)
+    if (k != order_run::refused && std::holds_alternative<status_report>(order_run::item_of(k)))
+      want.push_back("s-" + std::to_string(k.second));
+  std::lock_guard lock(state->mutex);
+  EXPECT_EQ(state->ids, want);
 }
 
 // The same writer behaviour against the real engines.
@@ -299,6 +447,23 @@ TEST_P(StoreWriterDb, DeviceChangesKeepTheirOrder) {
   EXPECT_EQ((*online)[0].jid, "a@iot/x");
   EXPECT_EQ((*online)[0].last_update, micros_at(3));
   EXPECT_EQ((*online)[1].jid, "c@iot/x");
+}
+
+TEST_P(StoreWriterDb, CompletionsComeInQueueOrderAcrossProducersAndRefusals) {
+  store_writer w(connect(), {.queue_capacity = 16, .urgent_reserve = 4, .max_batch = 24,
+                             .max_delay = 1ms});
+  // The completions run one at a time on the writer thread, so they may
+  // share this connection.
+  std::unique_ptr<store> other = open();
+  ASSERT_TRUE(other);
+  order_run run;
+  run.visible = [&](const std::string& room) {
+    auto got = other->latest_report(room);
+    return got && *got;
+  };
+  run.run(w);
+  run.check();
+  EXPECT_GT(run.full, 0) << "the queue never filled";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreWriterDb, ::testing::Values(engine::sqlite, engine::mysql),

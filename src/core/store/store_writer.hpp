@@ -18,9 +18,30 @@ namespace iotxmpp {
 
 using write_item =
     std::variant<status_report, presence_update, recommendation, device_touch, device_offline>;
-// Called on the writer thread once the item's transaction committed, or with
-// the error that refused it for good. Must not throw, block for long, or call
-// flush() / stop(); it may submit more items.
+// Called once per item, on the writer thread, when the item completed:
+// with success once its transaction committed (other connections see the
+// item by then; a duplicate report counts as committed), or with the error
+// that refused it for good (error_kind::database: its data was refused;
+// usage: the database cannot be opened). Must not throw, block for long, or
+// call flush() / stop(); it may submit more items.
+//
+// Order: completions run one at a time and come in queue order, the order
+// in which accepting try_submit() / submit_wait() calls took the writer's
+// lock, across all producers. So a producer's completions come in the order
+// of its accepted submissions (a try_submit() that returned false submitted
+// nothing), and when item N completes, every item queued before it has
+// completed. This holds
+//   - for urgent items: `urgent` only admits an item into the reserve when
+//     the queue is full; it joins the back of the queue and never overtakes;
+//   - for refused items: a refused batch is retried by halves, the earlier
+//     half first, and a refused item completes, with its error, in its place;
+//   - across retries and reconnects: the batch in flight is retried until it
+//     settles, and nothing queued behind it completes first.
+// Except at stop(): an item submitted once stop() has begun completes at once
+// on the submitting thread with error_kind::internal, before the items
+// queued ahead of it that stop() is still committing (a completion that
+// submits then sees its item's completion run inside it, ahead of the rest of
+// its batch). A producer that counts completions stops submitting first.
 using write_done = std::function<void(const result<void>&)>;
 
 struct writer_options {
@@ -76,8 +97,10 @@ class store_writer {
   // or refused); a partial batch is written at once rather than after
   // max_delay. Blocks for as long as the database is away.
   void flush();
-  // Commits everything queued, then stops the thread. Idempotent. Blocks for
-  // as long as the database is away: nothing accepted is dropped.
+  // Commits everything queued, completing each item in queue order, then
+  // stops the thread; later submissions complete at once with an error (see
+  // write_done). Idempotent. Blocks for as long as the database is away:
+  // nothing accepted is dropped.
   void stop();
   writer_stats stats() const;
 
