@@ -366,7 +366,9 @@ void server::wait() {
   if (p.reaper.joinable()) p.reaper.join();
   p.rooms->stop();  // before the shards go: its pending look-ups post to them
   // Everything the sessions accepted is in the writer's queue: commit it all
-  // before saying we stopped.
+  // before saying we stopped. The io threads are joined first, so no session
+  // submits once stop() has begun: their completion counts stay sequence
+  // numbers (store_writer.hpp's exception at stop()).
   p.writer->stop();
   auto st = p.writer->stats();
   log::info("stopped", {{"committed", std::to_string(st.committed_items)},
