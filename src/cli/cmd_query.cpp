@@ -14,8 +14,9 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "core/base/clock.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp::cli {
@@ -76,10 +77,9 @@ result<void> recommend(blocking_client& c, const client_flags& f, std::chrono::m
 }
 
 result<void> ping(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = steady_now();
   auto reply = c.iq(ping_request(f.domain), timeout);
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double ms = milliseconds_since(t0);
   if (!reply) return std::unexpected(reply.error());
   if (f.json)
     print_json({{"server", f.server}, {"rtt_ms", ms}});

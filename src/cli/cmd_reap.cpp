@@ -12,6 +12,7 @@
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/base/clock.hpp"
 #include "core/base/duration.hpp"
 #include "core/store/store.hpp"
 
@@ -50,9 +51,7 @@ int run_reap(const reap_options& o) {
   if (!url) return report(url.error());
   auto db = open_store(*url);
   if (!db) return report(db.error());
-  auto now =
-      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  auto removed = (*db)->reap(now - *stale, o.dry_run);
+  auto removed = (*db)->reap(wall_now() - *stale, o.dry_run);
   if (!removed) return report(removed.error());
 
   if (o.json) {

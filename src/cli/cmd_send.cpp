@@ -17,8 +17,9 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "core/base/clock.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xmpp/remote_error.hpp"
 
 namespace iotxmpp::cli {
@@ -57,8 +58,7 @@ result<std::string> status_stanza(const status_flags& f, std::string_view domain
   status_report r;
   r.room = f.room;
   if (f.at.empty()) {
-    auto now =
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto now = wall_now();
     r.taken_at = local_time{now, local_offset_minutes(now)};
   } else {
     auto at = parse_datetime(f.at);

@@ -14,9 +14,10 @@
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "core/base/clock.hpp"
 #include "core/base/log.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp::cli {
@@ -26,10 +27,6 @@ struct tail_flags {
   std::string room;
   std::size_t count = 0;  // 0: no limit
 };
-
-sys_micros wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
 
 std::string local_text(sys_micros t) { return format_datetime({t, local_offset_minutes(t)}); }
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/clock.hpp"
 #include "core/client/latency_histogram.hpp"
 #include "core/client/queries.hpp"
 #include "core/client/room_model.hpp"
@@ -19,10 +20,6 @@ namespace iotxmpp {
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-sys_micros system_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
 
 std::string base36(std::uint64_t v) {
   std::string s;
@@ -254,7 +251,7 @@ class device {
 
   void append_report(std::string& out) {
     ++seq_;
-    out += status_message(room_.report(system_now()), options_.client.domain,
+    out += status_message(room_.report(wall_now()), options_.client.domain,
                           run_.run_id + "-" + std::to_string(seq_), seq_);
   }
 

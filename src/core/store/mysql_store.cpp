@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/base/clock.hpp"
 #include "core/store/mysql_error.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
@@ -328,8 +329,7 @@ result<migration_report> mysql_store::migrate_to(int target) {
       params(statement(sql_id::version_row))
           .integer(m->version)
           .text(m->name)
-          .integer(micros(std::chrono::time_point_cast<std::chrono::microseconds>(
-              std::chrono::system_clock::now())));
+          .integer(micros(wall_now()));
       statement(sql_id::version_row)->executeUpdate();
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));
