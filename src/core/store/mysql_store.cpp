@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/base/clock.hpp"
+#include "core/base/host_port.hpp"
 #include "core/store/mysql_error.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
@@ -46,8 +47,7 @@ sql::mysql::MySQL_Driver* driver() {
 
 std::unique_ptr<sql::Connection> connect(const store_url& url, bool with_database) {
   sql::ConnectOptionsMap options;
-  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  options["hostName"] = sql::SQLString("tcp://" + host + ":" + std::to_string(url.port));
+  options["hostName"] = sql::SQLString("tcp://" + format_host_port(url.host, url.port));
   options["userName"] = sql::SQLString(url.user);
   options["password"] = sql::SQLString(url.password);
   if (with_database) options["schema"] = sql::SQLString(url.database);
