@@ -1,6 +1,5 @@
 #include "core/store/store.hpp"
 
-
 #include "core/base/host_port.hpp"
 #include "core/store/mysql_store.hpp"
 #include "core/store/sqlite_store.hpp"
