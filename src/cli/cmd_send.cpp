@@ -8,7 +8,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/base/clock.hpp"
+#include "core/base/random_id.hpp"
 #include "core/client/queries.hpp"
 #include "core/model/datetime.hpp"
 #include "core/xmpp/remote_error.hpp"
@@ -45,14 +45,7 @@ struct raw_flags {
 
 // A report id unique per run, so that this report is never taken for a
 // resend of an earlier one (PROTOCOL.md §3.1).
-std::string fresh_id() {
-  std::random_device rd;
-  std::uint64_t bits = (std::uint64_t{rd()} << 32) | rd();
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id = "send-";
-  for (int i = 0; i < 16; ++i, bits >>= 4) id += hex[bits & 15];
-  return id;
-}
+std::string fresh_id() { return "send-" + random_hex(16); }
 
 result<std::string> status_stanza(const status_flags& f, std::string_view domain) {
   status_report r;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/base/clock.hpp"
+#include "core/base/random_id.hpp"
 #include "core/client/latency_histogram.hpp"
 #include "core/client/queries.hpp"
 #include "core/client/room_model.hpp"
@@ -402,8 +403,7 @@ std::string new_run_id() {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  std::random_device entropy;
-  return base36(static_cast<std::uint64_t>(seconds)) + "-" + base36(entropy());
+  return base36(static_cast<std::uint64_t>(seconds)) + "-" + base36(random_u64() >> 32);
 }
 
 result<std::unique_ptr<simulator>> simulator::start(simulator_options o) {
