@@ -77,9 +77,9 @@ result<void> recommend(blocking_client& c, const client_flags& f, std::chrono::m
 }
 
 result<void> ping(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
-  auto t0 = steady_now();
+  auto t0 = clock::steady_now();
   auto reply = c.iq(ping_request(f.domain), timeout);
-  double ms = milliseconds_since(t0);
+  double ms = clock::milliseconds_since(t0);
   if (!reply) return std::unexpected(reply.error());
   if (f.json)
     print_json({{"server", f.server}, {"rtt_ms", ms}});

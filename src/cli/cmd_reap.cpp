@@ -51,7 +51,7 @@ int run_reap(const reap_options& o) {
   if (!url) return report(url.error());
   auto db = open_store(*url);
   if (!db) return report(db.error());
-  auto removed = (*db)->reap(wall_now() - *stale, o.dry_run);
+  auto removed = (*db)->reap(clock::wall_now() - *stale, o.dry_run);
   if (!removed) return report(removed.error());
 
   if (o.json) {

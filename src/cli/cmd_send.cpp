@@ -51,7 +51,7 @@ result<std::string> status_stanza(const status_flags& f, std::string_view domain
   status_report r;
   r.room = f.room;
   if (f.at.empty()) {
-    auto now = wall_now();
+    auto now = clock::wall_now();
     r.taken_at = local_time{now, local_offset_minutes(now)};
   } else {
     auto at = parse_datetime(f.at);

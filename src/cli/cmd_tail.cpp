@@ -84,7 +84,7 @@ int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
   std::optional<error> refused;  // the server refused the subscription
   bool was_up = true;
   c.async().on_stanza([&](pugi::xml_node stanza) {
-    auto e = parse_feed_event(stanza, wall_now());
+    auto e = parse_feed_event(stanza, clock::wall_now());
     if (!e) {
       log::debug("not a feed event", {{"reason", e.error().message}});
       return;

@@ -13,6 +13,10 @@ using sys_micros = std::chrono::sys_time<std::chrono::microseconds>;
 // An instant on the steady clock.
 using steady_time = std::chrono::steady_clock::time_point;
 
+// The functions live in namespace clock (clock::wall_now()), so that they
+// never clash with a file's own helper of the same name.
+namespace clock {
+
 // The wall clock now, truncated to microseconds. Thread-safe.
 inline sys_micros wall_now() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
@@ -32,5 +36,7 @@ inline sys_micros wall_time_of(steady_time t) {
 inline double milliseconds_since(steady_time start) {
   return std::chrono::duration<double, std::milli>(steady_now() - start).count();
 }
+
+}  // namespace clock
 
 }  // namespace iotxmpp

@@ -252,7 +252,7 @@ class device {
 
   void append_report(std::string& out) {
     ++seq_;
-    out += status_message(room_.report(wall_now()), options_.client.domain,
+    out += status_message(room_.report(clock::wall_now()), options_.client.domain,
                           run_.run_id + "-" + std::to_string(seq_), seq_);
   }
 

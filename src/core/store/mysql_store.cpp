@@ -329,7 +329,7 @@ result<migration_report> mysql_store::migrate_to(int target) {
       params(statement(sql_id::version_row))
           .integer(m->version)
           .text(m->name)
-          .integer(micros(wall_now()));
+          .integer(micros(clock::wall_now()));
       statement(sql_id::version_row)->executeUpdate();
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));

@@ -309,7 +309,7 @@ result<migration_report> sqlite_store::migrate_to(int target) {
       int param = 1;
       bind_int(raw, param, m->version);
       bind_text(raw, param, m->name);
-      bind_int(raw, param, micros(wall_now()));
+      bind_int(raw, param, micros(clock::wall_now()));
       if (auto r = step_done(raw); !r) return std::unexpected(r.error());
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));
