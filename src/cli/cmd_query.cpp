@@ -9,11 +9,10 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/base/clock.hpp"
 #include "core/client/queries.hpp"
 #include "core/model/datetime.hpp"
@@ -22,9 +21,7 @@
 namespace iotxmpp::cli {
 namespace {
 
-using json = nlohmann::json;
-
-void print_json(const json& j) { std::printf("%s\n", j.dump().c_str()); }
+using json = json_value;
 
 // `text` padded with spaces to `width` characters (UTF-8 aware: "°C" is two).
 std::string padded(std::string text, std::size_t width) {

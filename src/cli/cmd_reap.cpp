@@ -7,12 +7,11 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
 #include "cli/duration_option.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/base/clock.hpp"
 #include "core/base/duration.hpp"
 #include "core/store/store.hpp"
@@ -55,7 +54,7 @@ int run_reap(const reap_options& o) {
   if (!removed) return report(removed.error());
 
   if (o.json) {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    json_value arr = json_value::array();
     for (const device_row& d : *removed) {
       arr.push_back({{"jid", d.jid},
                      {"room", d.room},
@@ -65,7 +64,7 @@ int run_reap(const reap_options& o) {
                      {"show", d.show},
                      {"status", d.status}});
     }
-    std::printf("%s\n", arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    print_json(arr);
     return exit_ok;
   }
   for (const device_row& d : *removed)

@@ -11,11 +11,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/base/clock.hpp"
 #include "core/base/random_id.hpp"
 #include "core/client/queries.hpp"
@@ -115,9 +114,9 @@ int send_all(const client_flags& flags,
   c.close();
   for (const auto& e : refused) report(e);
   if (flags.json) {
-    nlohmann::json out{
+    json_value out{
         {"sent", sent}, {"refused", refused.size()}, {"jid", c.async().address().to_string()}};
-    std::printf("%s\n", out.dump().c_str());
+    print_json(out);
   }
   return refused.empty() ? exit_ok : exit_remote;
 }

@@ -3,7 +3,6 @@
 // flags, draws the progress line and prints the summary.
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "cli/command.hpp"
 #include "cli/duration_option.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/client/simulator.hpp"
 
 namespace iotxmpp::cli {
@@ -58,9 +58,9 @@ double stored_per_second(const simulator_stats& s) {
                                : 0;
 }
 
-void print_json(const simulator_stats& s, const std::string& run_id) {
-  auto ms = [](std::optional<double> v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-  nlohmann::ordered_json j{
+void print_summary_json(const simulator_stats& s, const std::string& run_id) {
+  auto ms = [](std::optional<double> v) { return v ? json_value(*v) : json_value(); };
+  json_value j{
       {"run_id", run_id},
       {"devices", s.devices},
       {"failed", s.failed},
@@ -75,10 +75,10 @@ void print_json(const simulator_stats& s, const std::string& run_id) {
         {"answered", s.queries_answered},
         {"rtt_ms", {{"p50", ms(s.rtt_p50_ms)}, {"p99", ms(s.rtt_p99_ms)}}}}},
       {"errors", s.errors},
-      {"first_error", s.first_error.empty() ? nlohmann::json() : nlohmann::json(s.first_error)},
+      {"first_error", s.first_error.empty() ? json_value() : json_value(s.first_error)},
       {"elapsed_seconds", s.elapsed_seconds},
   };
-  std::printf("%s\n", j.dump().c_str());
+  print_json(j);
 }
 
 void print_text(const simulator_stats& s, const std::string& run_id) {
@@ -140,7 +140,7 @@ int run_simulate(const simulate_flags& f, const client_flags& cf) {
 
   simulator_stats s = (*sim)->stats();
   if (cf.json) {
-    print_json(s, (*sim)->run_id());
+    print_summary_json(s, (*sim)->run_id());
   } else {
     print_text(s, (*sim)->run_id());
   }

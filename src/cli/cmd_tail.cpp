@@ -9,11 +9,10 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/base/clock.hpp"
 #include "core/base/log.hpp"
 #include "core/client/queries.hpp"
@@ -43,15 +42,15 @@ std::string text_line(const feed_event& e) {
   line =
       local_text(p.at) + " presence " + p.device_jid + (p.online ? " available" : " unavailable");
   if (!p.show.empty()) line += " show=" + p.show;
-  if (!p.status.empty()) line += " status=" + nlohmann::json(p.status).dump();
+  if (!p.status.empty()) line += " status=" + json_text(json_value(p.status));
   return line;
 }
 
 std::string json_line(const feed_event& e) {
-  nlohmann::json j;
+  json_value j;
   if (e.what == feed_event::kind::report) {
     const auto& r = e.report;
-    nlohmann::json values = nlohmann::json::object(), units = nlohmann::json::object();
+    json_value values = json_value::object(), units = json_value::object();
     for (const auto& v : r.values) {
       values[v.name] = v.value;
       units[v.name] = v.unit;
@@ -69,7 +68,7 @@ std::string json_line(const feed_event& e) {
     j = {{"type", "presence"}, {"from", p.device_jid}, {"available", p.online},
          {"show", p.show},     {"status", p.status},   {"received", local_text(p.at)}};
   }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(j);
 }
 
 int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
