@@ -7,7 +7,6 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <thread>

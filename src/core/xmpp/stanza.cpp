@@ -1,10 +1,10 @@
 #include "core/xmpp/stanza.hpp"
 
-#include <cstdint>
 #include <initializer_list>
 #include <utility>
 
 #include "core/base/random_id.hpp"
+#include "core/xml/xml_escape.hpp"
 
 namespace iotxmpp {
 namespace {
