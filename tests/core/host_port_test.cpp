@@ -7,7 +7,7 @@ namespace {
 
 const host_port_rules port_required{};
 const host_port_rules port_optional{.default_port = 5222};
-const host_port_rules listener{.allow_port_zero = true};
+const host_port_rules listener{.default_port = std::nullopt, .allow_port_zero = true};
 
 TEST(HostPort, ParsesNamesV4AndBracketedV6) {
   EXPECT_EQ(parse_host_port("example.org:5223", port_required), (host_port{"example.org", 5223}));
