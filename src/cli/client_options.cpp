@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/base/duration.hpp"
+#include "cli/duration_option.hpp"
 
 namespace iotxmpp::cli {
 
@@ -15,17 +15,16 @@ std::shared_ptr<client_flags> add_client_options(CLI::App& sub, const char* time
   sub.add_option("--domain", f->domain, "The server's XMPP domain")
       ->capture_default_str()
       ->envname("IOTXMPP_DOMAIN");
-  sub.add_option("--timeout", f->timeout, timeout_help)->capture_default_str();
+  add_duration_option(sub, "--timeout", f->timeout, timeout_help, zero_duration::refused);
   sub.add_flag("--json", f->json, "Print JSON for scripts instead of text");
   return f;
 }
 
 result<std::chrono::milliseconds> timeout_of(const client_flags& flags) {
-  auto d = parse_duration(flags.timeout);
-  if (!d) return fail(error_kind::usage, "--timeout: " + d.error().message);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-  if (ms.count() <= 0) return fail(error_kind::usage, "--timeout: must be positive");
-  return ms;
+  // Checked again for flags filled in by code rather than by parsing.
+  if (std::string why = duration_problem(flags.timeout, zero_duration::refused); !why.empty())
+    return fail(error_kind::usage, "--timeout: " + why);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(flags.timeout));
 }
 
 result<client_options> to_client_options(const client_flags& flags) {

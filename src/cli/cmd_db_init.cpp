@@ -6,11 +6,10 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
 #include "core/store/store.hpp"
 
 namespace iotxmpp::cli {
@@ -37,14 +36,14 @@ int run_db_init(const db_init_options& o) {
                        : m.from_version < m.to_version ? "migrated"
                                                        : "up_to_date";
   if (o.json) {
-    nlohmann::ordered_json j;
+    json_value j;
     j["database"] = where;
     j["created_database"] = *created_db;
     j["action"] = action;
     j["from_version"] = m.from_version;
     j["to_version"] = m.to_version;
     j["applied"] = m.applied;
-    std::printf("%s\n", j.dump().c_str());
+    print_json(j);
     return exit_ok;
   }
   if (*created_db) std::printf("created database %s\n", where.c_str());

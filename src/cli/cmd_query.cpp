@@ -9,21 +9,19 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "cli/json_output.hpp"
+#include "core/base/clock.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp::cli {
 namespace {
 
-using json = nlohmann::json;
-
-void print_json(const json& j) { std::printf("%s\n", j.dump().c_str()); }
+using json = json_value;
 
 // `text` padded with spaces to `width` characters (UTF-8 aware: "°C" is two).
 std::string padded(std::string text, std::size_t width) {
@@ -76,10 +74,9 @@ result<void> recommend(blocking_client& c, const client_flags& f, std::chrono::m
 }
 
 result<void> ping(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = clock::steady_now();
   auto reply = c.iq(ping_request(f.domain), timeout);
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double ms = clock::milliseconds_since(t0);
   if (!reply) return std::unexpected(reply.error());
   if (f.json)
     print_json({{"server", f.server}, {"rtt_ms", ms}});

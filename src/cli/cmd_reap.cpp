@@ -7,11 +7,12 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
+#include "cli/duration_option.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/json_output.hpp"
+#include "core/base/clock.hpp"
 #include "core/base/duration.hpp"
 #include "core/store/store.hpp"
 
@@ -44,19 +45,16 @@ std::string utc_text(sys_micros t) {
 }
 
 int run_reap(const reap_options& o) {
-  auto stale = parse_duration(o.stale_after);
-  if (!stale) return report(stale.error());
+  std::chrono::microseconds stale = duration_value(o.stale_after);
   auto url = store_url::parse(o.db);
   if (!url) return report(url.error());
   auto db = open_store(*url);
   if (!db) return report(db.error());
-  auto now =
-      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  auto removed = (*db)->reap(now - *stale, o.dry_run);
+  auto removed = (*db)->reap(clock::wall_now() - stale, o.dry_run);
   if (!removed) return report(removed.error());
 
   if (o.json) {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    json_value arr = json_value::array();
     for (const device_row& d : *removed) {
       arr.push_back({{"jid", d.jid},
                      {"room", d.room},
@@ -66,13 +64,13 @@ int run_reap(const reap_options& o) {
                      {"show", d.show},
                      {"status", d.status}});
     }
-    std::printf("%s\n", arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    print_json(arr);
     return exit_ok;
   }
   for (const device_row& d : *removed)
     std::printf("%s room=%s last_update=%s\n", d.jid.c_str(), d.room.empty() ? "-" : d.room.c_str(),
                 utc_text(d.last_update).c_str());
-  std::string idle = format_duration(*stale);
+  std::string idle = format_duration(stale);
   std::size_t n = removed->size();
   const char* noun = n == 1 ? "device" : "devices";
   if (o.dry_run)
@@ -89,11 +87,10 @@ int run_reap(const reap_options& o) {
 runner setup_reap(CLI::App& sub) {
   auto o = std::make_shared<reap_options>();
   add_db_option(sub, o->db);
-  sub.add_option("--stale-after", o->stale_after,
-                 "Remove devices whose last update is older than this (ms, s, m, h;\n"
-                 "e.g. 90s, 5m, 1h30m; a bare number is seconds)")
-      ->type_name("DURATION")
-      ->capture_default_str();
+  add_duration_option(sub, "--stale-after", o->stale_after,
+                      "Remove devices whose last update is older than this (ms, s, m, h;\n"
+                      "e.g. 90s, 5m, 1h30m; a bare number is seconds; 0: every device)",
+                      zero_duration::allowed);
   sub.add_flag("--dry-run", o->dry_run, "List the stale devices without removing them");
   sub.add_flag("--json", o->json, "Print the devices as a JSON array of objects");
   sub.footer(

@@ -8,17 +8,17 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "cli/json_output.hpp"
+#include "core/base/clock.hpp"
+#include "core/base/random_id.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xmpp/remote_error.hpp"
 
 namespace iotxmpp::cli {
@@ -44,21 +44,13 @@ struct raw_flags {
 
 // A report id unique per run, so that this report is never taken for a
 // resend of an earlier one (PROTOCOL.md §3.1).
-std::string fresh_id() {
-  std::random_device rd;
-  std::uint64_t bits = (std::uint64_t{rd()} << 32) | rd();
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id = "send-";
-  for (int i = 0; i < 16; ++i, bits >>= 4) id += hex[bits & 15];
-  return id;
-}
+std::string fresh_id() { return "send-" + random_hex(16); }
 
 result<std::string> status_stanza(const status_flags& f, std::string_view domain) {
   status_report r;
   r.room = f.room;
   if (f.at.empty()) {
-    auto now =
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto now = clock::wall_now();
     r.taken_at = local_time{now, local_offset_minutes(now)};
   } else {
     auto at = parse_datetime(f.at);
@@ -122,9 +114,9 @@ int send_all(const client_flags& flags,
   c.close();
   for (const auto& e : refused) report(e);
   if (flags.json) {
-    nlohmann::json out{
+    json_value out{
         {"sent", sent}, {"refused", refused.size()}, {"jid", c.async().address().to_string()}};
-    std::printf("%s\n", out.dump().c_str());
+    print_json(out);
   }
   return refused.empty() ? exit_ok : exit_remote;
 }

@@ -6,9 +6,9 @@
 
 #include "cli/command.hpp"
 #include "cli/db_option.hpp"
+#include "cli/duration_option.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/log_options.hpp"
-#include "core/base/duration.hpp"
 #include "core/base/log.hpp"
 #include "core/iot/rules.hpp"
 #include "core/server/server.hpp"
@@ -31,17 +31,6 @@ struct serve_flags {
   std::size_t queue = 50000;
 };
 
-// Parses one duration flag into `out`, or returns the usage error.
-std::optional<error> duration_flag(const char* flag, const std::string& text,
-                                   std::chrono::milliseconds& out) {
-  auto d = parse_duration(text);
-  if (!d) return error{error_kind::usage, std::string(flag) + ": " + d.error().message, {}};
-  if (d->count() <= 0)
-    return error{error_kind::usage, std::string(flag) + ": must be positive", {}};
-  out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
-  return std::nullopt;
-}
-
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
   apply(logging);
   server_options o;
@@ -55,13 +44,11 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.limits.max_depth = f.max_depth;
   c.max_negotiating_per_address = f.max_negotiating;
   o.writer.queue_capacity = f.queue;
-  for (auto [flag, text, out] :
-       {std::tuple{"--stale-after", &f.stale_after, &c.stale_after},
-        std::tuple{"--reap-every", &f.reap_every, &c.reap_every},
-        std::tuple{"--idle-timeout", &f.idle_timeout, &c.idle_timeout},
-        std::tuple{"--negotiation-timeout", &f.negotiation_timeout, &c.negotiation_timeout}}) {
-    if (auto e = duration_flag(flag, *text, *out)) return report(*e);
-  }
+  for (auto [text, out] :
+       {std::pair{&f.stale_after, &c.stale_after}, std::pair{&f.reap_every, &c.reap_every},
+        std::pair{&f.idle_timeout, &c.idle_timeout},
+        std::pair{&f.negotiation_timeout, &c.negotiation_timeout}})
+    *out = std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(*text));
   // Touch well inside the stale window so no reaper takes a live device.
   c.touch_every = std::min(std::chrono::milliseconds(30'000), c.stale_after / 3);
   if (!f.rules_file.empty()) {
@@ -99,16 +86,14 @@ runner setup_serve(CLI::App& sub) {
   sub.add_option("--rules", f->rules_file,
                  "Recommendation rules file (JSON) replacing the defaults")
       ->check(CLI::ExistingFile);
-  sub.add_option("--stale-after", f->stale_after,
-                 "Reap devices with no update for this long (s/m/h)")
-      ->capture_default_str();
-  sub.add_option("--reap-every", f->reap_every, "How often the reaper runs")->capture_default_str();
-  sub.add_option("--idle-timeout", f->idle_timeout,
-                 "Close sessions that send nothing for this long")
-      ->capture_default_str();
-  sub.add_option("--negotiation-timeout", f->negotiation_timeout,
-                 "Close connections not bound within this time")
-      ->capture_default_str();
+  add_duration_option(sub, "--stale-after", f->stale_after,
+                      "Reap devices with no update for this long (s/m/h)", zero_duration::refused);
+  add_duration_option(sub, "--reap-every", f->reap_every, "How often the reaper runs",
+                      zero_duration::refused);
+  add_duration_option(sub, "--idle-timeout", f->idle_timeout,
+                      "Close sessions that send nothing for this long", zero_duration::refused);
+  add_duration_option(sub, "--negotiation-timeout", f->negotiation_timeout,
+                      "Close connections not bound within this time", zero_duration::refused);
   sub.add_option("--max-stanza-bytes", f->max_stanza_bytes, "Largest top-level element accepted")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));

@@ -3,7 +3,6 @@
 // flags, draws the progress line and prints the summary.
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -15,8 +14,9 @@
 
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
+#include "cli/duration_option.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/base/duration.hpp"
+#include "cli/json_output.hpp"
 #include "core/client/simulator.hpp"
 
 namespace iotxmpp::cli {
@@ -34,13 +34,6 @@ struct simulate_flags {
   std::size_t window = 64;
   std::uint64_t seed = 1;
 };
-
-// Parses a duration flag that may be zero; usage error naming the flag.
-result<std::chrono::microseconds> duration_flag(const char* flag, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) return fail(error_kind::usage, std::string(flag) + ": " + d.error().message);
-  return *d;
-}
 
 std::string milliseconds_text(std::optional<double> ms) {
   if (!ms) return "-";
@@ -65,9 +58,9 @@ double stored_per_second(const simulator_stats& s) {
                                : 0;
 }
 
-void print_json(const simulator_stats& s, const std::string& run_id) {
-  auto ms = [](std::optional<double> v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-  nlohmann::ordered_json j{
+void print_summary_json(const simulator_stats& s, const std::string& run_id) {
+  auto ms = [](std::optional<double> v) { return v ? json_value(*v) : json_value(); };
+  json_value j{
       {"run_id", run_id},
       {"devices", s.devices},
       {"failed", s.failed},
@@ -82,10 +75,10 @@ void print_json(const simulator_stats& s, const std::string& run_id) {
         {"answered", s.queries_answered},
         {"rtt_ms", {{"p50", ms(s.rtt_p50_ms)}, {"p99", ms(s.rtt_p99_ms)}}}}},
       {"errors", s.errors},
-      {"first_error", s.first_error.empty() ? nlohmann::json() : nlohmann::json(s.first_error)},
+      {"first_error", s.first_error.empty() ? json_value() : json_value(s.first_error)},
       {"elapsed_seconds", s.elapsed_seconds},
   };
-  std::printf("%s\n", j.dump().c_str());
+  print_json(j);
 }
 
 void print_text(const simulator_stats& s, const std::string& run_id) {
@@ -120,15 +113,10 @@ int run_simulate(const simulate_flags& f, const client_flags& cf) {
   o.window = f.window;
   o.seed = f.seed;
   o.handle_signals = true;
-  for (auto [flag, text, out] : {std::tuple{"--interval", &f.interval, &o.interval},
-                                 std::tuple{"--jitter", &f.jitter, &o.jitter},
-                                 std::tuple{"--query-every", &f.query_every, &o.query_every},
-                                 std::tuple{"--duration", &f.duration, &o.duration}}) {
-    if (text->empty()) continue;
-    auto d = duration_flag(flag, *text);
-    if (!d) return report(d.error());
-    *out = *d;
-  }
+  o.interval = duration_value(f.interval);
+  o.jitter = duration_value(f.jitter);
+  o.query_every = duration_value(f.query_every);
+  o.duration = duration_value(f.duration);
   if (f.jitter.empty()) o.jitter = o.interval / 10;
   if (o.interval.count() > 0 && o.jitter > o.interval / 2)
     return report(error{error_kind::usage, "--jitter: at most half of --interval", {}});
@@ -152,7 +140,7 @@ int run_simulate(const simulate_flags& f, const client_flags& cf) {
 
   simulator_stats s = (*sim)->stats();
   if (cf.json) {
-    print_json(s, (*sim)->run_id());
+    print_summary_json(s, (*sim)->run_id());
   } else {
     print_text(s, (*sim)->run_id());
   }
@@ -186,15 +174,19 @@ runner setup_simulate(CLI::App& sub) {
   sub.add_option("--ramp", f->ramp, "New connections per second (0: all at once)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub.add_option("--interval", f->interval,
-                 "Time between a device's reports (0: as fast as stored)")
-      ->capture_default_str();
-  sub.add_option("--jitter", f->jitter,
-                 "Random spread (±) of each interval, at most half of it (default: a tenth)");
-  sub.add_option("--query-every", f->query_every,
-                 "Time between a device's recommendation queries (0: never)")
-      ->capture_default_str();
-  sub.add_option("--duration", f->duration, "End the run after this long (e.g. 20s, 5m)");
+  add_duration_option(sub, "--interval", f->interval,
+                      "Time between a device's reports (0: as fast as stored)",
+                      zero_duration::allowed);
+  add_duration_option(sub, "--jitter", f->jitter,
+                      "Random spread (±) of each interval, at most half of it (0: none;\n"
+                      "default: a tenth)",
+                      zero_duration::allowed);
+  add_duration_option(sub, "--query-every", f->query_every,
+                      "Time between a device's recommendation queries (0: never)",
+                      zero_duration::allowed);
+  add_duration_option(sub, "--duration", f->duration,
+                      "End the run after this long (0: until stopped; e.g. 20s, 5m)",
+                      zero_duration::allowed);
   sub.add_option("--reports", f->reports, "End the run after this many reports in all")
       ->check(CLI::PositiveNumber);
   sub.add_option("--window", f->window, "Reports in flight per device with --interval 0")

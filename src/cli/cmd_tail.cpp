@@ -9,14 +9,14 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/client_options.hpp"
 #include "cli/command.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/model/datetime.hpp"
+#include "cli/json_output.hpp"
+#include "core/base/clock.hpp"
 #include "core/base/log.hpp"
 #include "core/client/queries.hpp"
+#include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp::cli {
@@ -26,10 +26,6 @@ struct tail_flags {
   std::string room;
   std::size_t count = 0;  // 0: no limit
 };
-
-sys_micros wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
 
 std::string local_text(sys_micros t) { return format_datetime({t, local_offset_minutes(t)}); }
 
@@ -46,15 +42,15 @@ std::string text_line(const feed_event& e) {
   line =
       local_text(p.at) + " presence " + p.device_jid + (p.online ? " available" : " unavailable");
   if (!p.show.empty()) line += " show=" + p.show;
-  if (!p.status.empty()) line += " status=" + nlohmann::json(p.status).dump();
+  if (!p.status.empty()) line += " status=" + json_text(json_value(p.status));
   return line;
 }
 
 std::string json_line(const feed_event& e) {
-  nlohmann::json j;
+  json_value j;
   if (e.what == feed_event::kind::report) {
     const auto& r = e.report;
-    nlohmann::json values = nlohmann::json::object(), units = nlohmann::json::object();
+    json_value values = json_value::object(), units = json_value::object();
     for (const auto& v : r.values) {
       values[v.name] = v.value;
       units[v.name] = v.unit;
@@ -72,7 +68,7 @@ std::string json_line(const feed_event& e) {
     j = {{"type", "presence"}, {"from", p.device_jid}, {"available", p.online},
          {"show", p.show},     {"status", p.status},   {"received", local_text(p.at)}};
   }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(j);
 }
 
 int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
@@ -87,7 +83,7 @@ int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
   std::optional<error> refused;  // the server refused the subscription
   bool was_up = true;
   c.async().on_stanza([&](pugi::xml_node stanza) {
-    auto e = parse_feed_event(stanza, wall_now());
+    auto e = parse_feed_event(stanza, clock::wall_now());
     if (!e) {
       log::debug("not a feed event", {{"reason", e.error().message}});
       return;

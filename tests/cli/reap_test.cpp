@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/clock.hpp"
 #include "core/store/store.hpp"
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
@@ -104,6 +105,19 @@ TEST_P(CliReap, BadStaleAfterIsUsageError) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   EXPECT_EQ(jids().size(), 3u);
+}
+
+TEST_P(CliReap, JsonReplacesInvalidUtf8FromTheDatabase) {
+  // SQLite keeps any bytes; MySQL's utf8mb4 columns refuse them.
+  if (GetParam() != engine::sqlite) GTEST_SKIP() << "MySQL refuses invalid UTF-8";
+  write_batch b;
+  b.touches.push_back({"odd@iot.local/x", "bad\xFFroom\xC3", clock::wall_now() - 1h});
+  ASSERT_TRUE(store_->apply(b));
+  auto r = run_iotxmpp({"reap", "--db", db_->url(), "--json", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"room\":\"bad\xEF\xBF\xBDroom\xEF\xBF\xBD\""), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(r.out);  // valid JSON and valid UTF-8
+  ASSERT_TRUE(j.is_array());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CliReap, ::testing::Values(engine::sqlite, engine::mysql),

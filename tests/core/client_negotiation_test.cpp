@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/xml/stream_framer.hpp"
 #include "core/xmpp/client_negotiation.hpp"
 #include "core/xmpp/negotiation.hpp"
 #include "core/xmpp/remote_error.hpp"

@@ -177,6 +177,23 @@ TEST(StoreWriter, RetriesTransientFailuresAndLosesNothing) {
   EXPECT_GE(state->connects, 4);  // reconnects after each failure
 }
 
+TEST(StoreWriter, RetryDelaysStayBetweenRetryMinAndRetryMax) {
+  // Six failures: jittered doubling from 20 ms capped at 40 ms waits at least
+  // 6 x 20 ms (no delay is below retry_min) and at most 6 x 40 ms.
+  auto state = std::make_shared<fake_state>();
+  state->fail_next = 6;
+  store_writer w(fake_connect(state), {.max_delay = 1ms, .retry_min = 20ms, .retry_max = 40ms});
+  auto t0 = std::chrono::steady_clock::now();
+  std::atomic<int> ok{0};
+  w.submit_wait(report_item(1), [&](const result<void>& r) { ok += r ? 1 : 0; });
+  w.flush();
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(w.stats().retries, 6u);
+  EXPECT_GE(waited, 6 * 20ms);
+  EXPECT_LT(waited, 6 * 40ms + 500ms);  // slack for a loaded machine
+}
+
 TEST(StoreWriter, AfterStopCompletionsFailAtOnce) {
   auto state = std::make_shared<fake_state>();
   store_writer w(fake_connect(state));

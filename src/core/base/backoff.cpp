@@ -1,12 +1,13 @@
 #include "core/base/backoff.hpp"
 
 #include <algorithm>
-#include <random>
+
+#include "core/base/random_id.hpp"
 
 namespace iotxmpp {
 
 backoff::backoff(backoff_policy policy, std::uint64_t seed) : policy_(policy), state_(seed) {
-  if (state_ == 0) state_ = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  if (state_ == 0) state_ = random_u64();
   policy_.jitter = std::clamp(policy_.jitter, 0.0, 1.0);
   if (policy_.initial.count() < 0) policy_.initial = {};
   policy_.max = std::max(policy_.max, policy_.initial);

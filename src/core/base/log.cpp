@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/clock.hpp"
+
 namespace iotxmpp::log {
 namespace {
 
@@ -32,8 +34,9 @@ void append_text_value(std::string& out, std::string_view v) {
 
 // RFC 3339 UTC timestamp with milliseconds: 2026-11-24T08:00:00.123Z.
 std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::wall_now().time_since_epoch())
+          .count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

@@ -29,8 +29,6 @@ blocking_client::~blocking_client() = default;
 
 client& blocking_client::async() { return impl_->c; }
 
-bool blocking_client::interrupted() const { return impl_->interrupted; }
-
 void blocking_client::watch_interrupts() {
   if (impl_->signals) return;
   impl_->signals.emplace(impl_->io, SIGINT, SIGTERM);

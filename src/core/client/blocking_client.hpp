@@ -53,7 +53,6 @@ class blocking_client {
   // the loop fails with error_kind::io "interrupted") instead of killing the
   // process.
   void watch_interrupts();
-  bool interrupted() const;
 
   // Graceful close (client::close), waiting for it to finish.
   void close();

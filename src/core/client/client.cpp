@@ -5,10 +5,11 @@
 #include <vector>
 
 #include "core/base/asio.hpp"
+#include "core/xml/stream_framer.hpp"
 #include "core/xmpp/client_negotiation.hpp"
+#include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/remote_error.hpp"
 #include "core/xmpp/stanza.hpp"
-#include "core/xmpp/namespaces.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -20,10 +20,10 @@
 
 #include "core/base/backoff.hpp"
 #include "core/base/error.hpp"
-#include "core/xmpp/jid.hpp"
 #include "core/client/server_address.hpp"
-#include "core/xml/stream_framer.hpp"
+#include "core/xml/framer_limits.hpp"
 #include "core/xml/xml_element.hpp"
+#include "core/xmpp/jid.hpp"
 
 namespace boost::asio {
 class io_context;

@@ -1,12 +1,9 @@
 #include "core/client/queries.hpp"
 
-#include <charconv>
-#include <cmath>
-
-#include "core/model/datetime.hpp"
+#include "core/iot/recommend_payload.hpp"
 #include "core/iot/sensordata.hpp"
-#include "core/xmpp/stanza.hpp"
 #include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -85,26 +82,7 @@ std::string presence_stanza(bool available, std::string_view show, std::string_v
 result<recommendation> parse_recommendation(const xml_element& reply) {
   const xml_element* payload = child_named(reply, "recommend");
   if (!payload) return fail(error_kind::protocol, "the reply has no <recommend>");
-  recommendation r;
-  r.room = payload->get("room");
-  r.period = payload->get("period");
-  auto at = parse_datetime(payload->get("at"));
-  if (!at) return fail(error_kind::protocol, "recommend 'at': " + at.error().message);
-  r.at = *at;
-  for (const auto& t : payload->children()) {
-    if (local_of(t.name()) != "target") continue;
-    recommendation_target target;
-    target.name = t.get("name");
-    target.unit = t.get("unit");
-    target.action = t.get("action");
-    std::string_view value = t.get("value");
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), target.value);
-    if (target.name.empty() || value.empty() || ec != std::errc() ||
-        end != value.data() + value.size() || !std::isfinite(target.value))
-      return fail(error_kind::protocol, "recommend target '" + target.name + "': bad value");
-    r.targets.push_back(std::move(target));
-  }
-  return r;
+  return parse_recommend_payload(*payload);
 }
 
 std::vector<std::string> parse_items(const xml_element& reply) {

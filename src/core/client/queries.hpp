@@ -37,9 +37,10 @@ std::string status_message(const status_report& report, std::string_view domain,
 // when non-empty.
 std::string presence_stanza(bool available, std::string_view show, std::string_view status);
 
-// The recommendation in a recommend result (asked_by left empty). Fails with
-// error_kind::protocol when the reply has no <recommend>, a bad `at`, or a
-// target without a name or with a value that is not a number.
+// The recommendation in a recommend result: its <recommend> child read by
+// parse_recommend_payload (core/iot/recommend_payload.hpp; asked_by left
+// empty). Fails with error_kind::protocol when the reply has no <recommend>,
+// a bad `at`, or a target without a name or with a value that is not a number.
 result<recommendation> parse_recommendation(const xml_element& reply);
 
 // disco#items: the `jid` of each <item>, in order.

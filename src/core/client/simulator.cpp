@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/clock.hpp"
+#include "core/base/random_id.hpp"
 #include "core/client/latency_histogram.hpp"
 #include "core/client/queries.hpp"
 #include "core/client/room_model.hpp"
@@ -19,10 +21,6 @@ namespace iotxmpp {
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-sys_micros system_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
 
 std::string base36(std::uint64_t v) {
   std::string s;
@@ -254,7 +252,7 @@ class device {
 
   void append_report(std::string& out) {
     ++seq_;
-    out += status_message(room_.report(system_now()), options_.client.domain,
+    out += status_message(room_.report(clock::wall_now()), options_.client.domain,
                           run_.run_id + "-" + std::to_string(seq_), seq_);
   }
 
@@ -405,8 +403,7 @@ std::string new_run_id() {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  std::random_device entropy;
-  return base36(static_cast<std::uint64_t>(seconds)) + "-" + base36(entropy());
+  return base36(static_cast<std::uint64_t>(seconds)) + "-" + base36(random_u64() >> 32);
 }
 
 result<std::unique_ptr<simulator>> simulator::start(simulator_options o) {

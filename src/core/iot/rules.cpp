@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "core/model/datetime.hpp"
-#include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp {
 
@@ -61,28 +59,6 @@ recommendation rules::recommend(std::string_view room, std::string_view asker,
   for (const auto& q : period.quantities)
     r.targets.push_back({q.name, q.target, q.unit, action_for(q, latest)});
   return r;
-}
-
-void write_recommend_payload(const recommendation& r, std::string& out) {
-  out += "<recommend";
-  append_attribute(out, "xmlns", recommend_namespace);
-  append_attribute(out, "room", r.room);
-  append_attribute(out, "at", format_datetime(r.at));
-  append_attribute(out, "period", r.period);
-  if (r.targets.empty()) {
-    out += "/>";
-    return;
-  }
-  out += '>';
-  for (const auto& t : r.targets) {
-    out += "<target";
-    append_attribute(out, "name", t.name);
-    append_attribute(out, "value", t.value);
-    append_attribute(out, "unit", t.unit);
-    append_attribute(out, "action", t.action);
-    out += "/>";
-  }
-  out += "</recommend>";
 }
 
 }  // namespace iotxmpp

@@ -8,11 +8,10 @@
 #include <vector>
 
 #include "core/base/error.hpp"
+#include "core/iot/recommend_payload.hpp"  // what a recommendation is written as
 #include "core/model/model.hpp"
 
 namespace iotxmpp {
-
-inline constexpr std::string_view recommend_namespace = "urn:iotxmpp:recommend:0";
 
 // What a period aims for in one quantity: hold when |reading - target| <= tolerance.
 struct quantity_rule {
@@ -89,10 +88,5 @@ class rules {
   explicit rules(std::vector<period_rule> periods);
   std::vector<period_rule> periods_;
 };
-
-// Appends the <recommend xmlns='urn:iotxmpp:recommend:0' room at period>
-// element with one <target name value unit action/> per target, as in
-// PROTOCOL.md §3.3; attributes escaped, numbers in shortest form (21, 21.5).
-void write_recommend_payload(const recommendation& r, std::string& out);
 
 }  // namespace iotxmpp

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <vector>
 
 #include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"

@@ -7,13 +7,14 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <thread>
 #include <type_traits>
 #include <utility>
 
+#include "core/base/clock.hpp"
+#include "core/base/host_port.hpp"
 #include "core/store/mysql_error.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
@@ -45,8 +46,7 @@ sql::mysql::MySQL_Driver* driver() {
 
 std::unique_ptr<sql::Connection> connect(const store_url& url, bool with_database) {
   sql::ConnectOptionsMap options;
-  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  options["hostName"] = sql::SQLString("tcp://" + host + ":" + std::to_string(url.port));
+  options["hostName"] = sql::SQLString("tcp://" + format_host_port(url.host, url.port));
   options["userName"] = sql::SQLString(url.user);
   options["password"] = sql::SQLString(url.password);
   if (with_database) options["schema"] = sql::SQLString(url.database);
@@ -327,8 +327,7 @@ result<migration_report> mysql_store::migrate_to(int target) {
       params(statement(sql_id::version_row))
           .integer(m->version)
           .text(m->name)
-          .integer(micros(std::chrono::time_point_cast<std::chrono::microseconds>(
-              std::chrono::system_clock::now())));
+          .integer(micros(clock::wall_now()));
       statement(sql_id::version_row)->executeUpdate();
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));

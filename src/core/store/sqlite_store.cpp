@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/base/clock.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
 
@@ -308,9 +309,7 @@ result<migration_report> sqlite_store::migrate_to(int target) {
       int param = 1;
       bind_int(raw, param, m->version);
       bind_text(raw, param, m->name);
-      bind_int(raw, param,
-               micros(std::chrono::time_point_cast<std::chrono::microseconds>(
-                   std::chrono::system_clock::now())));
+      bind_int(raw, param, micros(clock::wall_now()));
       if (auto r = step_done(raw); !r) return std::unexpected(r.error());
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));

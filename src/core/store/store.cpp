@@ -1,7 +1,6 @@
 #include "core/store/store.hpp"
 
-#include <charconv>
-
+#include "core/base/host_port.hpp"
 #include "core/store/mysql_store.hpp"
 #include "core/store/sqlite_store.hpp"
 
@@ -73,34 +72,10 @@ result<store_url> parse_mysql(std::string_view rest) {
   if (slash == std::string_view::npos) return bad_url("a mysql URL needs /DATABASE after the host");
   std::string_view hostport = location.substr(0, slash);
   std::string_view database = location.substr(slash + 1);
-  std::string_view port_text;
-  if (hostport.starts_with('[')) {  // [IPv6]:port
-    std::size_t close = hostport.find(']');
-    if (close == std::string_view::npos) return bad_url("unclosed '[' in the host");
-    url.host = std::string(hostport.substr(1, close - 1));
-    std::string_view after = hostport.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return bad_url("unexpected text after ']' in the host");
-      port_text = after.substr(1);
-      if (port_text.empty()) return bad_url("empty port after ':'");
-    }
-  } else {
-    std::size_t pc = hostport.rfind(':');
-    url.host = std::string(hostport.substr(0, pc));
-    if (pc != std::string_view::npos) {
-      port_text = hostport.substr(pc + 1);
-      if (port_text.empty()) return bad_url("empty port after ':'");
-    }
-  }
-  if (url.host.empty()) return bad_url("a mysql URL needs a host");
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
-        value > 65535)
-      return bad_url("port '" + std::string(port_text) + "' is not a number in 1-65535");
-    url.port = static_cast<unsigned short>(value);
-  }
+  auto address = parse_host_port(hostport, {.default_port = url.port});
+  if (!address) return bad_url("host: " + address.error().message);
+  url.host = std::move(address->host);
+  url.port = address->port;
   if (database.empty()) return bad_url("a mysql URL needs a database name after the host");
   if (!valid_database_name(database))
     return bad_url("database name '" + std::string(database) +
@@ -134,8 +109,7 @@ std::string store_url::redacted() const {
   std::string out = "mysql://" + user;
   if (!password.empty()) out += ":***";
   out += '@';
-  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  out += ':' + std::to_string(port) + '/' + database;
+  out += format_host_port(host, port) + '/' + database;
   return out;
 }
 

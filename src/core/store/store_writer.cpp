@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/backoff.hpp"
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
 
@@ -154,7 +155,7 @@ struct store_writer::impl {
   bool outage_logged = false;
   steady::time_point outage_since{};
   std::uint64_t outage_retries = 0;
-  std::chrono::milliseconds backoff{0};
+  backoff retry_delay;  // set up from writer_options by the constructor
   std::atomic<std::thread::id> writer_id{};
   std::thread thread;
 
@@ -328,7 +329,7 @@ void store_writer::impl::note_outage(const error& e) {
 
 void store_writer::impl::note_up() {
   database_up = true;
-  backoff = std::chrono::milliseconds(0);
+  retry_delay.reset();
   if (outage_logged) {
     outage_logged = false;
     log::info("database available again", {{"db", db_name},
@@ -340,8 +341,9 @@ void store_writer::impl::note_up() {
 void store_writer::impl::wait_backoff() {
   ++retries;
   ++outage_retries;
-  backoff = backoff.count() == 0 ? options.retry_min : std::min(backoff * 2, options.retry_max);
-  std::this_thread::sleep_for(backoff);
+  // Jittered so that servers sharing one database do not all retry at the
+  // same instant when it comes back; never below retry_min.
+  std::this_thread::sleep_for(std::max(options.retry_min, retry_delay.next()));
 }
 
 store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> connect,
@@ -351,6 +353,7 @@ store_writer::store_writer(std::function<result<std::unique_ptr<store>>()> conne
   impl_->options = options;
   impl_->options.max_batch = std::max<std::size_t>(options.max_batch, 1);
   impl_->options.queue_capacity = std::max<std::size_t>(options.queue_capacity, 1);
+  impl_->retry_delay = backoff({options.retry_min, options.retry_max, 0.5});
   impl_->thread = std::thread([this] {
     name_this_thread("iotxmpp-writer");
     impl_->writer_id = std::this_thread::get_id();

@@ -56,9 +56,12 @@ struct writer_options {
   // rewrites every index page it touched; bench/store_bench measures it).
   // A light load still commits within max_delay, in small batches.
   std::size_t max_batch = 50000;
-  std::chrono::milliseconds max_delay{5};     // a partial batch waits at most this long
-  std::chrono::milliseconds retry_min{100};   // back-off while the database is away,
-  std::chrono::milliseconds retry_max{5000};  // doubling from min to max
+  std::chrono::milliseconds max_delay{5};  // a partial batch waits at most this long
+  // Back-off while the database is away: the delay before retry n is
+  // min(retry_max, retry_min * 2^n) less a random part of up to half
+  // (core/base/backoff.hpp), never below retry_min nor above retry_max.
+  std::chrono::milliseconds retry_min{100};
+  std::chrono::milliseconds retry_max{5000};
 };
 
 struct writer_stats {

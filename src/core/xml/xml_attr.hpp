@@ -8,8 +8,10 @@
 
 namespace iotxmpp {
 
-// Appends ` name='value'`, with & < > ' " escaped and tab, LF, CR written as
-// character references so that attribute-value normalization keeps them.
+// Appends ` name='value'`, the value escaped by append_escaped for an
+// attribute (xml_escape.hpp: & < > ' " escaped; tab, LF, CR as character
+// references so that attribute-value normalization keeps them; other control
+// characters dropped; invalid UTF-8 replaced by U+FFFD).
 // `name` is written as is: it must be a valid attribute name.
 void append_attribute(std::string& out, std::string_view name, std::string_view value);
 

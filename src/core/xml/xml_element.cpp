@@ -1,97 +1,10 @@
 #include "core/xml/xml_element.hpp"
 
-#include <array>
-
-#include "core/base/utf8.hpp"
+#include "core/xml/xml_attr.hpp"
+#include "core/xml/xml_escape.hpp"
 
 namespace iotxmpp {
 namespace {
-
-enum class context { text, attribute };
-
-// What the writer does with each byte value. `copy` is by far the most common,
-// so the hot loop only tests for it and leaves runs of such bytes to one append.
-enum class byte_class : unsigned char { copy, escape, drop, multibyte };
-
-constexpr std::array<byte_class, 256> byte_classes = [] {
-  std::array<byte_class, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = byte_class::drop;
-  for (int c = 0x80; c < 0x100; ++c) t[c] = byte_class::multibyte;
-  for (unsigned char c : {'&', '<', '>', '\'', '"', '\t', '\n', '\r'}) t[c] = byte_class::escape;
-  return t;
-}();
-
-// The replacement of an `escape` byte; "" means "copy it as is".
-std::string_view escape_of(char c, context where) {
-  switch (c) {
-    case '&':
-      return "&amp;";
-    case '<':
-      return "&lt;";
-    case '>':
-      return "&gt;";
-    case '\'':
-      return "&apos;";
-    case '"':
-      return "&quot;";
-    case '\r':
-      return "&#13;";
-    case '\t':
-      return where == context::attribute ? "&#9;" : "";
-    case '\n':
-      return where == context::attribute ? "&#10;" : "";
-    default:
-      return "";
-  }
-}
-
-void append_escaped(std::string& out, std::string_view s, context where) {
-  std::size_t run = 0;  // start of the bytes not yet appended
-  std::size_t i = 0;
-  const auto flush = [&] { out.append(s.data() + run, i - run); };
-  while (i < s.size()) {
-    const char c = s[i];
-    switch (byte_classes[static_cast<unsigned char>(c)]) {
-      case byte_class::copy:
-        ++i;
-        break;
-      case byte_class::escape:
-        if (const auto e = escape_of(c, where); !e.empty()) {
-          flush();
-          out.append(e);
-          run = ++i;
-        } else {
-          ++i;
-        }
-        break;
-      case byte_class::drop:
-        flush();
-        run = ++i;
-        break;
-      case byte_class::multibyte: {
-        const auto d = utf8::decode(s, i);
-        if (d.length != 0 && d.code_point != 0xFFFE && d.code_point != 0xFFFF) {
-          i += d.length;
-        } else {
-          flush();
-          out.append(utf8::replacement);
-          i += d.length != 0 ? d.length : 1;
-          run = i;
-        }
-        break;
-      }
-    }
-  }
-  flush();
-}
-
-void append_attribute(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(' ');
-  out.append(name);
-  out.append("='");
-  append_escaped(out, value, context::attribute);
-  out.push_back('\'');
-}
 
 void append_end_tag(std::string& out, std::string_view name) {
   out.append("</");
@@ -104,10 +17,6 @@ bool is_text(pugi::xml_node node) {
 }
 
 }  // namespace
-
-void append_escaped(std::string& out, std::string_view text) {
-  append_escaped(out, text, context::attribute);
-}
 
 xml_element& xml_element::set(std::string_view attr, std::string_view value) {
   for (auto& [name, old] : attributes_) {
@@ -149,7 +58,7 @@ void xml_element::write(std::string& out) const {
     return;
   }
   out.push_back('>');
-  append_escaped(out, text_, context::text);
+  append_escaped(out, text_, xml_context::text);
   for (const auto& child : children_) child.write(out);
   append_end_tag(out, name_);
 }
@@ -206,7 +115,7 @@ void write_node(pugi::xml_node node, std::string& out, std::string_view from, st
     if (child.type() == pugi::node_element)
       write_node(child, out);
     else if (is_text(child))
-      append_escaped(out, child.value(), context::text);
+      append_escaped(out, child.value(), xml_context::text);
   }
   append_end_tag(out, name);
 }

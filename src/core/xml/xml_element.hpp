@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/xml/xml_escape.hpp"  // the builder's users write raw XML with append_escaped
+
 namespace iotxmpp {
 
 class xml_element {
@@ -73,9 +75,5 @@ class xml_element {
 // place, or is added after the others when absent.
 void write_node(pugi::xml_node node, std::string& out, std::string_view from = {},
                 std::string_view to = {});
-
-// Appends `text` escaped as for an attribute value, which is also safe as
-// character data.
-void append_escaped(std::string& out, std::string_view text);
 
 }  // namespace iotxmpp

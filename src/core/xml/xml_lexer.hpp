@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/xml/conditions.hpp"
 #include "core/base/utf8.hpp"
+#include "core/xml/conditions.hpp"
 
 namespace iotxmpp {
 
@@ -69,10 +69,23 @@ class xml_lexer {
   std::string_view message() const { return message_; }
   bool too_big() const { return too_big_; }
 
-  enum class state : std::uint8_t;  // defined in the .cpp
+  enum class state : std::uint8_t;  // defined in xml_lexer_state.hpp
 
  private:
   using name_range = std::pair<std::uint32_t, std::uint32_t>;  // offset, length in names_
+
+  // The steps of scan(), in the order a byte meets them.
+  struct cursor;  // defined in the .cpp
+  enum class decoded : std::uint8_t { ready, more, failed };
+  decoded decode_multibyte(unsigned char byte, char32_t& c);
+  bool on_scanned_char(char32_t c, cursor& at, token& out);
+  bool open_construct(char32_t c, cursor& at);
+  bool on_text(char32_t c, cursor& at);
+  bool on_attribute_value(char32_t c, cursor& at);
+  void on_cdata(char32_t c, cursor& at);
+  bool on_name_run(cursor& at);
+  step end_of_input(const cursor& at);
+  step failed_at(const cursor& at) const;
 
   bool on_char(char32_t c, token& out);
   bool on_lt(char32_t c);

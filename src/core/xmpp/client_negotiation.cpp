@@ -1,9 +1,10 @@
 #include "core/xmpp/client_negotiation.hpp"
 
+#include "core/xml/xml_element.hpp"
+#include "core/xml/xml_escape.hpp"
+#include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/remote_error.hpp"
 #include "core/xmpp/stanza.hpp"
-#include "core/xmpp/namespaces.hpp"
-#include "core/xml/xml_element.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -1,10 +1,9 @@
 #include "core/xmpp/negotiation.hpp"
 
-#include <random>
-
-#include "core/xmpp/stanza.hpp"
-#include "core/xmpp/namespaces.hpp"
+#include "core/base/random_id.hpp"
 #include "core/xml/xml_element.hpp"
+#include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -15,14 +14,7 @@ bool is_stanza(std::string_view name) {
 
 // A resource for clients that ask for none: short, random, never reused in
 // practice (PORT@IP already makes the JID unique on one server).
-std::string generated_resource() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string r = "iotxmpp-";
-  auto bits = rng();
-  for (int i = 0; i < 8; ++i, bits >>= 4) r += hex[bits & 15];
-  return r;
-}
+std::string generated_resource() { return "iotxmpp-" + random_hex(8); }
 
 negotiation::step fatal(stream_condition c, std::string text) {
   negotiation::step s;

@@ -1,9 +1,10 @@
 #include "core/xmpp/stanza.hpp"
 
-#include <cstdint>
 #include <initializer_list>
-#include <random>
 #include <utility>
+
+#include "core/base/random_id.hpp"
+#include "core/xml/xml_escape.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -46,19 +47,7 @@ std::string stream_open_text(std::string_view from, std::string_view id, std::st
   return out;
 }
 
-std::string new_stream_id() {
-  // random_device reads the kernel's CSPRNG (or RDRAND) on Linux, which makes
-  // the id unpredictable, not merely unique.
-  thread_local std::random_device source;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (std::size_t word = 0; word < 4; ++word) {
-    std::uint32_t bits = source();
-    for (std::size_t digit = 0; digit < 8; ++digit, bits >>= 4)
-      id[word * 8 + digit] = hex[bits & 0xF];
-  }
-  return id;
-}
+std::string new_stream_id() { return random_hex(32); }
 
 std::string stream_error(stream_condition c, std::string_view text, const xml_element* app) {
   std::string out;
