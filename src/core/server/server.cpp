@@ -7,6 +7,8 @@
 
 #include <boost/asio/redirect_error.hpp>
 
+#include "core/base/clock.hpp"
+#include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
 #include "core/server/feed.hpp"
@@ -22,24 +24,11 @@ using tcp = asio::ip::tcp;
 
 // "[::]:5222", "0.0.0.0:5222", "127.0.0.1:0", "localhost:5222".
 result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text) {
-  std::string host, port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return fail(error_kind::usage, "--listen " + text + ": expected [IPV6]:PORT");
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos)
-      return fail(error_kind::usage, "--listen " + text + ": expected HOST:PORT");
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
-      port.size() > 5 || std::stoul(port) > 65535)
-    return fail(error_kind::usage, "--listen " + text + ": bad port '" + port + "'");
-  auto port_number = static_cast<unsigned short>(std::stoul(port));
+  auto parsed = parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
+  if (!parsed) return fail(error_kind::usage, "--listen " + text + ": " + parsed.error().message);
+  const std::string& host = parsed->host;
+  const std::string port = std::to_string(parsed->port);
+  const unsigned short port_number = parsed->port;
   boost::system::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
   if (!ec) return std::vector<tcp::endpoint>{{literal, port_number}};
@@ -66,10 +55,6 @@ void raise_open_file_limit() {
         {{"limit", std::to_string(rl.rlim_cur)}});
   else
     log::debug("open-file limit", {{"limit", std::to_string(rl.rlim_cur)}});
-}
-
-sys_micros wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
 }  // namespace
@@ -208,8 +193,8 @@ void server::impl::reaper_loop() {
         log::warn("reaper cannot reach the store", {{"error", opened.error().message}});
     }
     if (db) {
-      auto cutoff = wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(
-                                     options.config.stale_after);
+      auto cutoff = clock::wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(
+                                            options.config.stale_after);
       auto removed = db->reap(cutoff, false);
       if (!removed) {
         log::warn("reap failed", {{"error", removed.error().message}});
@@ -291,9 +276,7 @@ result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) 
       a.set_option(asio::ip::v6_only(!ep.address().is_unspecified()), ec);
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    std::string where = ep.address().is_v6()
-                            ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-                            : ep.address().to_string() + ":" + std::to_string(ep.port());
+    const std::string where = format_host_port(ep.address().to_string(), ep.port());
     if (ec) {
       // An unspecified IPv6 listener on a host without IPv6 falls back to
       // IPv4 rather than failing the start.

@@ -1,5 +1,7 @@
 #include "core/server/session.hpp"
 
+#include "core/base/clock.hpp"
+#include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
@@ -22,14 +24,6 @@ asio::ip::tcp::endpoint remote_of(const tcp_transport& transport) {
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
     ep.address(asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()));
   return ep;
-}
-
-sys_micros wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
-
-sys_micros wall_time_of(steady::time_point t) {
-  return wall_now() - std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t);
 }
 
 // Queues `item` now, or as soon as the writer has room: for writes no
@@ -74,10 +68,7 @@ session::~session() = default;
 
 std::string session::describe() const {
   if (!negotiation_) return address_.to_string();
-  const std::string& address = negotiation_->address();
-  const std::string port = std::to_string(negotiation_->port());
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + port;
-  return address + ":" + port;
+  return format_host_port(negotiation_->address(), negotiation_->port());
 }
 
 session::busy_state& session::busy() {
@@ -247,8 +238,8 @@ bool session::on_element(pugi::xml_node element) {
     apply(negotiation_->on_element(element));
     return true;
   }
-  return carry_out(
-      handle_stanza(element, sender_state{address_, row_.room()}, context().handlers, wall_now()));
+  return carry_out(handle_stanza(element, sender_state{address_, row_.room()}, context().handlers,
+                                 clock::wall_now()));
 }
 
 void session::apply(negotiation::step step) {
@@ -272,7 +263,7 @@ void session::on_bound() {
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   log::info("bound", {{"jid", describe()}});
   handled made;
-  made.writes.push_back(row_.bound(address_.to_string(), wall_now(), steady::now()));
+  made.writes.push_back(row_.bound(address_.to_string(), clock::wall_now(), steady::now()));
   carry_out(std::move(made));
 }
 
@@ -354,7 +345,7 @@ void session::await_room(pending_recommend request) {
       b.awaiting_room = false;
       b.paused = std::make_unique<handled>(answer_recommend(
           request, latest ? &*latest : nullptr, sender_state{self->address_, self->row_.room()},
-          self->context().handlers, wall_now()));
+          self->context().handlers, clock::wall_now()));
       b.paused_next = 0;
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
         self->send(b.paused->reply);
@@ -548,8 +539,8 @@ void session::sweep(steady::time_point now) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
     // Skipped while the writer is full: the next sweep tries again.
-    auto touch = row_.refresh(address_.to_string(), wall_time_of(last_activity_), last_activity_,
-                              now, c.touch_every);
+    auto touch = row_.refresh(address_.to_string(), clock::wall_time_of(last_activity_),
+                              last_activity_, now, c.touch_every);
     if (touch && context().writer.try_submit(std::move(*touch))) row_.refreshed(now);
   }
 }
