@@ -82,13 +82,13 @@ TEST(RoomCache, KeepsTheNewestReportAndEvictsTheLeastRecentlyUpdated) {
   room_cache c(2, {});
   c.remember(report("a", "1", 10));
   c.remember(report("a", "0", 5));  // older: ignored
-  EXPECT_EQ(c.find("a")->stanza_id, "1");
+  EXPECT_EQ(c.find("a").report->stanza_id, "1");
   c.remember(report("b", "1", 10));
   c.remember(report("a", "2", 11));  // a is now the most recently updated
   c.remember(report("c", "1", 10));  // evicts b
-  EXPECT_TRUE(c.find("a"));
-  EXPECT_FALSE(c.find("b"));
-  EXPECT_TRUE(c.find("c"));
+  EXPECT_TRUE(c.find("a").known);
+  EXPECT_FALSE(c.find("b").known);
+  EXPECT_TRUE(c.find("c").known);
 }
 
 TEST(RoomCache, WithoutAStoreUnknownRoomsAreUnknownAtOnce) {
@@ -101,13 +101,30 @@ TEST(RoomCache, LoadReadsTheStoreAndRemembers) {
   room_cache c(10, [s]() -> result<std::unique_ptr<store>> {
     return std::unique_ptr<store>(std::make_unique<fake_reader>(true, s));
   });
-  EXPECT_FALSE(c.find("attic"));
+  EXPECT_FALSE(c.find("attic").known);
   auto got = load(c, "attic");
   ASSERT_TRUE(got);
   EXPECT_EQ(got->stanza_id, "a1");
-  EXPECT_TRUE(c.find("attic"));  // remembered: the next recommend needs no read
+  EXPECT_TRUE(c.find("attic").known);  // remembered: the next recommend needs no read
   EXPECT_FALSE(load(c, "cellar"));
   EXPECT_EQ(s->reads.load(), 2);
+  // The store had nothing for the cellar: known as empty, no second read,
+  // until a report arrives here.
+  EXPECT_TRUE(c.find("cellar").known);
+  EXPECT_FALSE(c.find("cellar").report);
+  c.remember(report("cellar", "c1", 5));
+  EXPECT_EQ(c.find("cellar").report->stanza_id, "c1");
+  EXPECT_EQ(s->reads.load(), 2);
+}
+
+TEST(RoomCache, ARoomTheStoreCouldNotReadIsNotRemembered) {
+  int attempts = 0;
+  room_cache c(10, [&attempts]() -> result<std::unique_ptr<store>> {
+    ++attempts;
+    return fail(error_kind::connect, "down");
+  });
+  EXPECT_FALSE(load(c, "attic"));
+  EXPECT_FALSE(c.find("attic").known);  // unknown, not "never reported"
 }
 
 TEST(RoomCache, ASlowStoreBlocksNeitherTheCallerNorFind) {
@@ -124,7 +141,7 @@ TEST(RoomCache, ASlowStoreBlocksNeitherTheCallerNorFind) {
       EXPECT_TRUE(r);
       ++answered;
     });
-  EXPECT_TRUE(c.find("kitchen"));  // other rooms answer while the store is held
+  EXPECT_TRUE(c.find("kitchen").known);  // other rooms answer while the store is held
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);
   EXPECT_EQ(answered.load(), 0);
   {

@@ -17,7 +17,7 @@ void room_cache::remember(const status_report& report) {
   auto it = rooms_.find(report.room);
   if (it != rooms_.end()) {
     // A late resend or an out-of-order report must not replace a newer one.
-    if (it->second.report.taken_at.utc > report.taken_at.utc) return;
+    if (it->second.report && it->second.report->taken_at.utc > report.taken_at.utc) return;
     it->second.report = report;
     order_.splice(order_.end(), order_, it->second.order);
     return;
@@ -30,10 +30,25 @@ void room_cache::remember(const status_report& report) {
   rooms_.emplace(report.room, entry{report, std::prev(order_.end())});
 }
 
-std::optional<status_report> room_cache::find(std::string_view room) const {
+room_cache::lookup room_cache::find(std::string_view room) const {
   std::lock_guard lock(mutex_);
-  if (auto it = rooms_.find(std::string(room)); it != rooms_.end()) return it->second.report;
-  return std::nullopt;
+  if (auto it = rooms_.find(std::string(room)); it != rooms_.end())
+    return {true, it->second.report};
+  return {};
+}
+
+std::optional<status_report> room_cache::settle(const std::string& room,
+                                                std::optional<status_report> found) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room);
+  if (it != rooms_.end()) return it->second.report;  // remembered while we read: as new
+  if (rooms_.size() >= capacity_) {
+    rooms_.erase(order_.front());
+    order_.pop_front();
+  }
+  order_.push_back(room);
+  rooms_.emplace(room, entry{found, std::prev(order_.end())});
+  return found;
 }
 
 void room_cache::load(std::string room, loaded done) {
@@ -76,10 +91,10 @@ void room_cache::run() {
     std::string room = std::move(load_order_.front());
     load_order_.erase(load_order_.begin());
     lock.unlock();
-    std::optional<status_report> found = read(room);
-    // A report remembered while we read is at least as new as the store's.
-    if (found) remember(*found);
-    if (auto cached = find(room)) found = std::move(cached);
+    auto read_back = read(room);
+    // Unreadable (the store is away): unknown for now, and not remembered.
+    std::optional<status_report> found =
+        read_back ? settle(room, std::move(*read_back)) : std::nullopt;
     lock.lock();
     auto node = loads_.extract(room);
     lock.unlock();
@@ -88,7 +103,7 @@ void room_cache::run() {
   }
 }
 
-std::optional<status_report> room_cache::read(const std::string& room) {
+std::optional<std::optional<status_report>> room_cache::read(const std::string& room) {
   // After a failed open or a lost connection, at most one open every 5 s.
   constexpr auto reopen_every = std::chrono::seconds(5);
   const auto now = std::chrono::steady_clock::now();
@@ -121,7 +136,7 @@ std::optional<status_report> room_cache::read(const std::string& room) {
     log::warn("room look-up failed", {{"room", room}, {"error", found.error().message}});
     return std::nullopt;
   }
-  return *found;
+  return std::move(*found);
 }
 
 }  // namespace iotxmpp

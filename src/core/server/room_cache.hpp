@@ -1,6 +1,8 @@
 #pragma once
 // The latest report of each room, for recommendations (PROTOCOL.md §3.3):
-// least recently updated evicted first. find() answers from memory under a
+// least recently updated evicted first. It also remembers rooms the store
+// showed to have no report, until one arrives here, so that asking about
+// an empty room costs no database read each time. find() answers from memory under a
 // short lock and never touches the database. A room it does not hold is read
 // from the store by load(), on the cache's own loader thread: a slow
 // database delays the asker's answer, never a network thread or the other
@@ -46,8 +48,12 @@ class room_cache {
   // Remembers the room's latest report (by its own timestamp: a late resend
   // never replaces a newer one).
   void remember(const status_report& report);
-  // The room's latest report if the cache holds it. Never blocks on I/O.
-  std::optional<status_report> find(std::string_view room) const;
+  // What the cache knows of a room. Never blocks on I/O.
+  struct lookup {
+    bool known = false;                   // false: ask load()
+    std::optional<status_report> report;  // known: its latest report, or none ever
+  };
+  lookup find(std::string_view room) const;
   // Reads the room from the store on the loader thread, remembers what it
   // found, then calls `done` there. Loads of one room wait on one read.
   void load(std::string room, loaded done);
@@ -57,7 +63,11 @@ class room_cache {
 
  private:
   void run();
-  std::optional<status_report> read(const std::string& room);
+  // The store's answer: nullopt when it could not be read.
+  std::optional<std::optional<status_report>> read(const std::string& room);
+  // Keeps what the store said unless the room was remembered meanwhile;
+  // returns what the cache now holds for the room.
+  std::optional<status_report> settle(const std::string& room, std::optional<status_report> found);
 
   const std::size_t capacity_;
   store_factory open_;
@@ -66,7 +76,7 @@ class room_cache {
   mutable std::mutex mutex_;
   std::list<std::string> order_;
   struct entry {
-    status_report report;
+    std::optional<status_report> report;  // nullopt: the store had none
     std::list<std::string>::iterator order;
   };
   std::unordered_map<std::string, entry> rooms_;

@@ -97,13 +97,13 @@ handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state&
   if (!room_attr || !*room_attr.value())
     return error_to(iq, stanza_condition::bad_request, sender, h, "recommend needs a room");
   pending_recommend request{iq.attribute("id").value(), room_attr.value()};
-  auto latest = h.rooms.find(request.room);
-  if (!latest) {
+  auto known = h.rooms.find(request.room);
+  if (!known.known) {
     handled out;
     out.awaits_room = std::move(request);
     return out;
   }
-  return answer_recommend(request, &*latest, sender, h, now);
+  return answer_recommend(request, known.report ? &*known.report : nullptr, sender, h, now);
 }
 
 handled feed(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender,
