@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "core/base/clock.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -14,9 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-sys_micros wall_now() {
-  return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
+using clock::wall_now;
 
 TEST(Wire07DeviceRows, AReapedDeviceStaysRemovedAndLastUpdateIsWhenItWasHeard) {
   test_server server([](server_options& o) {

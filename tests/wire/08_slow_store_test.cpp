@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "core/base/clock.hpp"
 #include "support/scratch_db.hpp"
 #include "wire/wire_fixture.hpp"
 
@@ -17,7 +18,7 @@ namespace iotxmpp::test {
 namespace {
 
 using namespace std::chrono_literals;
-using clock = std::chrono::steady_clock;
+using steady = std::chrono::steady_clock;
 
 std::string recommend(std::string_view id, std::string_view room) {
   return "<iq type='get' id='" + std::string(id) +
@@ -32,7 +33,7 @@ std::string mariadb_command(const store_url& url, const std::string& sql) {
          " -N -e \"" + sql + "\"";
 }
 
-double millis(clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double millis(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 TEST(Wire08SlowStore, AnUncachedRoomWaitsForTheDatabaseAndNobodyElseDoes) {
   std::string why;
@@ -55,8 +56,7 @@ TEST(Wire08SlowStore, AnUncachedRoomWaitsForTheDatabaseAndNobodyElseDoes) {
     // A report of the attic stored by someone else (another node): this
     // server's cache does not hold it.
     auto other = open_test_store(server);
-    const auto now =
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    const auto now = clock::wall_now();
     write_batch b;
     b.reports.push_back(
         status_report{"9@127.0.0.1/x", "attic", "a1", {now, 0}, now, {{"temperature", 35, "°C"}}});
@@ -83,24 +83,24 @@ TEST(Wire08SlowStore, AnUncachedRoomWaitsForTheDatabaseAndNobodyElseDoes) {
 
   raw_client asker("127.0.0.1", server.port());
   asker.negotiate("asker");
-  const auto asked = clock::now();
+  const auto asked = steady::now();
   asker.send(recommend("slow", "attic"));
   // While the attic waits: the kitchen's own recommendation and a ping, on
   // the same network thread.
   std::this_thread::sleep_for(100ms);
-  const auto t0 = clock::now();
+  const auto t0 = steady::now();
   kitchen.send(recommend("fast", "kitchen"));
   std::string fast = kitchen.read_until("id='fast'");
-  const auto fast_took = clock::now() - t0;
+  const auto fast_took = steady::now() - t0;
   ASSERT_NE(fast.find("id='fast'"), std::string::npos) << fast;
   // A ping is answered once the fast answer's record is committed (the
   // recommendations table is not locked).
-  const auto t1 = clock::now();
+  const auto t1 = steady::now();
   sync(kitchen, "k-sync2");
-  const auto ping_took = clock::now() - t1;
+  const auto ping_took = steady::now() - t1;
 
   std::string slow = asker.read_until("id='slow'", 5s);
-  const auto slow_took = clock::now() - asked;
+  const auto slow_took = steady::now() - asked;
   locker.join();
   ASSERT_NE(slow.find("id='slow'"), std::string::npos) << slow;
   slow += asker.read_until("</iq>");

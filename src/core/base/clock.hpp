@@ -13,8 +13,8 @@ using sys_micros = std::chrono::sys_time<std::chrono::microseconds>;
 // An instant on the steady clock.
 using steady_time = std::chrono::steady_clock::time_point;
 
-// The functions live in namespace clock (clock::wall_now()), so that they
-// never clash with a file's own helper of the same name.
+// The functions live in namespace clock (clock::wall_now()): the name says
+// which clock at every call.
 namespace clock {
 
 // The wall clock now, truncated to microseconds. Thread-safe.

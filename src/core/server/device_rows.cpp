@@ -23,7 +23,7 @@ write_item device_rows::presence(presence_update update, steady::time_point now)
 std::optional<write_item> device_rows::refresh(const std::string& jid, sys_micros heard_at,
                                                steady::time_point heard, steady::time_point now,
                                                std::chrono::milliseconds every) {
-  if (heard <= written_ || now - written_ < every) return std::nullopt;
+  if (!refresh_due(heard, now, every)) return std::nullopt;
   return device_touch{jid, room_, heard_at};
 }
 

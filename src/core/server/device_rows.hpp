@@ -31,6 +31,13 @@ class device_rows {
                                      steady::time_point now);
   // The device announced its presence: the update, as the row's record.
   write_item presence(presence_update update, steady::time_point now);
+  // Whether refresh() would make a record: something was heard since the
+  // row's last record and `every` has passed since it. Two comparisons, so a
+  // sweep over every session asks it before working out `heard_at`.
+  bool refresh_due(steady::time_point heard, steady::time_point now,
+                   std::chrono::milliseconds every) const {
+    return heard > written_ && now - written_ >= every;
+  }
   // Periodic: when something was heard since the row's last refresh and
   // `every` has passed, a touch with the instant last heard from.
   std::optional<write_item> refresh(const std::string& jid, sys_micros heard_at,

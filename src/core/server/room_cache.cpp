@@ -22,12 +22,16 @@ void room_cache::remember(const status_report& report) {
     order_.splice(order_.end(), order_, it->second.order);
     return;
   }
+  insert_locked(report.room, report);
+}
+
+void room_cache::insert_locked(const std::string& room, std::optional<status_report> report) {
   if (rooms_.size() >= capacity_) {
     rooms_.erase(order_.front());
     order_.pop_front();
   }
-  order_.push_back(report.room);
-  rooms_.emplace(report.room, entry{report, std::prev(order_.end())});
+  order_.push_back(room);
+  rooms_.emplace(room, entry{std::move(report), std::prev(order_.end())});
 }
 
 room_cache::lookup room_cache::find(std::string_view room) const {
@@ -42,12 +46,7 @@ std::optional<status_report> room_cache::settle(const std::string& room,
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it != rooms_.end()) return it->second.report;  // remembered while we read: as new
-  if (rooms_.size() >= capacity_) {
-    rooms_.erase(order_.front());
-    order_.pop_front();
-  }
-  order_.push_back(room);
-  rooms_.emplace(room, entry{found, std::prev(order_.end())});
+  insert_locked(room, found);
   return found;
 }
 
@@ -89,7 +88,7 @@ void room_cache::run() {
     loads_cv_.wait(lock, [this] { return stopping_ || !load_order_.empty(); });
     if (stopping_) return;
     std::string room = std::move(load_order_.front());
-    load_order_.erase(load_order_.begin());
+    load_order_.pop_front();
     lock.unlock();
     auto read_back = read(room);
     // Unreadable (the store is away): unknown for now, and not remembered.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -68,6 +69,9 @@ class room_cache {
   // Keeps what the store said unless the room was remembered meanwhile;
   // returns what the cache now holds for the room.
   std::optional<status_report> settle(const std::string& room, std::optional<status_report> found);
+  // Adds a room the cache does not hold, evicting the least recently
+  // updated one when full. Under mutex_.
+  void insert_locked(const std::string& room, std::optional<status_report> report);
 
   const std::size_t capacity_;
   store_factory open_;
@@ -86,7 +90,7 @@ class room_cache {
   std::mutex loads_mutex_;
   std::condition_variable loads_cv_;
   std::unordered_map<std::string, std::vector<loaded>> loads_;
-  std::vector<std::string> load_order_;
+  std::deque<std::string> load_order_;
   bool stopping_ = false;
   std::thread loader_;
 

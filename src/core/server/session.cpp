@@ -535,10 +535,11 @@ void session::sweep(steady::time_point now) {
                       "reaped: no update within the stale window"));
   } else if (now - last_activity_ > c.idle_timeout) {
     end(ending::error(stream_condition::connection_timeout, "idle for too long"));
-  } else if (bound) {
+  } else if (bound && row_.refresh_due(last_activity_, now, c.touch_every)) {
     // Keep the device's last update fresh in the store so no reaper (ours,
     // another node's, or `iotxmpp reap`) removes a device that still talks.
-    // Skipped while the writer is full: the next sweep tries again.
+    // Skipped while the writer is full: the next sweep tries again. The
+    // clocks are read only for a session that is due.
     auto touch = row_.refresh(address_.to_string(), clock::wall_time_of(last_activity_),
                               last_activity_, now, c.touch_every);
     if (touch && context().writer.try_submit(std::move(*touch))) row_.refreshed(now);

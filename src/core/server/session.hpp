@@ -117,8 +117,9 @@ struct session_context {
   store_writer& writer;
   negotiation_limiter limiter;
   std::atomic<std::size_t> live_sessions{0};  // started and not yet closed
-  // Set by the server when it stops: called once, on the thread of the
-  // session that closed last, when no session is left.
+  // Set by the server when it stops: called on the thread of a session that
+  // closed and left none (again if a session accepted before the stop
+  // starts and ends later: the server's handler runs once).
   std::function<void()> on_last_closed;
   std::atomic<bool> stopping{false};
 };
