@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/base/asio.hpp"
-#include "core/client/client.hpp"
 #include "core/base/log.hpp"
+#include "core/client/client.hpp"
 #include "core/client/queries.hpp"
 #include "core/server/server.hpp"
 

@@ -5,9 +5,9 @@
 
 #include <chrono>
 
-#include "core/model/datetime.hpp"
 #include "core/iot/rules.hpp"
 #include "core/iot/sensordata.hpp"
+#include "core/model/datetime.hpp"
 
 namespace {
 

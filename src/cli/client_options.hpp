@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "core/base/error.hpp"
 #include "core/client/blocking_client.hpp"
 #include "core/client/client.hpp"
-#include "core/base/error.hpp"
 
 namespace CLI {
 class App;

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/model/datetime.hpp"
 #include "core/client/queries.hpp"
 #include "core/iot/rules.hpp"
 #include "core/iot/sensordata.hpp"
+#include "core/model/datetime.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -12,14 +12,14 @@ namespace iotxmpp {
 // What kind of failure this is. The command line maps each kind to one
 // documented exit code (src/cli/exit_codes.hpp); keep the two in step.
 enum class error_kind {
-  usage,         // bad flag, bad argument, bad input file given by the user
-  connect,       // cannot reach a server or a database
-  timeout,       // an operation did not finish in time
-  remote,        // the peer answered with an error (stanza or stream error)
-  protocol,      // the peer broke the protocol (malformed XML, bad stanza)
-  database,      // a database refused or failed a statement
-  io,            // local I/O failure (file, disk full, socket setup)
-  internal,      // a bug: an invariant did not hold
+  usage,     // bad flag, bad argument, bad input file given by the user
+  connect,   // cannot reach a server or a database
+  timeout,   // an operation did not finish in time
+  remote,    // the peer answered with an error (stanza or stream error)
+  protocol,  // the peer broke the protocol (malformed XML, bad stanza)
+  database,  // a database refused or failed a statement
+  io,        // local I/O failure (file, disk full, socket setup)
+  internal,  // a bug: an invariant did not hold
 };
 
 struct error {

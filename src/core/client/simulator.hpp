@@ -21,8 +21,8 @@
 #include <optional>
 #include <string>
 
-#include "core/client/client.hpp"
 #include "core/base/error.hpp"
+#include "core/client/client.hpp"
 
 namespace iotxmpp {
 

@@ -10,8 +10,8 @@
 #include <pugixml.hpp>
 
 #include "core/base/error.hpp"
-#include "core/xmpp/jid.hpp"
 #include "core/xml/stream_framer.hpp"
+#include "core/xmpp/jid.hpp"
 
 namespace iotxmpp {
 

@@ -11,8 +11,8 @@
 #include <pugixml.hpp>
 
 #include "core/xml/conditions.hpp"
-#include "core/xmpp/jid.hpp"
 #include "core/xml/stream_framer.hpp"
+#include "core/xmpp/jid.hpp"
 
 namespace iotxmpp {
 

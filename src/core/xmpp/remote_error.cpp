@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "core/xmpp/stanza.hpp"
 #include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 namespace {

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "core/xml/conditions.hpp"
-#include "core/xmpp/namespaces.hpp"
 #include "core/xml/xml_element.hpp"
+#include "core/xmpp/namespaces.hpp"
 
 namespace iotxmpp {
 
