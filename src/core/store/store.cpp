@@ -117,11 +117,38 @@ bool write_batch::empty() const { return size() == 0; }
 
 std::size_t write_batch::size() const {
   return reports.size() + presences.size() + recommendations.size() + touches.size() +
-         offlines.size();
+         offlines.size() + logins.size();
 }
 
 result<migration_report> store::migrate_to(int) {
   return fail(error_kind::internal, "this store cannot migrate to a chosen schema version");
+}
+
+namespace {
+std::unexpected<error> no_accounts() {
+  return fail(error_kind::internal, "this store keeps no device accounts");
+}
+}  // namespace
+
+// Fakes in tests keep these; both real engines override them.
+result<void> store::add_accounts(const std::vector<account>&) { return no_accounts(); }
+result<std::optional<account>> store::find_account(std::string_view) { return no_accounts(); }
+result<std::vector<account>> store::list_accounts() { return no_accounts(); }
+result<bool> store::set_account_credentials(std::string_view,
+                                            const std::vector<account_credentials>&) {
+  return no_accounts();
+}
+result<bool> store::set_account_disabled(std::string_view, bool) { return no_accounts(); }
+result<bool> store::grant_rooms(std::string_view, const std::vector<std::string>&) {
+  return no_accounts();
+}
+result<bool> store::revoke_rooms(std::string_view, const std::vector<std::string>&) {
+  return no_accounts();
+}
+result<bool> store::remove_account(std::string_view) { return no_accounts(); }
+result<std::int64_t> store::last_account_event() { return no_accounts(); }
+result<std::vector<account_event>> store::account_events_after(std::int64_t, std::size_t) {
+  return no_accounts();
 }
 
 result<std::unique_ptr<store>> open_store(const store_url& url) {

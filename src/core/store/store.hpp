@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/base/error.hpp"
+#include "core/model/account.hpp"
 #include "core/model/model.hpp"
 
 namespace iotxmpp {
@@ -56,6 +57,13 @@ struct device_offline {
   std::string device_jid;
 };
 
+// A successful login of an account: its last_login moves to `at` (never
+// back). Nothing when the account is gone.
+struct account_login {
+  std::string name;
+  sys_micros at{};
+};
+
 // Everything one transaction writes. apply() writes device changes in the
 // order touches, presences, offlines (so a touch and an offline of the same
 // device in one batch leave it offline); a producer that needs another order
@@ -66,6 +74,7 @@ struct write_batch {
   std::vector<recommendation> recommendations;
   std::vector<device_touch> touches;
   std::vector<device_offline> offlines;
+  std::vector<account_login> logins;
 
   bool empty() const;
   std::size_t size() const;  // records of every kind
@@ -104,6 +113,31 @@ class store {
   virtual result<std::vector<device_row>> reap(sys_micros cutoff, bool dry_run) = 0;
   virtual result<std::size_t> count_reports() = 0;  // rows in readings
   virtual result<std::size_t> count_recommendations() = 0;
+  // Device accounts (model/account.hpp). Names and grants are checked by
+  // the caller (valid_account_name, valid_room_grant). The calls that change
+  // an account return whether it existed, and record an account_event when
+  // live sessions must follow (disabled, removed, revoked, password).
+  //
+  // Adds every account in one transaction, all or none; error_kind::usage
+  // "device NAME exists" when one of the names is taken.
+  virtual result<void> add_accounts(const std::vector<account>& accounts);
+  virtual result<std::optional<account>> find_account(std::string_view name);
+  virtual result<std::vector<account>> list_accounts();  // ordered by name
+  // Replaces every credential of the account.
+  virtual result<bool> set_account_credentials(std::string_view name,
+                                               const std::vector<account_credentials>& creds);
+  virtual result<bool> set_account_disabled(std::string_view name, bool disabled);
+  // Adds grants (already present ones are kept once) / removes them (absent
+  // ones are ignored).
+  virtual result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms);
+  virtual result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms);
+  virtual result<bool> remove_account(std::string_view name);
+  // The newest event's id (0 when there is none), and the events after `id`
+  // in id order, at most `limit`.
+  virtual result<std::int64_t> last_account_event();
+  virtual result<std::vector<account_event>> account_events_after(std::int64_t id,
+                                                                  std::size_t limit);
+
   // Cheap liveness check; error_kind::connect when the database is gone.
   virtual result<void> ping() = 0;
   // The engine and the redacted URL, e.g. "mysql://iot:***@db:3306/iot".
