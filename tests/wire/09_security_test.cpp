@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "core/sasl/base64.hpp"
-#include "core/sasl/scram_credentials.hpp"
 #include "support/test_pki.hpp"
 #include "wire/wire_fixture.hpp"
 
@@ -17,24 +16,6 @@ namespace iotxmpp::test {
 namespace {
 
 constexpr const char* sasl_ns = "urn:ietf:params:xml:ns:xmpp-sasl";
-
-// Provisions `name` with SCRAM-SHA-1 and SCRAM-SHA-256 keys for `password`.
-void add_device(const test_server& s, const std::string& name, const std::string& password,
-                std::vector<std::string> rooms, bool disabled = false) {
-  account a;
-  a.name = name;
-  a.disabled = disabled;
-  a.created = clock::wall_now();
-  a.rooms = std::move(rooms);
-  for (auto h : {scram_hash::sha1, scram_hash::sha256}) {
-    auto k = new_scram_keys(h, password);
-    a.credentials.push_back(
-        {std::string(hash_name(h)), k.salt, k.iterations, k.stored_key, k.server_key});
-  }
-  auto db = open_test_store(s);
-  auto added = db->add_accounts({a});
-  ASSERT_TRUE(added) << added.error().message;
-}
 
 class Security : public ::testing::Test {
  protected:
