@@ -199,7 +199,9 @@ TEST(ScramClientFinal, NonceOtherThanTheCombinedOneIsNotAuthorized) {
     const auto r = a.server.on_client_final("c=biws,r=" + nonce + ",p=" + a.proof);
     EXPECT_EQ(condition(r), not_authorized);
     // The proof covers the nonce too; the text shows the nonce check caught it.
-    if (const auto* f = std::get_if<sasl_failure>(&r)) EXPECT_EQ(f->text, "nonce mismatch");
+    if (const auto* f = std::get_if<sasl_failure>(&r)) {
+      EXPECT_EQ(f->text, "nonce mismatch");
+    }
     EXPECT_FALSE(a.server.succeeded());
   }
 }

@@ -297,13 +297,7 @@ scram_client::scram_client(scram_hash h, std::string username, std::string passw
       password_(std::move(password)),
       binding_(std::move(binding)),
       server_offers_plus_(server_offers_plus) {
-  if (binding_.type.empty()) {
-    gs2_header_ = "n,,";
-  } else if (server_offers_plus_) {
-    gs2_header_ = "p=" + binding_.type + ",,";
-  } else {
-    gs2_header_ = "y,,";
-  }
+  gs2_header_ = binding_.type.empty() ? "n,," : "p=" + binding_.type + ",,";
 }
 
 std::string scram_client::client_first(std::optional<std::string> nonce) {
@@ -338,8 +332,7 @@ std::variant<std::string, sasl_failure> scram_client::on_server_first(std::strin
   }
   if (iterations < min_scram_iterations) return not_authorized("too few iterations");
 
-  const bool plus = gs2_header_.starts_with("p=");
-  const std::string cbind_input = plus ? gs2_header_ + binding_.data : gs2_header_;
+  const std::string cbind_input = binding_.type.empty() ? gs2_header_ : gs2_header_ + binding_.data;
   const std::string without_proof = "c=" + base64_encode(cbind_input) + ",r=" + std::string(*r);
   std::string auth_message = client_first_bare_;
   auth_message += ',';

@@ -100,12 +100,12 @@ class scram_server {
 
 class scram_client {
  public:
-  // `binding`: what our TLS channel can bind to (type empty: nothing).
-  // `server_offers_plus`: the server listed a -PLUS mechanism. The gs2 flag
-  // follows RFC 5802 §6: a binding and -PLUS offered: "p=<type>" (use the
-  // -PLUS mechanism); a binding but no -PLUS offered: "y" (we could bind,
-  // the server seems not to; a server that did offer -PLUS then sees the
-  // downgrade); no binding: "n".
+  // `binding`: use -PLUS with this binding when its type is set ("p=<type>").
+  // When it is not set the flag is "n" whatever `server_offers_plus` says:
+  // "y" means "I could bind but you offered no -PLUS" (RFC 5802 §6), which a
+  // client given no binding cannot claim, and which a server that did offer
+  // -PLUS refuses as a downgrade. (`server_offers_plus` is kept for the
+  // declared signature; sending "y" would need the binding as well.)
   scram_client(scram_hash h, std::string username, std::string password,
                channel_binding binding = {}, bool server_offers_plus = false);
 
