@@ -390,6 +390,10 @@ void session::on_bound() {
   if (auto older = context().online.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   log::info("bound", {{"jid", describe()}, {"account", account.empty() ? "-" : account}});
+  // The account's last login: no one waits on it, but it is not dropped.
+  if (!account.empty())
+    submit_eventually(context().writer,
+                      std::make_shared<write_item>(account_login{account, clock::wall_now()}));
   handled made;
   made.writes.push_back(row_.bound(address_.to_string(), clock::wall_now(), steady::now()));
   carry_out(std::move(made));
