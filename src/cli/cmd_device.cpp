@@ -327,6 +327,7 @@ void add_iterations_option(CLI::App& app, device_options& o) {
   own(app.add_option("--iterations", o.iterations,
                      "PBKDF2 iterations of the stored SCRAM keys (at least 4096)"),
       "IOTXMPP_DEVICE_ITERATIONS")
+      ->type_name("N")
       ->capture_default_str()
       ->check(CLI::Range(min_scram_iterations, std::uint32_t{10'000'000}));
 }
