@@ -3,7 +3,7 @@
 # mirror `iotxmpp SUB --help`; tests/cli/completion_test.cpp keeps them in step.
 
 _iotxmpp_global_flags="--help --version --config --print-config"
-_iotxmpp_subcommands="serve db-init reap simulate send query tail"
+_iotxmpp_subcommands="serve db-init reap device simulate send query tail"
 _iotxmpp_client_flags="--server --domain --timeout --json --help"
 
 # The actions of a subcommand that has them.
@@ -11,6 +11,7 @@ _iotxmpp_actions() {
     case $1 in
         query) echo "recommend ping devices info version" ;;
         send) echo "status presence raw" ;;
+        device) echo "add list show passwd grant revoke disable enable remove" ;;
     esac
 }
 
@@ -22,6 +23,11 @@ _iotxmpp_flags() {
                      --max-stanza-bytes --max-depth --max-negotiating --queue --help" ;;
         db-init) echo "--db --json --help" ;;
         reap) echo "--db --stale-after --dry-run --json --help" ;;
+        "device add") echo "--db --room --password-file --iterations --count --prefix
+                            --room-pattern --help" ;;
+        "device passwd") echo "--db --password-file --iterations --help" ;;
+        "device list"|"device show") echo "--db --json --help" ;;
+        "device "*) echo "--db --help" ;;
         simulate) echo "$_iotxmpp_client_flags --count --threads --ramp --interval --jitter
                         --query-every --duration --reports --window --seed" ;;
         tail) echo "$_iotxmpp_client_flags --room --count" ;;
@@ -91,7 +97,7 @@ _iotxmpp() {
         --log-level) COMPREPLY=($(compgen -W "debug info warn error off" -- "$cur")); return ;;
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --show) COMPREPLY=($(compgen -W "away chat dnd xa" -- "$cur")); return ;;
-        --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --config|--password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --rules) COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur")); return ;;
         --db)
             if [[ $cur == sqlite:* ]]; then

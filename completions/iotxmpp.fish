@@ -2,9 +2,10 @@
 # share/fish/vendor_completions.d/iotxmpp.fish. The option lists mirror
 # `iotxmpp SUB --help` (checked by tests/cli/completion_test.cpp).
 
-set -l subcommands serve db-init reap simulate send query tail
+set -l subcommands serve db-init reap device simulate send query tail
 set -l query_actions recommend ping devices info version
 set -l send_kinds status presence raw
+set -l device_actions add list show passwd grant revoke disable enable remove
 
 function __iotxmpp_rooms
     timeout 2 iotxmpp query devices --json --timeout 1s 2>/dev/null \
@@ -28,6 +29,7 @@ complete -c iotxmpp -l print-config -d 'Print the effective options and exit'
 complete -c iotxmpp -n __fish_use_subcommand -a serve -d 'Run the XMPP telemetry server'
 complete -c iotxmpp -n __fish_use_subcommand -a db-init -d 'Create or migrate the database schema'
 complete -c iotxmpp -n __fish_use_subcommand -a reap -d 'Remove devices not heard from for a while'
+complete -c iotxmpp -n __fish_use_subcommand -a device -d 'Add, list, change and remove device accounts'
 complete -c iotxmpp -n __fish_use_subcommand -a simulate -d 'Simulate room devices'
 complete -c iotxmpp -n __fish_use_subcommand -a send -d 'Send a status report, presence or raw stanzas'
 complete -c iotxmpp -n __fish_use_subcommand -a query -d 'Ask the server one thing'
@@ -35,7 +37,7 @@ complete -c iotxmpp -n __fish_use_subcommand -a tail -d 'Follow the live feed'
 
 # --db: the two schemes, then files after sqlite:
 set -l db_values '(string match -q "sqlite:*" -- (commandline -ct); and printf "sqlite:%s\n" (__fish_complete_path (string replace sqlite: "" -- (commandline -ct))); or printf "%s\n" sqlite: mysql://)'
-for sub in serve db-init reap
+for sub in serve db-init reap device
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l db -x -a $db_values -d 'Database URL'
 end
 
@@ -101,3 +103,17 @@ complete -c iotxmpp -n '__iotxmpp_in send raw' -s l -l lines -d 'Read one stanza
 # tail
 complete -c iotxmpp -n '__iotxmpp_in tail' -s r -l room -x -a '(__iotxmpp_rooms)' -d 'Only this room'
 complete -c iotxmpp -n '__iotxmpp_in tail' -s n -l count -x -d 'Exit after this many events'
+
+# device
+complete -c iotxmpp -n "__iotxmpp_in device; and not __fish_seen_subcommand_from $device_actions" -a "$device_actions"
+complete -c iotxmpp -n '__iotxmpp_in device add' -l room -x -a '(__iotxmpp_rooms)' -d 'Grant this room or prefix*'
+complete -c iotxmpp -n '__iotxmpp_in device add' -l count -x -d 'Add PREFIX1..PREFIXN'
+complete -c iotxmpp -n '__iotxmpp_in device add' -l prefix -x -d 'Name prefix of the --count devices'
+complete -c iotxmpp -n '__iotxmpp_in device add' -l room-pattern -x -d 'Room of each --count device, {n} replaced'
+for action in add passwd
+    complete -c iotxmpp -n "__iotxmpp_in device $action" -l password-file -r -F -d 'Read the password from FILE'
+    complete -c iotxmpp -n "__iotxmpp_in device $action" -l iterations -x -d 'PBKDF2 iterations (at least 4096)'
+end
+for action in list show
+    complete -c iotxmpp -n "__iotxmpp_in device $action" -l json -d 'Print JSON'
+end

@@ -7,6 +7,7 @@
 
 #include "core/store/schema.hpp"
 #include "core/store/store.hpp"
+#include "core/store/store_writer.hpp"
 #include "support/scratch_db.hpp"
 #include "support/store_records.hpp"
 
@@ -308,6 +309,19 @@ TEST_P(AccountStore, LoginsMoveLastLoginForwardOnlyInsideApply) {
   bad.reports.push_back(rep);
   EXPECT_FALSE(s_->apply(bad));
   EXPECT_FALSE(find("dev2").last_login);
+}
+
+TEST_P(AccountStore, TheWriterQueuesLoginsLikeAnyOtherWrite) {
+  add({make_account("dev1")});
+  std::string url = db_->url();
+  store_writer writer([url] { return open_store(url); });
+  result<void> outcome = fail(error_kind::internal, "not completed");
+  writer.submit_wait(account_login{"dev1", micros_at(70)},
+                     [&](const result<void>& r) { outcome = r; });
+  writer.submit_wait(test::make_report("kitchen", "s-1", micros_at(70)));
+  writer.flush();
+  EXPECT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(find("dev1").last_login, micros_at(70));
 }
 
 TEST_P(AccountStore, MigrationFromV2KeepsDataAndAddsAccounts) {
