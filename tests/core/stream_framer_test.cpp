@@ -469,3 +469,30 @@ TEST(StreamFramerMemory, SixtyFourMebibytesStayWithinTheLimit) {
 
 }  // namespace
 }  // namespace iotxmpp
+
+namespace iotxmpp {
+namespace {
+
+// After STARTTLS or SASL success the client opens a new stream; a newline
+// it sent after its last element of the old stream may come first.
+TEST(StreamFramerRestart, WhitespaceMayPrecedeTheDeclarationOfARestartedStream) {
+  const std::string header =
+      "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+      "to='iot.local' version='1.0'>";
+  stream_framer framer;
+  std::string_view first = header;
+  ASSERT_EQ(framer.feed(first).what, stream_framer::status::stream_open);
+  framer.reset();
+  std::string again = "\n <?xml version='1.0'?>" + header;
+  std::string_view rest = again;
+  stream_framer::status last = stream_framer::status::need_more;
+  while (!rest.empty() && last == stream_framer::status::need_more) {
+    auto o = framer.feed(rest);
+    rest.remove_prefix(o.consumed);
+    last = o.what;
+  }
+  EXPECT_EQ(last, stream_framer::status::stream_open) << framer.error_text();
+}
+
+}  // namespace
+}  // namespace iotxmpp

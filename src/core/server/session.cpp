@@ -360,10 +360,14 @@ bool session::begin_tls() {
   if (!reading()) return false;
   // RFC 6120 §5.4.3.3: after <starttls/> the client sends nothing until it
   // has <proceed/>; bytes read in the clear after it cannot be TLS.
-  if (b.unread.size() > b.unread_at) {
+  // Whitespace is a keepalive (some clients end <starttls/> with a newline).
+  const std::string_view left = std::string_view(b.unread).substr(b.unread_at);
+  if (left.find_first_not_of(" \t\r\n") != std::string_view::npos) {
     end(ending::error(stream_condition::policy_violation, "data after <starttls/> in the clear"));
     return false;
   }
+  b.unread.clear();
+  b.unread_at = 0;
   if (!context().tls || !transport_.start_tls(*context().tls->current())) {
     end(ending::error(stream_condition::internal_server_error, "TLS could not start"));
     return false;

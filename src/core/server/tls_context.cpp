@@ -58,8 +58,15 @@ result<std::shared_ptr<tls_context>> tls_context::load(const tls_files& files) {
   SSL_CTX_set_num_tickets(ctx, 0);
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1)
     return bad("--tls-cert", files.cert, "not a PEM certificate chain (" + openssl_reason() + ")");
-  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+                                            ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH)) {
+      ERR_clear_error();
+      return bad("--tls-key", files.key, "does not match the certificate in " + files.cert);
+    }
     return bad("--tls-key", files.key, "not a PEM private key (" + openssl_reason() + ")");
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     return bad("--tls-key", files.key, "does not match the certificate in " + files.cert);
   X509* leaf = SSL_CTX_get0_certificate(ctx);

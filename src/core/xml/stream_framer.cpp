@@ -162,6 +162,7 @@ void stream_framer::reset() {
   // made large (buffer, tree) goes with it.
   s_ = std::make_unique<state>(limits());
   parked_name_.reset();
+  s_->lexer.mark_restarted();
 }
 
 stream_framer::outcome stream_framer::fail(stream_condition c, std::string_view text,

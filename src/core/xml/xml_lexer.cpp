@@ -220,8 +220,15 @@ xml_lexer::step xml_lexer::scan(const char* data, std::size_t size) {
 // Between constructs: whitespace, or the '<' that opens the next one.
 [[gnu::always_inline]] inline bool xml_lexer::open_construct(char32_t c, cursor& at) {
   const bool first = at_stream_start_;
+  // After a stream restart, whitespace before the new stream's first
+  // construct does not count: a client's newline after its last element of
+  // the old stream may precede its XML declaration (go-sendxmpp sends
+  // "\n<?xml ...?>"). At the start of a connection it does (XML 1.0 §2.8).
+  if (is_xml_space(c)) {
+    if (!restarted_) at_stream_start_ = false;
+    return true;
+  }
   at_stream_start_ = false;
-  if (is_xml_space(c)) return true;
   if (c != '<') return fail(stream_condition::not_well_formed, "text outside stanzas");
   if (state_ == state::ended) {
     return fail(stream_condition::not_well_formed, "data after the end of the stream");

@@ -48,6 +48,8 @@ class xml_lexer {
 
   // Back to the start of a stream (a declaration is allowed again).
   void reset();
+  // This lexer reads a restarted stream (after STARTTLS or SASL).
+  void mark_restarted() { restarted_ = true; }
 
   // Releases scratch memory above `threshold` bytes when no construct is
   // open (the scratch is needed again only by the next construct).
@@ -105,6 +107,7 @@ class xml_lexer {
   state state_;
   utf8_decoder utf8_;
   bool at_stream_start_ = true;  // no byte of the stream seen yet
+  bool restarted_ = false;       // a restarted stream: leading whitespace is allowed
   bool decl_allowed_ = false;    // the current '<' was the stream's first byte
   bool stream_open_ = false;
   bool in_markup_ = false;
