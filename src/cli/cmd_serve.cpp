@@ -29,6 +29,11 @@ struct serve_flags {
   std::size_t max_depth = 32;
   std::size_t max_negotiating = 100;
   std::size_t queue = 50000;
+  std::string tls_cert, tls_key;
+  std::vector<std::string> listen_tls;
+  bool tls_optional = false;
+  std::string anonymous = "yes";
+  bool plain_in_clear = false;
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
@@ -44,6 +49,14 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.limits.max_depth = f.max_depth;
   c.max_negotiating_per_address = f.max_negotiating;
   o.writer.queue_capacity = f.queue;
+  c.tls_cert = f.tls_cert;
+  c.tls_key = f.tls_key;
+  c.listen_tls = f.listen_tls;
+  // XEP-0368's port once a certificate is there, unless told otherwise.
+  if (c.listen_tls.empty() && !c.tls_cert.empty()) c.listen_tls = {"[::]:5223"};
+  c.tls_optional = f.tls_optional;
+  c.anonymous = f.anonymous == "yes";
+  c.plain_in_clear = f.plain_in_clear;
   for (auto [text, out] :
        {std::pair{&f.stale_after, &c.stale_after}, std::pair{&f.reap_every, &c.reap_every},
         std::pair{&f.idle_timeout, &c.idle_timeout},
@@ -106,6 +119,23 @@ runner setup_serve(CLI::App& sub) {
   sub.add_option("--queue", f->queue, "Store writer queue capacity (items) before back-pressure")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  sub.add_option("--tls-cert", f->tls_cert,
+                 "TLS certificate chain (PEM, leaf first); turns on STARTTLS (required) and the\n"
+                 "direct-TLS listener. SIGHUP reloads it and the key")
+      ->envname("IOTXMPP_TLS_CERT");
+  sub.add_option("--tls-key", f->tls_key, "Private key of --tls-cert (PEM)")
+      ->envname("IOTXMPP_TLS_KEY");
+  sub.add_option("--listen-tls", f->listen_tls,
+                 "Direct-TLS (XEP-0368) address, HOST:PORT (repeatable; default [::]:5223 with\n"
+                 "--tls-cert)");
+  sub.add_flag("--tls-optional", f->tls_optional,
+               "Offer STARTTLS but do not require it (labs only)");
+  sub.add_option("--anonymous", f->anonymous,
+                 "Offer SASL ANONYMOUS (PORT@IP devices, any room): yes or no")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"yes", "no"}));
+  sub.add_flag("--allow-plaintext-auth", f->plain_in_clear,
+               "Offer SASL PLAIN without TLS (labs only: the password crosses in clear)");
   return [f, db, logging] { return run_serve(*f, *db, *logging); };
 }
 

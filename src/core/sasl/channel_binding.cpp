@@ -24,11 +24,11 @@ channel_binding exporter(SSL* ssl) {
 }
 
 // RFC 5929 §4.1: the certificate's own signature hash, except that MD5 and
-// SHA-1 become SHA-256.
+// SHA-1 become SHA-256. X509_get_signature_info also reads the hash out of
+// RSA-PSS parameters, which the signature's NID alone does not name.
 const EVP_MD* end_point_hash(X509* cert) {
   int digest_nid = NID_undef;
-  int key_nid = NID_undef;
-  if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &digest_nid, &key_nid) != 1) return nullptr;
+  if (X509_get_signature_info(cert, &digest_nid, nullptr, nullptr, nullptr) != 1) return nullptr;
   if (digest_nid == NID_md5 || digest_nid == NID_sha1) return EVP_sha256();
   if (digest_nid == NID_undef) return nullptr;  // Ed25519, Ed448: no hash to take
   return EVP_get_digestbynid(digest_nid);

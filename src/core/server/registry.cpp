@@ -28,6 +28,17 @@ bool registry::unbind(const peer& p) {
   return true;
 }
 
+std::vector<std::shared_ptr<peer>> registry::of_account(std::string_view local,
+                                                        std::string_view domain) const {
+  std::vector<std::shared_ptr<peer>> out;
+  std::shared_lock lock(mutex_);
+  for (const auto& [text, p] : peers_) {
+    const jid& j = p->address();
+    if (j.local() == local && j.domain() == domain) out.push_back(p);
+  }
+  return out;
+}
+
 std::vector<std::string> registry::online() const {
   std::vector<std::string> out;
   {

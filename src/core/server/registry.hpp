@@ -28,6 +28,10 @@ class registry {
   // Full JIDs of the peers bound now, sorted.
   std::vector<std::string> online() const;
   std::size_t online_count() const;
+  // The peers bound as LOCAL@DOMAIN/any resource (an account's sessions).
+  // A scan of every peer: for the rare account change, not per stanza.
+  std::vector<std::shared_ptr<peer>> of_account(std::string_view local,
+                                                std::string_view domain) const;
 
  private:
   mutable std::shared_mutex mutex_;

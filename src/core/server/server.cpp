@@ -11,6 +11,7 @@
 #include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
+#include "core/server/account_directory.hpp"
 #include "core/server/feed.hpp"
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
@@ -23,9 +24,11 @@ namespace {
 using tcp = asio::ip::tcp;
 
 // "[::]:5222", "0.0.0.0:5222", "127.0.0.1:0", "localhost:5222".
-result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text) {
+result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text, std::string_view flag) {
   auto parsed = parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
-  if (!parsed) return fail(error_kind::usage, "--listen " + text + ": " + parsed.error().message);
+  if (!parsed)
+    return fail(error_kind::usage,
+                std::string(flag) + " " + text + ": " + parsed.error().message);
   const std::string& host = parsed->host;
   const std::string port = std::to_string(parsed->port);
   const unsigned short port_number = parsed->port;
@@ -35,7 +38,7 @@ result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text) {
   asio::io_context io;
   tcp::resolver resolver(io);
   auto found = resolver.resolve(host, port, tcp::resolver::passive, ec);
-  if (ec) return fail(error_kind::usage, "--listen " + text + ": " + ec.message());
+  if (ec) return fail(error_kind::usage, std::string(flag) + " " + text + ": " + ec.message());
   std::vector<tcp::endpoint> out;
   for (const auto& entry : found) out.push_back(entry.endpoint());
   return out;
@@ -69,6 +72,9 @@ struct server::impl {
   std::unique_ptr<session_context> context;
   std::vector<std::unique_ptr<shard>> shards;
   std::vector<tcp::acceptor> acceptors;
+  std::vector<bool> acceptor_tls;  // per acceptor: direct TLS (XEP-0368)
+  std::shared_ptr<tls_holder> tls;
+  std::unique_ptr<account_directory> accounts;
   std::vector<std::pair<std::string, unsigned short>> bound;
   std::optional<asio::signal_set> signals;
   std::vector<std::thread> threads;
@@ -84,9 +90,11 @@ struct server::impl {
   std::condition_variable reaper_cv;
   bool reaper_stop = false;
 
-  result<void> bind_listeners(std::vector<tcp::endpoint> endpoints);
+  result<void> bind_listeners(std::vector<std::pair<tcp::endpoint, bool>> endpoints);
   void launch();
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool direct_tls);
+  void end_sessions_of(const std::vector<account_event>& events);
+  void warn_if_exposed() const;
   void arm_sweeper(shard& s);
   void arm_signals();
   void begin_stop();
@@ -94,7 +102,7 @@ struct server::impl {
   void reaper_loop();
 };
 
-asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool direct_tls) {
   for (;;) {
     shard& target = *shards[next_shard++ % shards.size()];
     boost::system::error_code ec;
@@ -109,8 +117,8 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    asio::post(target.io, [this, &target, s = std::move(socket)]() mutable {
-      std::make_shared<session>(std::move(s), target)->start();
+    asio::post(target.io, [&target, direct_tls, s = std::move(socket)]() mutable {
+      std::make_shared<session>(std::move(s), target, direct_tls)->start();
     });
   }
 }
@@ -132,6 +140,19 @@ void server::impl::arm_sweeper(shard& s) {
 void server::impl::arm_signals() {
   signals->async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
+    if (signo == SIGHUP) {
+      // New certificates for new sessions; live ones keep theirs.
+      if (!tls) {
+        log::info("SIGHUP: no TLS certificate to reload");
+      } else if (auto reloaded = tls->reload(); !reloaded) {
+        log::error("SIGHUP: TLS certificate not reloaded, the old one stays in use",
+                   {{"error", reloaded.error().message}});
+      } else {
+        log::info("SIGHUP: TLS certificate reloaded", {{"cert", options.config.tls_cert}});
+      }
+      arm_signals();
+      return;
+    }
     if (++signals_seen > 1) {
       log::warn("second signal: exiting at once", {{"signal", std::to_string(signo)}});
       std::_Exit(130);
@@ -221,13 +242,24 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   p->options = std::move(options);
   auto& o = p->options;
 
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& l : o.config.listen) {
-    auto r = resolve_listen(l);
-    if (!r) return std::unexpected(r.error());
-    endpoints.insert(endpoints.end(), r->begin(), r->end());
+  std::vector<std::pair<tcp::endpoint, bool>> endpoints;
+  for (bool direct_tls : {false, true}) {
+    for (const auto& l : direct_tls ? o.config.listen_tls : o.config.listen) {
+      auto r = resolve_listen(l, direct_tls ? "--listen-tls" : "--listen");
+      if (!r) return std::unexpected(r.error());
+      for (const auto& ep : *r) endpoints.emplace_back(ep, direct_tls);
+    }
   }
   if (endpoints.empty()) return fail(error_kind::usage, "no address to listen on");
+  if (o.config.tls_cert.empty() != o.config.tls_key.empty())
+    return fail(error_kind::usage, "--tls-cert and --tls-key go together");
+  if (!o.config.listen_tls.empty() && o.config.tls_cert.empty())
+    return fail(error_kind::usage, "--listen-tls needs --tls-cert and --tls-key");
+  if (!o.config.tls_cert.empty()) {
+    auto loaded = tls_context::load({o.config.tls_cert, o.config.tls_key});
+    if (!loaded) return std::unexpected(loaded.error());
+    p->tls = std::make_shared<tls_holder>(std::move(*loaded));
+  }
 
   auto url = store_url::parse(o.store_url);
   if (!url) return std::unexpected(url.error());
@@ -256,6 +288,11 @@ result<std::unique_ptr<server>> server::start(server_options options) {
                                           [u = *url]() { return open_store(u); });
   p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
                                                  p->followers, *p->rooms, *p->writer);
+  p->context->tls = p->tls;
+  p->accounts = std::make_unique<account_directory>(
+      [u = *url]() { return open_store(u); }, o.config.account_poll,
+      [raw = p.get()](const std::vector<account_event>& events) { raw->end_sessions_of(events); });
+  p->context->accounts = p->accounts.get();
   for (auto& s : p->shards) s->context = p->context.get();
   p->launch();
   return std::unique_ptr<server>(new server(std::move(p)));
@@ -263,9 +300,10 @@ result<std::unique_ptr<server>> server::start(server_options options) {
 
 // Binds every endpoint (by index: an IPv6 wildcard may add its IPv4 twin
 // while we go). Fails with io (address in use, no permission).
-result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) {
+result<void> server::impl::bind_listeners(std::vector<std::pair<tcp::endpoint, bool>> endpoints) {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
-    const tcp::endpoint ep = endpoints[i];
+    const tcp::endpoint ep = endpoints[i].first;
+    const bool direct_tls = endpoints[i].second;
     tcp::acceptor a(shards[0]->io);
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
@@ -282,7 +320,7 @@ result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) 
       // IPv4 rather than failing the start.
       if (ep.address().is_v6() && ep.address().is_unspecified() &&
           (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL)) {
-        endpoints.emplace_back(asio::ip::address_v4::any(), ep.port());
+        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), ep.port()), direct_tls);
         continue;
       }
       return fail(error_kind::io, "cannot listen on " + where + ": " + ec.message());
@@ -292,10 +330,13 @@ result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) 
       // Where the system keeps IPv6 sockets IPv6-only, IPv4 needs its own.
       asio::ip::v6_only only;
       a.get_option(only, ec);
-      if (!ec && only.value()) endpoints.emplace_back(asio::ip::address_v4::any(), local.port());
+      if (!ec && only.value())
+        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), local.port()),
+                               direct_tls);
     }
     bound.emplace_back(local.address().to_string(), local.port());
     acceptors.push_back(std::move(a));
+    acceptor_tls.push_back(direct_tls);
   }
   return {};
 }
@@ -303,12 +344,14 @@ result<void> server::impl::bind_listeners(std::vector<tcp::endpoint> endpoints) 
 // Starts accepting, the sweepers, the signal handler, the io threads and the
 // reaper.
 void server::impl::launch() {
-  for (auto& a : acceptors)
+  for (std::size_t i = 0; i < acceptors.size(); ++i)
     asio::co_spawn(
-        shards[0]->io, [this, &a] { return accept_loop(a); }, asio::detached);
+        shards[0]->io,
+        [this, &a = acceptors[i], tls = acceptor_tls[i]] { return accept_loop(a, tls); },
+        asio::detached);
   for (auto& s : shards) arm_sweeper(*s);
   if (options.handle_signals) {
-    signals.emplace(shards[0]->io, SIGINT, SIGTERM);
+    signals.emplace(shards[0]->io, SIGINT, SIGTERM, SIGHUP);
     arm_signals();
   }
   for (std::size_t i = 0; i < shards.size(); ++i)
@@ -320,11 +363,47 @@ void server::impl::launch() {
     name_this_thread("iotxmpp-reaper");
     reaper_loop();
   });
-  for (const auto& [addr, port] : bound)
-    log::info("listening", {{"address", addr},
-                            {"port", std::to_string(port)},
+  for (std::size_t i = 0; i < bound.size(); ++i)
+    log::info("listening", {{"address", bound[i].first},
+                            {"port", std::to_string(bound[i].second)},
+                            {"tls", acceptor_tls[i] ? "direct"
+                                    : !tls          ? "none"
+                                    : options.config.tls_optional ? "starttls-optional"
+                                                                  : "starttls-required"},
                             {"domain", options.config.domain},
                             {"store", store_description}});
+  warn_if_exposed();
+}
+
+// Like Mosquitto 2.0, which stopped anonymous access on non-local
+// listeners: say so when anyone who reaches a port may write readings.
+void server::impl::warn_if_exposed() const {
+  if (!options.config.anonymous) return;
+  for (const auto& [addr, port] : bound) {
+    boost::system::error_code ec;
+    auto a = asio::ip::make_address(addr, ec);
+    if (!ec && a.is_loopback()) continue;
+    log::warn(
+        "anonymous logins are on and a listener is not loopback: anyone who reaches it can "
+        "report for any room (--anonymous no turns it off)",
+        {{"address", addr}, {"port", std::to_string(port)}});
+    return;
+  }
+}
+
+// Ends this node's sessions of accounts that were disabled, removed,
+// narrowed or given a new password (read by the account directory).
+void server::impl::end_sessions_of(const std::vector<account_event>& events) {
+  for (const auto& e : events) {
+    auto peers = online.of_account(e.name, options.config.domain);
+    if (!peers.empty())
+      log::info("ending sessions of a changed account",
+                {{"account", e.name},
+                 {"change", std::string(to_string(e.kind))},
+                 {"sessions", std::to_string(peers.size())}});
+    for (auto& p : peers)
+      p->close(stream_condition::not_authorized, "account " + std::string(to_string(e.kind)));
+  }
 }
 
 std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
@@ -348,6 +427,7 @@ void server::wait() {
   p.reaper_cv.notify_all();
   if (p.reaper.joinable()) p.reaper.join();
   p.rooms->stop();  // before the shards go: its pending look-ups post to them
+  p.accounts->stop();
   // Everything the sessions accepted is in the writer's queue: commit it all
   // before saying we stopped. The io threads are joined first, so no session
   // submits once stop() has begun: their completion counts stay sequence

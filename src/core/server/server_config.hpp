@@ -30,6 +30,20 @@ struct server_config {
   std::chrono::milliseconds touch_every{30'000};
 
   std::size_t room_cache_size = 100'000;  // latest report per room, in memory
+
+  // Device security (PROTOCOL.md §1-2). With a certificate, STARTTLS is
+  // offered on `listen` and required unless tls_optional; `listen_tls` are
+  // direct-TLS listeners (XEP-0368). The CLI adds "[::]:5223" when a
+  // certificate is given and no --listen-tls.
+  std::string tls_cert;  // PEM chain; empty: no TLS
+  std::string tls_key;   // PEM key
+  std::vector<std::string> listen_tls;
+  bool tls_optional = false;
+  bool anonymous = true;        // offer SASL ANONYMOUS (PORT@IP devices)
+  bool plain_in_clear = false;  // offer PLAIN without TLS (labs)
+  // How often account events (disable, remove, revoke, passwd from
+  // `iotxmpp device`) are read, to end the sessions they concern.
+  std::chrono::milliseconds account_poll{2'000};
 };
 
 }  // namespace iotxmpp

@@ -3,6 +3,7 @@
 #include "core/base/clock.hpp"
 #include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
+#include "core/sasl/channel_binding.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/stanza.hpp"
@@ -18,7 +19,7 @@ constexpr auto linger = std::chrono::seconds(2);
 // The client's address (one getpeername) as the seed's JIDs want it:
 // IPv4-mapped IPv6 addresses (from a dual-stack listener) written as plain
 // IPv4.
-asio::ip::tcp::endpoint remote_of(const tcp_transport& transport) {
+asio::ip::tcp::endpoint remote_of(const transport& transport) {
   auto ep = transport.remote();
   auto addr = ep.address();
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
@@ -49,18 +50,22 @@ void negotiation_limiter::release(const std::string& address) {
   if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 
-session::session(session_socket socket, shard& home)
-    : session(tcp_transport(std::move(socket)), home) {}
+session::session(session_socket socket, shard& home, bool direct_tls)
+    : session(transport(std::move(socket)), home, direct_tls) {}
 
-session::session(tcp_transport&& transport, shard& home)
-    : session(std::move(transport), remote_of(transport), home) {}
+// std::move is only a cast: remote_of reads the transport before the member
+// is moved from it.
+session::session(transport&& connection, shard& home, bool direct_tls)
+    : session(std::move(connection), remote_of(connection), home, direct_tls) {}
 
-session::session(tcp_transport&& transport, const asio::ip::tcp::endpoint& remote, shard& home)
-    : transport_(std::move(transport)),
+session::session(transport&& connection, const asio::ip::tcp::endpoint& remote, shard& home,
+                 bool direct_tls)
+    : transport_(std::move(connection)),
       home_(home),
       framer_(home.context->config.limits),
       negotiation_(std::make_unique<negotiation>(home.context->policy, remote.address().to_string(),
-                                                 remote.port())) {
+                                                 remote.port())),
+      direct_tls_(direct_tls) {
   last_activity_ = negotiation_->started();
 }
 
@@ -81,7 +86,7 @@ session::busy_state& session::busy() {
 void session::relax() {
   if (!busy_ || writing_ || !reading()) return;
   const busy_state& b = *busy_;
-  if (b.outbox.empty() && b.unread.empty() && !b.paused && !b.awaiting_room) busy_.reset();
+  if (b.outbox.empty() && b.unread.empty() && !b.paused && !b.awaiting) busy_.reset();
 }
 
 void session::start() {
@@ -96,6 +101,16 @@ void session::start() {
   else
     end(ending::error(stream_condition::policy_violation,
                       "too many connections negotiating from this address"));
+  if (direct_tls_) {
+    // XEP-0368: the handshake is the first thing on the connection; it runs
+    // within the first reads, under the negotiation timeout like the rest.
+    if (!context().tls || !transport_.start_tls(*context().tls->current())) {
+      log::warn("TLS could not start", {{"peer", describe()}});
+      end(ending::lost());
+      return;
+    }
+    negotiation_->set_secure({});
+  }
   wait_readable();
 }
 
@@ -216,6 +231,7 @@ session::turn session::process(std::string_view& data) {
                             "stream restarted after binding"));
           return turn::done;
         }
+        note_channel_binding();
         apply(negotiation_->on_header(framer_.header()));
         break;
       case stream_framer::status::element:
@@ -235,33 +251,104 @@ session::turn session::process(std::string_view& data) {
 
 bool session::on_element(pugi::xml_node element) {
   if (phase_ != phase::bound) {
-    apply(negotiation_->on_element(element));
-    return true;
+    note_channel_binding();
+    return apply(negotiation_->on_element(element));
   }
-  return carry_out(handle_stanza(element, sender_state{address_, row_.room()}, context().handlers,
-                                 clock::wall_now()));
+  return carry_out(handle_stanza(element, sender_state{address_, row_.room(), grants_.get()},
+                                 context().handlers, clock::wall_now()));
 }
 
-void session::apply(negotiation::step step) {
+bool session::apply(negotiation::step step) {
   // Registered before the bind result leaves: a client that has its JID can
   // be found (disco#items, conflict) at once.
   if (step.bound && !step.fatal) on_bound();
   if (!step.send.empty()) send(step.send);
+  if (step.auth_failure)
+    log::info("authentication failed", {{"peer", describe()},
+                                        {"condition", std::string(to_string(*step.auth_failure))},
+                                        {"reason", step.auth_reason}});
   if (step.fatal) {
     end(ending::error(*step.fatal, step.fatal_text));
-    return;
+    return true;
   }
   if (step.restart) framer_.reset();
+  if (step.start_tls) {
+    // Nothing more is read until <proceed/> is written and TLS is on:
+    // start_write calls begin_tls once the outbox is empty.
+    tls_starting_ = true;
+    busy().awaiting = true;
+    return false;
+  }
+  if (step.lookup) {
+    look_up(std::move(*step.lookup));
+    return false;
+  }
+  return true;
+}
+
+// An account's keys are read on the directory's thread while this session
+// reads nothing more; the answer comes back to the session's own thread.
+void session::look_up(std::string name) {
+  busy().awaiting = true;
+  std::weak_ptr<session> weak = shared_from_this();
+  auto answered = [weak](account_directory::found found) {
+    auto self = weak.lock();
+    if (!self) return;
+    asio::post(self->home_.io, [self, found = std::move(found)]() mutable {
+      if (!self->reading() || !self->negotiation_) return;
+      self->busy().awaiting = false;
+      self->grants_ =
+          std::make_shared<const std::vector<std::string>>(std::move(found.rooms));
+      self->apply(self->negotiation_->on_keys(found.keys));
+      if (self->wake_) self->wake_->cancel();
+    });
+  };
+  if (context().accounts) {
+    context().accounts->lookup(std::move(name), std::move(answered));
+  } else {
+    account_directory::found none;
+    none.keys.state = login_keys::status::unavailable;
+    answered(std::move(none));
+  }
+}
+
+bool session::begin_tls() {
+  tls_starting_ = false;
+  busy_state& b = busy();
+  b.awaiting = false;
+  if (!reading()) return false;
+  // RFC 6120 §5.4.3.3: after <starttls/> the client sends nothing until it
+  // has <proceed/>; bytes read in the clear after it cannot be TLS.
+  if (b.unread.size() > b.unread_at) {
+    end(ending::error(stream_condition::policy_violation, "data after <starttls/> in the clear"));
+    return false;
+  }
+  if (!context().tls || !transport_.start_tls(*context().tls->current())) {
+    end(ending::error(stream_condition::internal_server_error, "TLS could not start"));
+    return false;
+  }
+  negotiation_->set_secure({});
+  if (wake_) wake_->cancel();
+  return true;
+}
+
+// Once the TLS handshake is over, the channel binding for SCRAM -PLUS.
+void session::note_channel_binding() {
+  if (negotiation_ && transport_.secure() && !negotiation_->has_binding() &&
+      transport_.handshake_done())
+    negotiation_->set_secure(tls_channel_binding(transport_.ssl(), true));
 }
 
 void session::on_bound() {
   context().limiter.release(negotiation_->address());
   phase_ = phase::bound;
   address_ = negotiation_->bound_jid();
+  const std::string account = negotiation_->account();
+  if (account.empty()) grants_.reset();  // anonymous: any room
   negotiation_.reset();  // its work is done; a bound session keeps only its JID
   if (auto older = context().online.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
-  log::info("bound", {{"jid", describe()}});
+  log::info("bound", {{"jid", describe()}, {"account", account.empty() ? "-" : account}});
   handled made;
   made.writes.push_back(row_.bound(address_.to_string(), clock::wall_now(), steady::now()));
   carry_out(std::move(made));
@@ -332,7 +419,7 @@ void session::take_effects(handled& result) {
 // the cache's thread while this session reads nothing more (its answers stay
 // in order) and the shard serves everyone else.
 void session::await_room(pending_recommend request) {
-  busy().awaiting_room = true;
+  busy().awaiting = true;
   std::string room = request.room;
   std::weak_ptr<session> weak = shared_from_this();
   context().rooms.load(std::move(room), [weak, request = std::move(request)](
@@ -342,9 +429,10 @@ void session::await_room(pending_recommend request) {
     asio::post(self->home_.io, [self, request = std::move(request), latest = std::move(latest)] {
       if (!self->reading()) return;  // ended meanwhile: nothing more is answered
       busy_state& b = self->busy();
-      b.awaiting_room = false;
+      b.awaiting = false;
       b.paused = std::make_unique<handled>(answer_recommend(
-          request, latest ? &*latest : nullptr, sender_state{self->address_, self->row_.room()},
+          request, latest ? &*latest : nullptr,
+          sender_state{self->address_, self->row_.room(), self->grants_.get()},
           self->context().handlers, clock::wall_now()));
       b.paused_next = 0;
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
@@ -386,7 +474,7 @@ void session::settle(handled& done) {
 
 bool session::resume_paused() {
   if (!busy_) return true;
-  if (busy_->awaiting_room) return false;
+  if (busy_->awaiting) return false;
   if (!busy_->paused) return true;
   if (!submit_from(*busy_->paused, busy_->paused_next)) return false;
   auto done = std::move(busy_->paused);
@@ -434,6 +522,10 @@ void session::send(std::string_view bytes) {
 
 void session::start_write() {
   if (!busy_ || busy_->outbox.empty()) {
+    if (tls_starting_ && reading()) {
+      begin_tls();
+      return;
+    }
     if (phase_ == phase::closing) transport_.shutdown_send();
     relax();
     return;

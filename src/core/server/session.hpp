@@ -26,7 +26,10 @@
 // registry and the feed, and its device row was marked offline.
 //
 // The transport seam: the session touches its connection only through
-// transport_ (transport.hpp); a TLS stream goes there and nowhere else.
+// transport_ (transport.hpp), TCP or TLS. STARTTLS: after <starttls/> the
+// session reads nothing until <proceed/> is written, then turns TLS on and
+// reads on (any byte the client sent after <starttls/> in the clear ends the
+// stream).
 // Included by session.cpp and server.cpp only (it pulls in asio).
 
 #include <atomic>
@@ -41,6 +44,7 @@
 #include <vector>
 
 #include "core/base/asio.hpp"
+#include "core/server/account_directory.hpp"
 #include "core/server/commit_tracker.hpp"
 #include "core/server/device_rows.hpp"
 #include "core/server/feed.hpp"
@@ -48,6 +52,7 @@
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
 #include "core/server/stanza_handlers.hpp"
+#include "core/server/tls_context.hpp"
 #include "core/server/transport.hpp"
 #include "core/xml/stream_framer.hpp"
 #include "core/xmpp/negotiation.hpp"
@@ -101,7 +106,13 @@ struct session_context {
   session_context(const server_config& c, const rules& r, registry& o, feed& f, room_cache& rc,
                   store_writer& w)
       : config(c),
-        policy{c.domain, c.limits.max_stanza_bytes, c.idle_timeout},
+        policy{.domain = c.domain,
+               .max_stanza_bytes = c.limits.max_stanza_bytes,
+               .idle_timeout = c.idle_timeout,
+               .tls_offered = !c.tls_cert.empty(),
+               .tls_required = !c.tls_cert.empty() && !c.tls_optional,
+               .anonymous = c.anonymous,
+               .plain_in_clear = c.plain_in_clear},
         handlers{c, r, o, rc},
         online(o),
         followers(f),
@@ -115,6 +126,9 @@ struct session_context {
   feed& followers;
   room_cache& rooms;
   store_writer& writer;
+  // TLS (null without a certificate) and the accounts, set by the server.
+  std::shared_ptr<tls_holder> tls;
+  account_directory* accounts = nullptr;
   negotiation_limiter limiter;
   std::atomic<std::size_t> live_sessions{0};  // started and not yet closed
   // Set by the server when it stops: called on the thread of a session that
@@ -126,8 +140,8 @@ struct session_context {
 
 class session final : public peer, public std::enable_shared_from_this<session> {
  public:
-  session(session_socket socket, shard& home);
-  session(tcp_transport&& transport, shard& home);
+  // `direct_tls`: TLS from the first byte (a --listen-tls listener).
+  session(session_socket socket, shard& home, bool direct_tls = false);
   ~session() override;
 
   // Starts reading. Call on the home thread.
@@ -178,7 +192,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   }
 
  private:
-  session(tcp_transport&& transport, const asio::ip::tcp::endpoint& remote, shard& home);
+  session(transport&& connection, shard& home, bool direct_tls);
+  session(transport&& connection, const asio::ip::tcp::endpoint& remote, shard& home,
+          bool direct_tls);
 
   enum class phase : std::uint8_t { connected, negotiating, bound, closing, closed };
 
@@ -209,7 +225,12 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // yet consumed.
   turn process(std::string_view& data);
   bool on_element(pugi::xml_node element);
-  void apply(negotiation::step step);
+  // Carries out a negotiation step; false when reading must pause (an
+  // account look-up, or TLS about to start).
+  bool apply(negotiation::step step);
+  void look_up(std::string name);
+  bool begin_tls();  // <proceed/> is written: TLS from here on
+  void note_channel_binding();
   void on_bound();
 
   // Carrying out a handler's outcome. False when paused: the rest waits in
@@ -240,18 +261,23 @@ class session final : public peer, public std::enable_shared_from_this<session> 
     // The outcome being carried out while paused, and its next write.
     std::unique_ptr<handled> paused;
     std::size_t paused_next = 0;
-    bool awaiting_room = false;         // a room look-up will fill `paused`
+    // A room look-up will fill `paused`, an account look-up will answer
+    // the negotiation, or TLS starts once <proceed/> is written: read
+    // nothing until then.
+    bool awaiting = false;
     steady::time_point linger_until{};  // closing: when to stop draining
   };
   busy_state& busy();
   void relax();
 
-  tcp_transport transport_;
+  transport transport_;
   shard& home_;
   stream_framer framer_;
   // Until bound; it also holds the client's address and the time of accept.
   std::unique_ptr<negotiation> negotiation_;
   jid address_;  // bound full JID
+  // An account's room grants (null for an anonymous device: any room).
+  std::shared_ptr<const std::vector<std::string>> grants_;
   std::unique_ptr<busy_state> busy_;
   session* prev_ = nullptr;  // the shard's list of live sessions
   session* next_ = nullptr;
@@ -267,6 +293,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool writing_ = false;  // one async_write of busy_->in_flight in flight
   bool inbox_posted_ = false;
   bool inbox_overflow_ = false;
+  bool direct_tls_ = false;
+  bool tls_starting_ = false;  // <proceed/> is queued: TLS starts once it is written
 };
 
 }  // namespace iotxmpp

@@ -1,5 +1,7 @@
 #include "core/server/stanza_handlers.hpp"
 
+#include "core/model/account.hpp"
+
 #include <cstring>
 
 #include "core/base/version.hpp"
@@ -96,6 +98,9 @@ handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state&
   pugi::xml_attribute room_attr = payload.attribute("room");
   if (!room_attr || !*room_attr.value())
     return error_to(iq, stanza_condition::bad_request, sender, h, "recommend needs a room");
+  if (sender.grants && !room_granted(*sender.grants, room_attr.value()))
+    return error_to(iq, stanza_condition::forbidden, sender, h,
+                    "this account has no grant for room " + std::string(room_attr.value()));
   pending_recommend request{iq.attribute("id").value(), room_attr.value()};
   auto known = h.rooms.find(request.room);
   if (!known.known) {
@@ -176,6 +181,10 @@ handled handle_message(pugi::xml_node message, const sender_state& sender, const
   auto report = parse_status_report(message, from, now);
   if (!report)
     return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
+  // Nothing of a report for a room the account was not granted is kept.
+  if (sender.grants && !room_granted(*sender.grants, report->room))
+    return error_to(message, stanza_condition::forbidden, sender, h,
+                    "this account has no grant for room " + report->room);
 
   handled out;
   out.publish = message;

@@ -36,6 +36,9 @@ struct handler_context {
 struct sender_state {
   const jid& address;     // bound full JID: stamped as `from`
   std::string_view room;  // room of its latest report; empty before one
+  // The rooms an account may report for and ask about (model/account.hpp
+  // patterns); null for an anonymous device, which may use any room.
+  const std::vector<std::string>* grants = nullptr;
 };
 
 // A recommendation whose room the cache does not hold: the session loads

@@ -26,7 +26,25 @@ negotiation::step fatal(stream_condition c, std::string text) {
 }  // namespace
 
 negotiation::negotiation(const stream_policy& policy, std::string address, unsigned short port)
-    : policy_(policy), address_(std::move(address)), port_(port) {}
+    : policy_(policy),
+      address_(std::move(address)),
+      port_(port),
+      sasl_(current_sasl_policy()) {}
+
+sasl_policy negotiation::current_sasl_policy() const {
+  sasl_policy p;
+  p.anonymous = policy_.anonymous;
+  p.plain_in_clear = policy_.plain_in_clear;
+  p.secure = secure_;
+  p.binding = binding_;
+  return p;
+}
+
+void negotiation::set_secure(channel_binding binding) {
+  secure_ = true;
+  binding_ = std::move(binding);
+  sasl_.set_policy(current_sasl_policy());
+}
 
 std::string negotiation::header_for_error() {
   header_sent_ = true;
@@ -36,9 +54,20 @@ std::string negotiation::header_for_error() {
 std::string negotiation::features() const {
   std::string out = "<stream:features>";
   if (phase_ == phase::header || phase_ == phase::auth) {
-    out += "<mechanisms xmlns='";
-    out += ns::sasl;
-    out += "'><mechanism>ANONYMOUS</mechanism></mechanisms>";
+    if (policy_.tls_offered && !secure_) {
+      out += "<starttls xmlns='";
+      out += ns::tls;
+      out += policy_.tls_required ? "'><required/></starttls>" : "'/>";
+    }
+    // While TLS is required, STARTTLS is the only feature (RFC 6120 §5.3.1).
+    if (!tls_pending()) {
+      out += "<mechanisms xmlns='";
+      out += ns::sasl;
+      out += "'>";
+      for (const auto& m : sasl_exchange::mechanisms(current_sasl_policy()))
+        out += "<mechanism>" + m + "</mechanism>";
+      out += "</mechanisms>";
+    }
   } else {
     out += "<bind xmlns='";
     out += ns::bind;
@@ -85,8 +114,23 @@ negotiation::step negotiation::on_element(pugi::xml_node element) {
   if (phase_ == phase::bind && name == "iq" && element.child("bind")) return on_bind(element);
   if (is_stanza(name))
     return fatal(stream_condition::not_authorized, "authenticate and bind a resource first");
-  if (xmlns == ns::tls)
-    return fatal(stream_condition::not_authorized, "STARTTLS is not offered by this server");
+  if (xmlns == ns::tls && name == "starttls" && phase_ == phase::auth && policy_.tls_offered &&
+      !secure_) {
+    // <proceed/> goes out in the clear; the next bytes either way are TLS,
+    // then a new stream (RFC 6120 §5.4.3.3).
+    step s;
+    s.send = "<proceed xmlns='" + std::string(ns::tls) + "'/>";
+    s.start_tls = true;
+    s.restart = true;
+    phase_ = phase::header;
+    return s;
+  }
+  if (xmlns == ns::tls) {
+    if (policy_.tls_offered && !secure_ && phase_ == phase::auth)
+      return fatal(stream_condition::unsupported_stanza_type, "expected <starttls/>");
+    return fatal(stream_condition::not_authorized,
+                 secure_ ? "TLS is already in use" : "STARTTLS is not offered by this server");
+  }
   if (xmlns == ns::sm) {
     step s;
     if (name == "enable" || name == "resume") {
@@ -100,21 +144,38 @@ negotiation::step negotiation::on_element(pugi::xml_node element) {
                "unexpected element <" + std::string(element.name()) + ">");
 }
 
-negotiation::step negotiation::on_auth(pugi::xml_node auth) {
+negotiation::step negotiation::on_auth(pugi::xml_node element) {
+  if (tls_pending()) {
+    sasl_exchange::outcome o;
+    o.send = "<failure xmlns='" + std::string(ns::sasl) + "'><encryption-required/></failure>";
+    o.failure = sasl_condition::encryption_required;
+    o.reason = "STARTTLS first";
+    return after_sasl(std::move(o));
+  }
+  return after_sasl(sasl_.on_element(element));
+}
+
+negotiation::step negotiation::on_keys(const login_keys& keys) {
+  return after_sasl(sasl_.on_keys(keys));
+}
+
+negotiation::step negotiation::after_sasl(sasl_exchange::outcome outcome) {
   step s;
-  std::string_view name = local_name(auth);
-  auto failure = [&](std::string_view condition) {
-    s.send = "<failure xmlns='" + std::string(ns::sasl) + "'><" + std::string(condition) +
-             "/></failure>";
+  s.send = std::move(outcome.send);
+  s.lookup = std::move(outcome.lookup);
+  if (outcome.failure) {
+    s.auth_failure = outcome.failure;
+    s.auth_reason = std::move(outcome.reason);
+    if (++auth_failures_ >= policy_.max_auth_failures) {
+      s.fatal = stream_condition::not_authorized;
+      s.fatal_text = "too many failed authentication attempts";
+    }
     return s;
-  };
-  if (name == "abort") return failure("aborted");
-  if (name != "auth") return fatal(stream_condition::not_authorized, "expected <auth/>");
-  std::string_view mechanism = auth.attribute("mechanism").value();
-  if (mechanism != "ANONYMOUS") return failure("invalid-mechanism");
-  s.send = "<success xmlns='" + std::string(ns::sasl) + "'/>";
-  s.restart = true;
-  phase_ = phase::restart;
+  }
+  if (outcome.success) {
+    s.restart = true;
+    phase_ = phase::restart;
+  }
   return s;
 }
 
@@ -130,7 +191,8 @@ negotiation::step negotiation::on_bind(pugi::xml_node iq) {
   }
   std::string resource = iq.child("bind").child_value("resource");
   if (resource.empty()) resource = generated_resource();
-  auto bound = address_jid(address_, port_, resource);
+  auto bound = account().empty() ? address_jid(address_, port_, resource)
+                                 : jid::make(account(), policy_.domain, resource);
   if (!bound) {
     s.send =
         error_reply(iq, stanza_condition::bad_request, policy_.domain, {}, bound.error().message)

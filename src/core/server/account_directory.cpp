@@ -1,0 +1,138 @@
+#include "core/server/account_directory.hpp"
+
+#include "core/base/log.hpp"
+#include "core/base/thread_name.hpp"
+#include "core/sasl/scram_credentials.hpp"
+
+namespace iotxmpp {
+
+account_directory::account_directory(store_factory open, std::chrono::milliseconds poll_every,
+                                     events_handler on_events)
+    : open_(std::move(open)), poll_every_(poll_every), on_events_(std::move(on_events)) {
+  thread_ = std::thread([this] {
+    name_this_thread("iotxmpp-accounts");
+    run();
+  });
+}
+
+account_directory::~account_directory() { stop(); }
+
+void account_directory::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  found none;
+  none.keys.state = login_keys::status::unavailable;
+  for (auto& [name, done] : queue_) done(none);
+  queue_.clear();
+}
+
+void account_directory::lookup(std::string name, answer done) {
+  if (!valid_account_name(name)) {
+    done(found{});  // missing
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queue_.emplace_back(std::move(name), std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  found none;
+  none.keys.state = login_keys::status::unavailable;
+  done(none);
+}
+
+account_directory::found account_directory::from_account(const std::optional<account>& a) {
+  found out;
+  if (!a) return out;
+  out.keys.state = login_keys::status::found;
+  out.keys.disabled = a->disabled;
+  for (const auto& c : a->credentials) {
+    auto h = hash_from_name(c.hash);
+    if (!h || c.iterations < min_scram_iterations) continue;
+    out.keys.keys.push_back({*h, c.salt, c.iterations, c.stored_key, c.server_key});
+  }
+  out.rooms = a->rooms;
+  return out;
+}
+
+bool account_directory::ensure_store() {
+  if (db_) return true;
+  auto opened = open_();
+  if (!opened) {
+    log::warn("accounts: cannot reach the store", {{"error", opened.error().message}});
+    return false;
+  }
+  db_ = std::move(*opened);
+  return true;
+}
+
+void account_directory::poll_events() {
+  if (!ensure_store()) return;
+  if (last_event_ < 0) {
+    auto last = db_->last_account_event();
+    if (!last) {
+      log::warn("accounts: cannot read events", {{"error", last.error().message}});
+      db_.reset();
+      return;
+    }
+    last_event_ = *last;
+    return;
+  }
+  auto events = db_->account_events_after(last_event_, 1000);
+  if (!events) {
+    log::warn("accounts: cannot read events", {{"error", events.error().message}});
+    db_.reset();
+    return;
+  }
+  if (events->empty()) return;
+  last_event_ = events->back().id;
+  if (on_events_) on_events_(*events);
+}
+
+void account_directory::run() {
+  auto next_poll = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      if (poll_every_.count() > 0)
+        cv_.wait_until(lock, next_poll, [&] { return stopping_ || !queue_.empty(); });
+      else
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    }
+    if (stopping_) break;
+    if (!queue_.empty()) {
+      auto [name, done] = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      found answer_now;
+      answer_now.keys.state = login_keys::status::unavailable;
+      if (ensure_store()) {
+        auto a = db_->find_account(name);
+        if (a) {
+          answer_now = from_account(*a);
+        } else {
+          log::warn("accounts: look-up failed", {{"account", name}, {"error", a.error().message}});
+          db_.reset();  // reconnect for the next one
+        }
+      }
+      done(std::move(answer_now));
+      lock.lock();
+    }
+    if (poll_every_.count() > 0 && std::chrono::steady_clock::now() >= next_poll) {
+      lock.unlock();
+      poll_events();
+      next_poll = std::chrono::steady_clock::now() + poll_every_;
+      lock.lock();
+    }
+  }
+}
+
+}  // namespace iotxmpp
