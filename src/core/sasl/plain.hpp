@@ -17,7 +17,7 @@ struct plain_message {
 // password is empty, or a field is longer than 255 bytes or not UTF-8.
 std::optional<plain_message> parse_plain(std::string_view message);
 
-// authzid NUL authcid NUL passwd.
+// NUL authcid NUL passwd (no authzid: the client acts as itself).
 std::string make_plain(std::string_view authcid, std::string_view password);
 
 }  // namespace iotxmpp

@@ -57,14 +57,22 @@ class scram_server {
 
   // The server-first-message (r=client+server nonce, s=salt, i=count) for
   // the user's keys. For an unknown user pass nullopt: the exchange goes on
-  // with a salt made from the name and a fresh secret, and fails at the proof
-  // like a wrong password, so names cannot be probed.
-  std::string server_first(const std::optional<scram_keys>& keys);
+  // with a salt made from the name and a per-process secret (the same salt
+  // for the same name, as a real account would have) and fails at the proof
+  // like a wrong password, so names cannot be probed. Keys of another hash
+  // are treated as an unknown user. The server nonce is fresh; `nonce`
+  // replaces it only for tests (known-answer vectors). Called other than
+  // once right after a successful on_client_first, it returns "" and the
+  // exchange fails.
+  std::string server_first(const std::optional<scram_keys>& keys,
+                           std::optional<std::string> nonce = std::nullopt);
 
   // The client-final-message. Gives the server-final-message ("v=...") on a
-  // good proof, or a failure: malformed-request when it does not parse,
-  // not-authorized when the nonce, the channel binding or the proof is wrong.
-  // After a failure, or a second call, every call fails.
+  // good proof, or a failure: malformed-request when it does not parse
+  // (exactly c=,r=,p= in that order; c= and p= canonical base64; a proof as
+  // long as the hash), not-authorized when the nonce, the channel binding or
+  // the proof is wrong, or when called out of order. After a failure, or a
+  // second call, every call fails.
   std::variant<std::string, sasl_failure> on_client_final(std::string_view message);
 
   // The username of on_client_first (empty before).
@@ -72,7 +80,9 @@ class scram_server {
   bool succeeded() const { return succeeded_; }
 
  private:
-  enum class state : std::uint8_t { first, final, done };
+  // first: awaits on_client_first; keys: awaits server_first; final: awaits
+  // on_client_final; done: over (succeeded or failed), every call fails.
+  enum class state : std::uint8_t { first, keys, final, done };
   scram_hash hash_;
   bool plus_;
   bool plus_offered_;
@@ -90,18 +100,26 @@ class scram_server {
 
 class scram_client {
  public:
-  // `binding`: use -PLUS with this binding when its type is set. When it is
-  // not set, `server_offers_plus` decides between "n" and "y".
+  // `binding`: what our TLS channel can bind to (type empty: nothing).
+  // `server_offers_plus`: the server listed a -PLUS mechanism. The gs2 flag
+  // follows RFC 5802 §6: a binding and -PLUS offered: "p=<type>" (use the
+  // -PLUS mechanism); a binding but no -PLUS offered: "y" (we could bind,
+  // the server seems not to; a server that did offer -PLUS then sees the
+  // downgrade); no binding: "n".
   scram_client(scram_hash h, std::string username, std::string password,
                channel_binding binding = {}, bool server_offers_plus = false);
 
   // The client-first-message (with a fresh nonce; `nonce` only for tests).
+  // The username is sent with ',' and '=' escaped; neither it nor the
+  // password goes through SASLprep (account names are plain ASCII).
   std::string client_first(std::optional<std::string> nonce = std::nullopt);
   // The client-final-message for the server-first-message, or a failure
   // (malformed-request: it does not parse; not-authorized: the server's nonce
-  // does not extend ours, or it asks for fewer than 4096 iterations).
+  // does not extend ours, it asks for fewer than 4096 iterations, or the
+  // call comes before client_first or a second time).
   std::variant<std::string, sasl_failure> on_server_first(std::string_view message);
-  // Whether the server-final-message proves the server knew our keys.
+  // Whether the server-final-message proves the server knew our keys (false
+  // for "e=...", anything that does not parse, or before on_server_first).
   bool verify_server_final(std::string_view message) const;
 
  private:
