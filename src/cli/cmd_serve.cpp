@@ -34,6 +34,8 @@ struct serve_flags {
   bool tls_optional = false;
   std::string anonymous = "yes";
   bool plain_in_clear = false;
+  rate_policy rates;
+  std::string rate_grace = "30s";
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
@@ -57,6 +59,8 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.tls_optional = f.tls_optional;
   c.anonymous = f.anonymous == "yes";
   c.plain_in_clear = f.plain_in_clear;
+  c.rates = f.rates;
+  c.rates.grace = std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.rate_grace));
   for (auto [text, out] :
        {std::pair{&f.stale_after, &c.stale_after}, std::pair{&f.reap_every, &c.reap_every},
         std::pair{&f.idle_timeout, &c.idle_timeout},
@@ -136,6 +140,28 @@ runner setup_serve(CLI::App& sub) {
       ->check(CLI::IsMember({"yes", "no"}));
   sub.add_flag("--allow-plaintext-auth", f->plain_in_clear,
                "Offer SASL PLAIN without TLS (labs only: the password crosses in clear)");
+  sub.add_option("--max-stanza-rate", f->rates.stanzas_per_second,
+                 "Stanzas per second one session may send; beyond it reading slows down (0: no "
+                 "limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--max-byte-rate", f->rates.bytes_per_second,
+                 "Bytes per second one session may send; beyond it reading slows down (0: no "
+                 "limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--rate-burst", f->rates.burst_seconds,
+                 "Seconds' worth of each rate a quiet session may send at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  add_duration_option(sub, "--rate-grace", f->rate_grace,
+                      "Close (policy-violation) a session slowed down this long without a break",
+                      zero_duration::refused);
+  sub.add_option("--max-connect-rate", f->rates.connections_per_second,
+                 "New connections per second from one source address, with --rate-burst "
+                 "(0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   return [f, db, logging] { return run_serve(*f, *db, *logging); };
 }
 

@@ -4,6 +4,12 @@
  *
  *   strophe_device HOST PORT ROOM REPORT_ID
  *
+ * With STROPHE_JID (an account, NAME@DOMAIN) and STROPHE_PASSWORD it logs
+ * in with the strongest SASL mechanism libstrophe shares with the server
+ * (SCRAM-SHA-256 against iotxmpp), over mandatory TLS verified against
+ * STROPHE_CAFILE. STROPHE_DEBUG=1 logs the XML libstrophe sends and receives
+ * on stderr.
+ *
  * Exit codes: 0 ok, 1 connection or protocol failure, 2 usage, 3 timeout.
  * Built only to prove interoperability (tests/interop); it is also the
  * starting point of examples/strophe-device.c. */
@@ -85,11 +91,23 @@ int main(int argc, char** argv) {
   }
   struct device d = {NULL, argv[3], argv[4], -1};
   xmpp_initialize();
-  d.ctx = xmpp_ctx_new(NULL, NULL);
+  const char* debug = getenv("STROPHE_DEBUG");
+  d.ctx = xmpp_ctx_new(NULL, debug && *debug == '1' ? xmpp_get_default_logger(XMPP_LEVEL_DEBUG)
+                                                     : NULL);
   xmpp_conn_t* conn = xmpp_conn_new(d.ctx);
-  /* A JID with no localpart makes libstrophe authenticate ANONYMOUS. */
-  xmpp_conn_set_jid(conn, "iot.local");
-  xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
+  const char* jid = getenv("STROPHE_JID");
+  if (jid && *jid) {
+    const char* password = getenv("STROPHE_PASSWORD");
+    const char* cafile = getenv("STROPHE_CAFILE");
+    xmpp_conn_set_jid(conn, jid);
+    xmpp_conn_set_pass(conn, password ? password : "");
+    if (cafile && *cafile) xmpp_conn_set_cafile(conn, cafile);
+    xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_MANDATORY_TLS);
+  } else {
+    /* A JID with no localpart makes libstrophe authenticate ANONYMOUS. */
+    xmpp_conn_set_jid(conn, "iot.local");
+    xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
+  }
   if (xmpp_connect_client(conn, argv[1], (unsigned short)atoi(argv[2]), on_connection, &d) !=
       XMPP_EOK) {
     fprintf(stderr, "cannot connect to %s:%s\n", argv[1], argv[2]);

@@ -7,10 +7,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
+
+#include "core/sasl/base64.hpp"
+#include "core/sasl/channel_binding.hpp"
+#include "core/sasl/plain.hpp"
 
 namespace iotxmpp::test {
 
@@ -58,10 +66,131 @@ raw_client::raw_client(const std::string& host, unsigned short port, unsigned sh
 }
 
 raw_client::~raw_client() {
+  if (ssl_) SSL_free(ssl_);
+  if (ctx_) SSL_CTX_free(ctx_);
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+std::string ssl_reason() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// The text between <tag ...> and </tag> in `xml`, or "".
+std::string inner(const std::string& xml, std::string_view tag) {
+  auto open = xml.find("<" + std::string(tag));
+  if (open == std::string::npos) return {};
+  auto gt = xml.find('>', open);
+  if (gt == std::string::npos || xml[gt - 1] == '/') return {};
+  auto close = xml.find("</" + std::string(tag), gt);
+  if (close == std::string::npos) return {};
+  return xml.substr(gt + 1, close - gt - 1);
+}
+}  // namespace
+
+void raw_client::start_tls(const raw_tls_options& options) {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  if (options.tls12_only) SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
+  if (!options.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1)
+      throw std::runtime_error("CA file: " + ssl_reason());
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+  }
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_tlsext_host_name(ssl_, options.host.c_str());
+  if (!options.ca_file.empty()) SSL_set1_host(ssl_, options.host.c_str());
+  if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake: " + ssl_reason());
+}
+
+channel_binding raw_client::binding() const { return tls_channel_binding(ssl_, false); }
+
+std::string raw_client::peer_fingerprint() const {
+  X509* cert = ssl_ ? SSL_get0_peer_certificate(ssl_) : nullptr;
+  if (!cert) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  X509_digest(cert, EVP_sha256(), md, &n);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+bool raw_client::tls_1_3() const { return ssl_ && SSL_version(ssl_) >= TLS1_3_VERSION; }
+
+std::string raw_client::authenticate(std::string_view mechanism, std::string_view user,
+                                     std::string_view password) {
+  const std::string sasl_ns = "urn:ietf:params:xml:ns:xmpp-sasl";
+  auto auth = [&](std::string_view payload) {
+    send("<auth xmlns='" + sasl_ns + "' mechanism='" + std::string(mechanism) + "'>" +
+         base64_encode(payload) + "</auth>");
+  };
+  // The server's next SASL element, whole.
+  auto next = [&] {
+    std::string got = read_until(">");
+    if (got.empty()) throw std::runtime_error("no SASL answer");
+    if (got.size() >= 2 && got[got.size() - 2] == '/') return got;
+    for (std::string name : {"challenge", "success", "failure"})
+      if (got.find("<" + name) != std::string::npos) return got + read_until("</" + name + ">");
+    return got;
+  };
+  if (mechanism == "PLAIN") {
+    auth(make_plain(user, password));
+    return next();
+  }
+  auto parts = parse_scram_mechanism(mechanism);
+  if (!parts) throw std::runtime_error("not a SCRAM mechanism");
+  scram_client scram(parts->hash, std::string(user), std::string(password),
+                     parts->plus ? binding() : channel_binding{}, false);
+  auth(scram.client_first());
+  std::string challenge = next();
+  if (challenge.find("<challenge") == std::string::npos) return challenge;
+  auto server_first = base64_decode(inner(challenge, "challenge"));
+  if (!server_first) throw std::runtime_error("challenge not base64: " + challenge);
+  auto final = scram.on_server_first(*server_first);
+  if (auto* f = std::get_if<sasl_failure>(&final))
+    throw std::runtime_error("client refused server-first: " + f->text);
+  send("<response xmlns='" + sasl_ns + "'>" + base64_encode(std::get<std::string>(final)) +
+       "</response>");
+  std::string last = next();
+  if (last.find("<success") != std::string::npos) {
+    auto server_final = base64_decode(inner(last, "success"));
+    if (!server_final || !scram.verify_server_final(*server_final))
+      throw std::runtime_error("server signature wrong: " + last);
+  }
+  return last;
+}
+
+std::string raw_client::bind_after_auth(std::string_view resource, std::string_view domain) {
+  send(header(domain));
+  if (read_until("</stream:features>").find("xmpp-bind") == std::string::npos)
+    throw std::runtime_error("no bind offered");
+  std::string bind = "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>";
+  if (!resource.empty()) bind += "<resource>" + std::string(resource) + "</resource>";
+  bind += "</bind></iq>";
+  send(bind);
+  std::string reply = read_until("</iq>");
+  auto a = reply.find("<jid>"), b = reply.find("</jid>");
+  if (a == std::string::npos || b == std::string::npos)
+    throw std::runtime_error("bind failed: " + reply);
+  return reply.substr(a + 5, b - a - 5);
+}
+
 void raw_client::send(std::string_view bytes) {
+  if (ssl_) {
+    size_t written = 0;
+    if (SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written) != 1)
+      throw std::runtime_error("TLS send: " + ssl_reason());
+    return;
+  }
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -77,10 +206,19 @@ bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() < 0) return false;
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
   char buf[16384];
-  ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  if (!ssl_ || SSL_pending(ssl_) == 0) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  }
+  ssize_t n = 0;
+  if (ssl_) {
+    size_t got = 0;
+    n = SSL_read_ex(ssl_, buf, sizeof buf, &got) == 1 ? static_cast<ssize_t>(got) : -1;
+    ERR_clear_error();
+  } else {
+    n = ::recv(fd_, buf, sizeof buf, 0);
+  }
   if (n <= 0) {
     closed_ = true;
     return false;

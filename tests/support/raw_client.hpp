@@ -7,7 +7,19 @@
 #include <string>
 #include <string_view>
 
+#include "core/sasl/scram.hpp"
+
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace iotxmpp::test {
+
+// How raw_client::start_tls shakes hands.
+struct raw_tls_options {
+  std::string ca_file;      // verify the server against it; empty: no verification
+  std::string host = "iot.local";  // SNI and the name checked
+  bool tls12_only = false;  // cap at TLS 1.2 (tls-server-end-point binding)
+};
 
 class raw_client {
  public:
@@ -42,9 +54,30 @@ class raw_client {
   // The opening header a client sends.
   static std::string header(std::string_view domain = "iot.local");
 
+  // TLS on the connection from here (blocking handshake); throws with
+  // OpenSSL's reason when it fails. Later sends and reads go through TLS.
+  void start_tls(const raw_tls_options& options = {});
+  // The TLS channel's binding for SCRAM -PLUS (empty type without TLS).
+  channel_binding binding() const;
+  bool tls_1_3() const;
+  // SHA-256 of the server's certificate (hex), to tell certificates apart.
+  std::string peer_fingerprint() const;
+
+  // After the stream header and features: SASL with `mechanism` (SCRAM-*,
+  // PLAIN) as `user`; returns the server's last SASL element (<success .../>
+  // or <failure>...</failure>). Verifies the server's SCRAM signature on
+  // success (throws when it is wrong).
+  std::string authenticate(std::string_view mechanism, std::string_view user,
+                           std::string_view password);
+  // Restart and bind after a successful authenticate(); the full JID.
+  std::string bind_after_auth(std::string_view resource = "dev",
+                              std::string_view domain = "iot.local");
+
  private:
   bool fill(std::chrono::steady_clock::time_point deadline);
   int fd_ = -1;
+  ssl_ctx_st* ctx_ = nullptr;
+  ssl_st* ssl_ = nullptr;
   unsigned short local_port_ = 0;
   bool closed_ = false;
   std::string buffer_;

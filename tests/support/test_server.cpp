@@ -27,6 +27,11 @@ test_server::test_server(const std::function<void(server_options&)>& tweak) {
   server_options o;
   o.config.listen = {"127.0.0.1:0"};
   o.config.threads = 2;
+  // Tests that blast one connection would be slowed by the rate limits;
+  // the rate-limit tests turn them on themselves.
+  o.config.rates.stanzas_per_second = 0;
+  o.config.rates.bytes_per_second = 0;
+  o.config.rates.connections_per_second = 0;
   o.store_url = "sqlite:" + dir_.path() + "/test.db";
   if (tweak) tweak(o);
   store_url_ = o.store_url;

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "core/base/clock.hpp"
+#include "core/sasl/scram_credentials.hpp"
 #include "core/store/store.hpp"
 #include "support/raw_client.hpp"
 #include "support/test_server.hpp"
@@ -46,6 +48,26 @@ inline std::unique_ptr<store> open_test_store(const test_server& s) {
   auto db = open_store(s.store_url());
   if (!db) throw std::runtime_error(db.error().message);
   return std::move(*db);
+}
+
+// Provisions the account `name` in the server's store with SCRAM-SHA-1 and
+// SCRAM-SHA-256 keys for `password`, as `iotxmpp device add` does.
+inline void add_device(const test_server& s, const std::string& name,
+                       const std::string& password, std::vector<std::string> rooms,
+                       bool disabled = false) {
+  account a;
+  a.name = name;
+  a.disabled = disabled;
+  a.created = clock::wall_now();
+  a.rooms = std::move(rooms);
+  for (auto h : {scram_hash::sha1, scram_hash::sha256}) {
+    auto k = new_scram_keys(h, password);
+    a.credentials.push_back(
+        {std::string(hash_name(h)), k.salt, k.iterations, k.stored_key, k.server_key});
+  }
+  auto db = open_test_store(s);
+  auto added = db->add_accounts({a});
+  ASSERT_TRUE(added) << added.error().message;
 }
 
 }  // namespace iotxmpp::test

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/server/rate_limits.hpp"
 #include "core/xml/framer_limits.hpp"
 
 namespace iotxmpp {
@@ -44,6 +45,10 @@ struct server_config {
   // How often account events (disable, remove, revoke, passwd from
   // `iotxmpp device`) are read, to end the sessions they concern.
   std::chrono::milliseconds account_poll{2'000};
+
+  // Per-session stanza and byte rates (a shaper, then policy-violation) and
+  // new connections per source address.
+  rate_policy rates;
 };
 
 }  // namespace iotxmpp

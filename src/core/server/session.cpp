@@ -95,8 +95,12 @@ void session::start() {
   home_.first = this;
   ++context().live_sessions;
   log::debug("connected", {{"peer", describe()}});
-  if (context().limiter.try_acquire(negotiation_->address(),
-                                    context().config.max_negotiating_per_address))
+  if (!context().connection_rates.try_accept(negotiation_->address(), last_activity_,
+                                             context().config.rates))
+    end(ending::error(stream_condition::policy_violation,
+                      "too many new connections from this address (--max-connect-rate)"));
+  else if (context().limiter.try_acquire(negotiation_->address(),
+                                         context().config.max_negotiating_per_address))
     phase_ = phase::negotiating;
   else
     end(ending::error(stream_condition::policy_violation,
@@ -138,6 +142,9 @@ void session::on_readable(boost::system::error_code ec) {
     return;
   }
   last_activity_ = steady::now();
+  if (const auto& r = context().config.rates; r.bytes_per_second > 0)
+    byte_rate_.take(static_cast<double>(n), last_activity_, r.bytes_per_second,
+                    r.bytes_per_second * r.burst_seconds);
   std::string_view data(home_.read_buffer.data(), n);
   // Closing: draining after our stream error.
   const turn t = reading() ? process(data) : turn::done;
@@ -169,7 +176,7 @@ void session::after(turn t) {
       }
       framer_.trim();  // between reads an idle session holds no parse state
       relax();
-      wait_readable();
+      read_on();
       return;
     case turn::yield:
       // Every other ready session, and any that becomes ready meanwhile, has
@@ -187,6 +194,37 @@ void session::after(turn t) {
       wait_to_resume();
       return;
   }
+}
+
+void session::read_on() {
+  const auto& r = context().config.rates;
+  if (!r.session_limited() || !reading()) {
+    wait_readable();
+    return;
+  }
+  const auto pause =
+      std::max(stanza_rate_.wait_for(r.stanzas_per_second), byte_rate_.wait_for(r.bytes_per_second));
+  if (pause.count() == 0) {
+    throttled_since_ = {};
+    wait_readable();
+    return;
+  }
+  const auto now = steady::now();
+  if (throttled_since_ == steady::time_point{}) throttled_since_ = now;
+  if (now - throttled_since_ > r.grace) {
+    end(ending::error(stream_condition::policy_violation,
+                      "over the rate limit for too long (--max-stanza-rate, --max-byte-rate)"));
+    wait_readable();  // drain while closing
+    return;
+  }
+  // The shaper: read nothing for `pause`, so TCP slows the sender down. An
+  // early wake (a stale writer notification cancels the timer) only reads
+  // a little sooner.
+  if (!wake_) wake_ = std::make_unique<asio::steady_timer>(home_.io);
+  wake_->expires_after(pause);
+  wake_->async_wait([self = shared_from_this()](boost::system::error_code) {
+    if (self->phase_ != phase::closed) self->wait_readable();
+  });
 }
 
 void session::resume_yielded(shard& home) {
@@ -236,6 +274,9 @@ session::turn session::process(std::string_view& data) {
         break;
       case stream_framer::status::element:
         ++stanzas;
+        if (const auto& r = context().config.rates; r.stanzas_per_second > 0)
+          stanza_rate_.take(1, last_activity_, r.stanzas_per_second,
+                            r.stanzas_per_second * r.burst_seconds);
         if (!on_element(framer_.element())) return turn::paused;
         break;
       case stream_framer::status::stream_close:

@@ -130,6 +130,7 @@ struct session_context {
   std::shared_ptr<tls_holder> tls;
   account_directory* accounts = nullptr;
   negotiation_limiter limiter;
+  connection_rate_limiter connection_rates;
   std::atomic<std::size_t> live_sessions{0};  // started and not yet closed
   // Set by the server when it stops: called on the thread of a session that
   // closed and left none (again if a session accepted before the stop
@@ -220,6 +221,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void after(turn t);
   void wait_to_resume();
   void on_resume();
+  // Done with a read: wait for the next one, after a pause when the session
+  // sends faster than its rates (false when it was closed for that).
+  void read_on();
   // Feeds bytes to the framer and acts on its events, for at most
   // turn_stanzas stanzas. Unless done, `data` is left at the first byte not
   // yet consumed.
@@ -287,6 +291,11 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   std::unique_ptr<std::string> inbox_;
 
   steady::time_point last_activity_;
+  // Rate limits (rate_limits.hpp): what this session sent against its
+  // rates, and since when it has been slowed down without a break.
+  token_bucket stanza_rate_;
+  token_bucket byte_rate_;
+  steady::time_point throttled_since_{};
   device_rows row_;
   commit_tracker commits_;
   phase phase_ = phase::connected;

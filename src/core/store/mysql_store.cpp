@@ -15,6 +15,7 @@
 
 #include "core/base/clock.hpp"
 #include "core/base/host_port.hpp"
+#include "core/store/mysql_accounts.hpp"
 #include "core/store/mysql_error.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
@@ -193,7 +194,10 @@ device_row read_device(sql::ResultSet& rs) {
 class mysql_store final : public store {
  public:
   mysql_store(std::unique_ptr<sql::Connection> conn, store_url url)
-      : conn_(std::move(conn)), text_(conn_->createStatement()), url_(std::move(url)) {}
+      : conn_(std::move(conn)),
+        text_(conn_->createStatement()),
+        url_(std::move(url)),
+        accounts_(*conn_, url_) {}
 
   result<migration_report> migrate() override { return migrate_to(latest_schema_version); }
   result<migration_report> migrate_to(int version) override;
@@ -204,6 +208,32 @@ class mysql_store final : public store {
   result<std::size_t> count_reports() override { return count("SELECT COUNT(*) FROM readings"); }
   result<std::size_t> count_recommendations() override {
     return count("SELECT COUNT(*) FROM recommendations");
+  }
+  result<void> add_accounts(const std::vector<account>& accounts) override {
+    return accounts_.add(accounts);
+  }
+  result<std::optional<account>> find_account(std::string_view name) override {
+    return accounts_.find(name);
+  }
+  result<std::vector<account>> list_accounts() override { return accounts_.list(); }
+  result<bool> set_account_credentials(std::string_view name,
+                                       const std::vector<account_credentials>& creds) override {
+    return accounts_.set_credentials(name, creds);
+  }
+  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
+    return accounts_.set_disabled(name, disabled);
+  }
+  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return accounts_.grant(name, rooms);
+  }
+  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return accounts_.revoke(name, rooms);
+  }
+  result<bool> remove_account(std::string_view name) override { return accounts_.remove(name); }
+  result<std::int64_t> last_account_event() override { return accounts_.last_event(); }
+  result<std::vector<account_event>> account_events_after(std::int64_t id,
+                                                          std::size_t limit) override {
+    return accounts_.events_after(id, limit);
   }
   result<void> ping() override {
     return guarded<void>("ping", [&] { text_->execute("SELECT 1"); });
@@ -283,6 +313,7 @@ class mysql_store final : public store {
   store_url url_;
   std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
   bool in_transaction_ = false;
+  mysql_accounts accounts_;
 };
 
 int mysql_store::schema_version() {
@@ -334,6 +365,9 @@ result<migration_report> mysql_store::migrate_to(int target) {
     }
     return report;
   });
+  // Cached statements may refer to tables the migration changed.
+  stmts_.clear();
+  accounts_.forget_statements();
   return report;
 }
 
@@ -370,6 +404,7 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
     const device_touch& t = batch.touches[i];
     p.text(t.device_jid).text(t.room).integer(micros(t.at)).integer(micros(t.at));
   });
+  accounts_.record_logins(batch.logins);
   for (const presence_update& u : batch.presences) {
     sql::PreparedStatement* s = statement(sql_id::presence);
     params(s)

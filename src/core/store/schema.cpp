@@ -62,6 +62,38 @@ const std::vector<migration> sqlite_migrations = {
          "CREATE INDEX recommendations_room_time ON recommendations (room, at_utc)",
          "CREATE INDEX devices_last_update ON devices (last_update)",
      }},
+    {3,
+     "device accounts",
+     {
+         // Credentials are binary (raw bytes, never the password); lengths
+         // are bytes. A removed account's events stay (ids never reused).
+         R"(CREATE TABLE accounts (
+  name TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,  -- UTC microseconds since the epoch
+  last_login INTEGER         -- UTC microseconds since the epoch; NULL: never
+))",
+         R"(CREATE TABLE account_credentials (
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL CHECK (length(hash) BETWEEN 1 AND 16),
+  salt BLOB NOT NULL CHECK (length(salt) BETWEEN 1 AND 255),
+  iterations INTEGER NOT NULL,
+  stored_key BLOB NOT NULL CHECK (length(stored_key) BETWEEN 1 AND 64),
+  server_key BLOB NOT NULL CHECK (length(server_key) BETWEEN 1 AND 64),
+  PRIMARY KEY (name, hash)
+))",
+         R"(CREATE TABLE account_grants (
+  name TEXT NOT NULL,
+  pattern BLOB NOT NULL CHECK (length(pattern) BETWEEN 1 AND 1023),
+  PRIMARY KEY (name, pattern)
+))",
+         R"(CREATE TABLE account_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 16),
+  at INTEGER NOT NULL  -- UTC microseconds since the epoch
+))",
+     }},
 };
 
 // utf8mb4_bin: exact, case-sensitive matching of JIDs, rooms and ids, as
@@ -119,6 +151,36 @@ const std::vector<migration> mysql_migrations = {
          " COMMENT 'JSON array of {name, value, unit, action}; NULL for rows from v1',"
          " ADD KEY recommendations_room_time (room, at_utc)",
          "CREATE INDEX devices_last_update ON devices (last_update)",
+     }},
+    {3,
+     "device accounts",
+     {
+         // Binary columns: credentials are raw bytes, and grants compare
+         // byte for byte (utf8mb4_bin pads: 'a' = 'a ' there).
+         "CREATE TABLE accounts ("
+         " name VARCHAR(64) NOT NULL PRIMARY KEY,"
+         " disabled BOOLEAN NOT NULL DEFAULT FALSE,"
+         " created BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " last_login BIGINT NULL COMMENT 'UTC microseconds since the epoch; NULL: never',"
+         " CONSTRAINT accounts_name_nonempty CHECK (name <> ''))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE account_credentials ("
+         " name VARCHAR(64) NOT NULL,"
+         " hash VARCHAR(16) NOT NULL,"
+         " salt VARBINARY(255) NOT NULL,"
+         " iterations INT UNSIGNED NOT NULL,"
+         " stored_key VARBINARY(64) NOT NULL,"
+         " server_key VARBINARY(64) NOT NULL,"
+         " PRIMARY KEY (name, hash))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE account_grants ("
+         " name VARCHAR(64) NOT NULL,"
+         " pattern VARBINARY(1023) NOT NULL,"
+         " PRIMARY KEY (name, pattern),"
+         " CONSTRAINT account_grants_pattern_nonempty CHECK (pattern <> ''))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE account_events ("
+         " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+         " name VARCHAR(64) NOT NULL,"
+         " kind VARCHAR(16) NOT NULL,"
+         " at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ")" IOTXMPP_MYSQL_TABLE,
      }},
 };
 

@@ -11,6 +11,8 @@
 
 #include "core/base/clock.hpp"
 #include "core/store/schema.hpp"
+#include "core/store/sqlite_accounts.hpp"
+#include "core/store/sqlite_statement.hpp"
 #include "core/store/store_rows.hpp"
 
 namespace iotxmpp {
@@ -21,29 +23,10 @@ namespace {
 constexpr std::size_t max_rows_per_statement = 256;
 constexpr int busy_timeout_ms = 10000;
 
-struct stmt_deleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_deleter>;
-
-std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
-sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
-
-error_kind kind_for(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return error_kind::timeout;
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_NOMEM:
-      return error_kind::io;
-    default:
-      return error_kind::database;
-  }
-}
+using stmt_ptr = sqlite_stmt_ptr;
+using reset_on_exit = sqlite_reset_on_exit;
+std::int64_t micros(sys_micros t) { return sqlite_micros(t); }
+sys_micros from_micros(std::int64_t v) { return sqlite_from_micros(v); }
 
 std::string column_text(sqlite3_stmt* s, int col) {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
@@ -73,13 +56,6 @@ void bind_double(sqlite3_stmt* s, int& param, std::optional<double> v) {
     sqlite3_bind_null(s, param++);
 }
 void bind_int(sqlite3_stmt* s, int& param, std::int64_t v) { sqlite3_bind_int64(s, param++, v); }
-
-// Resets a statement on scope exit: an unfinished statement would keep its
-// read snapshot (and in WAL mode block checkpoints) until the next use.
-struct reset_on_exit {
-  sqlite3_stmt* s;
-  ~reset_on_exit() { sqlite3_reset(s); }
-};
 
 constexpr const char* device_columns =
     "jid, room, first_seen, last_update, online, presence_show, presence_status";
@@ -170,9 +146,11 @@ std::string sql_text(sql_id id, std::size_t rows) {
 
 class sqlite_store final : public store {
  public:
-  sqlite_store(sqlite3* db, store_url url) : db_(db), url_(std::move(url)) {}
+  sqlite_store(sqlite3* db, store_url url)
+      : db_(db), url_(std::move(url)), accounts_(db_, url_.redacted()) {}
   ~sqlite_store() override {
     stmts_.clear();
+    accounts_.forget_statements();
     sqlite3_close_v2(db_);
   }
 
@@ -186,6 +164,32 @@ class sqlite_store final : public store {
   result<std::size_t> count_recommendations() override {
     return count(sql_id::count_recommendations);
   }
+  result<void> add_accounts(const std::vector<account>& accounts) override {
+    return accounts_.add(accounts);
+  }
+  result<std::optional<account>> find_account(std::string_view name) override {
+    return accounts_.find(name);
+  }
+  result<std::vector<account>> list_accounts() override { return accounts_.list(); }
+  result<bool> set_account_credentials(std::string_view name,
+                                       const std::vector<account_credentials>& creds) override {
+    return accounts_.set_credentials(name, creds);
+  }
+  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
+    return accounts_.set_disabled(name, disabled);
+  }
+  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return accounts_.grant(name, rooms);
+  }
+  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return accounts_.revoke(name, rooms);
+  }
+  result<bool> remove_account(std::string_view name) override { return accounts_.remove(name); }
+  result<std::int64_t> last_account_event() override { return accounts_.last_event(); }
+  result<std::vector<account_event>> account_events_after(std::int64_t id,
+                                                          std::size_t limit) override {
+    return accounts_.events_after(id, limit);
+  }
   result<void> ping() override { return exec_direct("SELECT 1"); }
   std::string describe() const override { return url_.redacted(); }
 
@@ -193,11 +197,7 @@ class sqlite_store final : public store {
   result<void> exec_direct(const char* sql);
 
  private:
-  std::unexpected<error> failure(int rc) const {
-    std::string msg = describe() + ": " + sqlite3_errmsg(db_);
-    if (msg.find("no such table") != std::string::npos) msg += " (run 'iotxmpp db-init' first)";
-    return std::unexpected(error{kind_for(rc), std::move(msg)});
-  }
+  std::unexpected<error> failure(int rc) const { return sqlite_failure(db_, describe(), rc); }
   result<sqlite3_stmt*> statement(sql_id id, std::size_t rows = 1);
   result<void> run(sql_id id);  // a statement with no parameters and no rows
   result<void> step_done(sqlite3_stmt* s);
@@ -228,6 +228,7 @@ class sqlite_store final : public store {
   sqlite3* db_;
   store_url url_;
   std::map<std::pair<sql_id, std::size_t>, stmt_ptr> stmts_;
+  sqlite_accounts accounts_;
 };
 
 result<sqlite3_stmt*> sqlite_store::statement(sql_id id, std::size_t rows) {
@@ -321,6 +322,7 @@ result<migration_report> sqlite_store::migrate_to(int target) {
   if (!report) rollback_if_open();
   // Cached statements may refer to tables the migration changed.
   stmts_.clear();
+  accounts_.forget_statements();
   return report;
 }
 
@@ -343,6 +345,7 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
         bind_int(s, p, micros(t.at));
       });
   if (!touched) return touched;
+  if (auto r = accounts_.record_logins(batch.logins); !r) return r;
   for (const presence_update& u : batch.presences) {
     auto s = statement(sql_id::presence);
     if (!s) return std::unexpected(s.error());

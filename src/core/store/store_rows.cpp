@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -187,6 +188,20 @@ std::string multi_row_sql(std::string_view head, std::string_view row, std::size
     sql += tail;
   }
   return sql;
+}
+
+std::optional<account_event::what> account_event_kind(std::string_view name) {
+  using what = account_event::what;
+  for (what k : {what::disabled, what::removed, what::revoked, what::password})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
+std::optional<std::string> name_given_twice(const std::vector<account>& accounts) {
+  std::unordered_set<std::string_view> seen;
+  for (const account& a : accounts)
+    if (!seen.insert(a.name).second) return "device " + a.name + " given twice";
+  return std::nullopt;
 }
 
 }  // namespace iotxmpp

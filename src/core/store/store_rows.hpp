@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/base/error.hpp"
+#include "core/model/account.hpp"
 #include "core/model/model.hpp"
 
 namespace iotxmpp {
@@ -50,5 +51,13 @@ std::vector<std::size_t> statement_chunks(std::size_t rows, std::size_t max_rows
 // multi-row INSERT.
 std::string multi_row_sql(std::string_view head, std::string_view row, std::size_t rows,
                           std::string_view tail = {});
+
+// The stored name of an event kind is to_string(kind); this is the inverse,
+// nullopt for a name this version does not know (written by a newer one).
+std::optional<account_event::what> account_event_kind(std::string_view name);
+
+// "device NAME given twice" for the first name that `accounts` holds
+// twice, or nullopt (add_accounts refuses such a list before writing).
+std::optional<std::string> name_given_twice(const std::vector<account>& accounts);
 
 }  // namespace iotxmpp

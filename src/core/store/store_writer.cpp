@@ -92,9 +92,13 @@ struct pending {
               kept.at = std::max(kept.at, v.at);
               if (!v.room.empty()) kept.room = std::move(v.room);
             }
-          } else {
+          } else if constexpr (std::is_same_v<T, device_offline>) {
             slots.push_back({kind, batch.offlines.size()});
             batch.offlines.push_back(std::move(v));
+          } else {
+            static_assert(std::is_same_v<T, account_login>);
+            slots.push_back({kind, batch.logins.size()});
+            batch.logins.push_back(std::move(v));
           }
         },
         std::move(e.item));
@@ -120,8 +124,11 @@ struct pending {
           if (!touch_taken[s.pos]) b.touches.push_back(batch.touches[s.pos]);
           touch_taken[s.pos] = true;
           break;
-        default:
+        case 4:
           b.offlines.push_back(batch.offlines[s.pos]);
+          break;
+        default:
+          b.logins.push_back(batch.logins[s.pos]);
           break;
       }
     }

@@ -16,8 +16,10 @@
 
 namespace iotxmpp {
 
-using write_item =
-    std::variant<status_report, presence_update, recommendation, device_touch, device_offline>;
+// An account_login joins the batch as it is (no coalescing: the store keeps
+// the latest instant of several anyway).
+using write_item = std::variant<status_report, presence_update, recommendation, device_touch,
+                                device_offline, account_login>;
 // Called once per item, on the writer thread, when the item completed:
 // with success once its transaction committed (other connections see the
 // item by then; a duplicate report counts as committed), or with the error
