@@ -4,7 +4,8 @@
 
 _iotxmpp_global_flags="--help --version --config --print-config"
 _iotxmpp_subcommands="serve db-init reap simulate send query tail"
-_iotxmpp_client_flags="--server --domain --timeout --json --help"
+_iotxmpp_client_flags="--server --domain --timeout --json --user --password-file --tls --tls-ca
+                       --tls-insecure --help"
 
 # The actions of a subcommand that has them.
 _iotxmpp_actions() {
@@ -23,7 +24,7 @@ _iotxmpp_flags() {
         db-init) echo "--db --json --help" ;;
         reap) echo "--db --stale-after --dry-run --json --help" ;;
         simulate) echo "$_iotxmpp_client_flags --count --threads --ramp --interval --jitter
-                        --query-every --duration --reports --window --seed" ;;
+                        --query-every --duration --reports --window --seed --user-pattern" ;;
         tail) echo "$_iotxmpp_client_flags --room --count" ;;
         "query recommend") echo "$_iotxmpp_client_flags --room" ;;
         "query "*) echo "$_iotxmpp_client_flags" ;;
@@ -38,7 +39,8 @@ _iotxmpp_flags() {
 # Flags that take no value (everything else consumes the next word).
 _iotxmpp_is_switch() {
     case $1 in
-        --help|-h|--version|-V|--print-config|--json|--dry-run|--unavailable|--lines|-l) return 0 ;;
+        --help|-h|--version|-V|--print-config|--json|--dry-run|--unavailable|--lines|-l|--tls|\
+        --tls-insecure) return 0 ;;
     esac
     return 1
 }
@@ -91,7 +93,7 @@ _iotxmpp() {
         --log-level) COMPREPLY=($(compgen -W "debug info warn error off" -- "$cur")); return ;;
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --show) COMPREPLY=($(compgen -W "away chat dnd xa" -- "$cur")); return ;;
-        --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --config|--password-file|--tls-ca) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --rules) COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur")); return ;;
         --db)
             if [[ $cur == sqlite:* ]]; then

@@ -67,6 +67,11 @@ for sub in simulate send query tail
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l domain -x -d "The server's XMPP domain"
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l timeout -x -d 'Connect and reply timeout'
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l json -d 'Print JSON'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l user -x -d 'Log in as this device account'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l password-file -r -F -d 'File whose first line is the password'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls -d 'TLS from the first byte (direct TLS)'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls-ca -r -F -d 'CAs that sign the server certificate'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls-insecure -d 'Do not verify the server certificate'
 end
 
 # simulate
@@ -80,6 +85,7 @@ complete -c iotxmpp -n '__iotxmpp_in simulate' -l duration -x -d 'End the run af
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l reports -x -d 'End the run after this many reports'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l window -x -d 'Reports in flight per device'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l seed -x -d 'Seed of the rooms'
+complete -c iotxmpp -n '__iotxmpp_in simulate' -l user-pattern -x -d 'Account of device n, e.g. dev{n}'
 
 # query
 complete -c iotxmpp -n "__iotxmpp_in query; and not __fish_seen_subcommand_from $query_actions" -a "$query_actions"
