@@ -55,12 +55,13 @@ result<std::chrono::milliseconds> timeout_of(const client_flags& flags) {
 result<std::string> password_of(const client_flags& flags) {
   if (!flags.password_file.empty()) {
     std::ifstream in(flags.password_file, std::ios::binary);
+    if (!in) return fail(error_kind::usage, "--password-file: cannot read " + flags.password_file);
     std::string line;
-    if (!in || !std::getline(in, line))
-      return fail(error_kind::usage, "--password-file: cannot read " + flags.password_file +
-                                         (in ? ": it is empty" : ""));
+    std::getline(in, line);
     if (line.ends_with('\r')) line.pop_back();  // a file written on Windows
-    if (line.empty()) return fail(error_kind::usage, "--password-file: the first line is empty");
+    if (line.empty())
+      return fail(error_kind::usage,
+                  "--password-file: the first line of " + flags.password_file + " is empty");
     return line;
   }
   if (const char* env = std::getenv("IOTXMPP_PASSWORD"); env && *env) return std::string(env);
