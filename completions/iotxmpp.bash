@@ -4,7 +4,8 @@
 
 _iotxmpp_global_flags="--help --version --config --print-config"
 _iotxmpp_subcommands="serve db-init reap device simulate send query tail"
-_iotxmpp_client_flags="--server --domain --timeout --json --help"
+_iotxmpp_client_flags="--server --domain --timeout --json --user --password-file --tls --tls-ca
+                       --tls-insecure --help"
 
 # The actions of a subcommand that has them.
 _iotxmpp_actions() {
@@ -20,7 +21,10 @@ _iotxmpp_flags() {
     case $1 in
         serve) echo "--db --log-level --log-format --listen --domain --threads --rules
                      --stale-after --reap-every --idle-timeout --negotiation-timeout
-                     --max-stanza-bytes --max-depth --max-negotiating --queue --help" ;;
+                     --max-stanza-bytes --max-depth --max-negotiating --queue --tls-cert
+                     --tls-key --listen-tls --tls-optional --anonymous --allow-plaintext-auth
+                     --max-stanza-rate --max-byte-rate --rate-burst --rate-grace
+                     --max-connect-rate --help" ;;
         db-init) echo "--db --json --help" ;;
         reap) echo "--db --stale-after --dry-run --json --help" ;;
         "device add") echo "--db --room --password-file --iterations --count --prefix
@@ -29,7 +33,7 @@ _iotxmpp_flags() {
         "device list"|"device show") echo "--db --json --help" ;;
         "device "*) echo "--db --help" ;;
         simulate) echo "$_iotxmpp_client_flags --count --threads --ramp --interval --jitter
-                        --query-every --duration --reports --window --seed" ;;
+                        --query-every --duration --reports --window --seed --user-pattern" ;;
         tail) echo "$_iotxmpp_client_flags --room --count" ;;
         "query recommend") echo "$_iotxmpp_client_flags --room" ;;
         "query "*) echo "$_iotxmpp_client_flags" ;;
@@ -44,7 +48,8 @@ _iotxmpp_flags() {
 # Flags that take no value (everything else consumes the next word).
 _iotxmpp_is_switch() {
     case $1 in
-        --help|-h|--version|-V|--print-config|--json|--dry-run|--unavailable|--lines|-l) return 0 ;;
+        --help|-h|--version|-V|--print-config|--json|--dry-run|--unavailable|--lines|-l|--tls|\
+        --tls-insecure|--tls-optional|--allow-plaintext-auth) return 0 ;;
     esac
     return 1
 }
@@ -97,7 +102,8 @@ _iotxmpp() {
         --log-level) COMPREPLY=($(compgen -W "debug info warn error off" -- "$cur")); return ;;
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --show) COMPREPLY=($(compgen -W "away chat dnd xa" -- "$cur")); return ;;
-        --config|--password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --anonymous) COMPREPLY=($(compgen -W "yes no" -- "$cur")); return ;;
+        --config|--password-file|--tls-ca|--tls-cert|--tls-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --rules) COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur")); return ;;
         --db)
             if [[ $cur == sqlite:* ]]; then

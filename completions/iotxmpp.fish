@@ -56,6 +56,17 @@ complete -c iotxmpp -n '__iotxmpp_in serve' -l max-stanza-bytes -x -d 'Largest e
 complete -c iotxmpp -n '__iotxmpp_in serve' -l max-depth -x -d 'Deepest nesting accepted'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l max-negotiating -x -d 'Negotiating connections per address'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l queue -x -d 'Store writer queue capacity'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l tls-cert -r -F -d 'TLS certificate chain (PEM)'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l tls-key -r -F -d 'TLS private key (PEM)'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l listen-tls -x -d 'Direct-TLS address HOST:PORT'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l tls-optional -d 'Offer STARTTLS without requiring it'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l anonymous -x -a 'yes no' -d 'Offer SASL ANONYMOUS'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l allow-plaintext-auth -d 'Offer PLAIN without TLS'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l max-stanza-rate -x -d 'Stanzas per second per session'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l max-byte-rate -x -d 'Bytes per second per session'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-burst -x -d 'Seconds of burst'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-grace -x -d 'Close a session slowed down this long'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l max-connect-rate -x -d 'New connections per second per address'
 
 # db-init, reap
 complete -c iotxmpp -n '__iotxmpp_in db-init' -l json -d 'Print JSON'
@@ -69,6 +80,11 @@ for sub in simulate send query tail
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l domain -x -d "The server's XMPP domain"
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l timeout -x -d 'Connect and reply timeout'
     complete -c iotxmpp -n "__iotxmpp_in $sub" -l json -d 'Print JSON'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l user -x -d 'Log in as this device account'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l password-file -r -F -d 'File whose first line is the password'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls -d 'TLS from the first byte (direct TLS)'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls-ca -r -F -d 'CAs that sign the server certificate'
+    complete -c iotxmpp -n "__iotxmpp_in $sub" -l tls-insecure -d 'Do not verify the server certificate'
 end
 
 # simulate
@@ -82,6 +98,7 @@ complete -c iotxmpp -n '__iotxmpp_in simulate' -l duration -x -d 'End the run af
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l reports -x -d 'End the run after this many reports'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l window -x -d 'Reports in flight per device'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l seed -x -d 'Seed of the rooms'
+complete -c iotxmpp -n '__iotxmpp_in simulate' -l user-pattern -x -d 'Account of device n, e.g. dev{n}'
 
 # query
 complete -c iotxmpp -n "__iotxmpp_in query; and not __fish_seen_subcommand_from $query_actions" -a "$query_actions"

@@ -33,6 +33,7 @@ struct simulate_flags {
   std::uint64_t reports = 0;
   std::size_t window = 64;
   std::uint64_t seed = 1;
+  std::string user_pattern;  // device n logs in as this with {n} replaced
 };
 
 std::string milliseconds_text(std::optional<double> ms) {
@@ -97,7 +98,14 @@ void print_text(const simulator_stats& s, const std::string& run_id) {
   std::printf("run id           %s\n", run_id.c_str());
 }
 
-int run_simulate(const simulate_flags& f, const client_flags& cf) {
+int run_simulate(const simulate_flags& f, client_flags cf) {
+  if (!f.user_pattern.empty()) {
+    if (!cf.user.empty())
+      return report(error{error_kind::usage, "--user-pattern: give it or --user, not both", {}});
+    if (f.user_pattern.find("{n}") == std::string::npos)
+      return report(error{error_kind::usage, "--user-pattern: must contain {n}", {}});
+    cf.user = f.user_pattern;  // for the password checks; each device fills in {n}
+  }
   auto client = to_client_options(cf);
   if (!client) return report(client.error());
   auto timeout = timeout_of(cf);
@@ -105,6 +113,7 @@ int run_simulate(const simulate_flags& f, const client_flags& cf) {
 
   simulator_options o;
   o.client = std::move(*client);
+  o.user_pattern = f.user_pattern;
   o.reply_timeout = *timeout;
   o.count = f.count;
   o.threads = f.threads;
@@ -166,7 +175,8 @@ runner setup_simulate(CLI::App& sub) {
       "recommendation every --query-every and steers its room towards it.\n"
       "--interval 0 sends as fast as the server stores (measures ingest).\n"
       "Ends after --duration or --reports, or on SIGINT/SIGTERM, with a summary.\n"
-      "Exit code 1 when devices failed, 3 when none could connect.");
+      "Exit code 1 when devices failed, 3 when none could connect (a refused login\n"
+      "included).");
   sub.add_option("-c,--count", f->count, "Number of devices (rooms room-0001...)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
@@ -194,6 +204,9 @@ runner setup_simulate(CLI::App& sub) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
   sub.add_option("--seed", f->seed, "Seed of the rooms' character and noise")
       ->capture_default_str();
+  sub.add_option("--user-pattern", f->user_pattern,
+                 "Device n logs in as this account, {n} its number as in its room\n"
+                 "(dev{n}: dev0001 for room-0001), with the --password-file password");
   return [f, cf] { return run_simulate(*f, *cf); };
 }
 

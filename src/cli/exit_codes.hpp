@@ -11,7 +11,7 @@ enum exit_code : int {
   exit_ok = 0,
   exit_failure = 1,    // the work ran but failed (e.g. devices failed in simulate)
   exit_usage = 2,      // bad flag, argument, or input file
-  exit_connect = 3,    // cannot connect to the server or the database
+  exit_connect = 3,    // cannot connect to the server or the database, or a refused login
   exit_timeout = 4,    // no answer in time
   exit_remote = 5,     // the server answered with an error
   exit_database = 6,   // the database refused or failed a statement

@@ -1,6 +1,6 @@
 #pragma once
 // The XMPP client every client subcommand uses (PROTOCOL.md from the
-// device's side): connect with a timeout, negotiate (SASL ANONYMOUS), bind,
+// device's side): connect with a timeout, negotiate (TLS, SASL), bind,
 // send stanzas, await IQ replies by id, receive pushed stanzas, close
 // gracefully, and reconnect with back-off. Asynchronous on a caller's
 // io_context, so thousands of clients share one thread: no thread per
@@ -33,8 +33,30 @@ namespace iotxmpp {
 
 struct client_options {
   server_address server;
-  std::string domain = "iot.local";  // the stream header's `to`
+  std::string domain = "iot.local";  // the stream header's `to`, and the name TLS verifies
   std::string resource;              // asked for at bind; empty: the server makes one
+
+  // The account to log in as (SCRAM, or PLAIN over TLS); empty: SASL
+  // ANONYMOUS. The password is kept for reconnects; it is never logged.
+  std::string user;
+  std::string password;
+
+  enum class tls_mode {
+    starttls_if_offered,  // upgrade whenever the server offers STARTTLS, else plain text
+    starttls_required,    // fail when the server offers no STARTTLS
+    direct,               // TLS from the first byte (XEP-0368), usually port 5223
+  };
+  tls_mode tls = tls_mode::starttls_if_offered;
+  // PEM file of the CAs that may sign the server's certificate; empty: the
+  // system's store. The certificate must name `domain`.
+  std::string tls_ca;
+  // Accept any certificate, for labs: the connection is encrypted but the
+  // server is not authenticated (a man in the middle goes unnoticed).
+  bool tls_insecure = false;
+  // Let PLAIN send the password without TLS when the server offers nothing
+  // better (a lab on a trusted network).
+  bool allow_plain_over_plaintext = false;
+
   // From the start of connect() until bound: name resolution, TCP connect
   // and negotiation together.
   std::chrono::milliseconds connect_timeout{5000};
@@ -64,9 +86,12 @@ class client {
   client& operator=(const client&) = delete;
 
   // Connects, negotiates and binds; `done` gets ok once bound, or the error:
-  // connect (refused, unreachable, unknown host, lost during negotiation),
-  // timeout (connect_timeout passed), remote (a stream error or a refused
-  // auth/bind: the condition is set) or protocol. Called again after the
+  // connect (refused, unreachable, unknown host, lost during negotiation, a
+  // TLS handshake or certificate check that failed), timeout
+  // (connect_timeout passed), remote (a stream error or a refused auth/bind:
+  // the condition is set; or the server lacks what the options require, like
+  // STARTTLS), usage (the tls_ca file cannot be loaded) or protocol. Called
+  // again after the
   // connection ended, it reconnects (same options, a fresh stream). While a
   // connection is up or being made, `done` gets error_kind::internal.
   void connect(connect_handler done);

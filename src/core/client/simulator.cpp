@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -38,6 +39,19 @@ void raise_to(std::atomic<std::size_t>& counter, std::size_t value) {
   auto seen = counter.load(std::memory_order_relaxed);
   while (seen < value && !counter.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
   }
+}
+
+// Device `index`'s client options: the run's, with its own account name
+// when the run has a user pattern.
+client_options device_client_options(const simulator_options& o, std::size_t index) {
+  client_options c = o.client;
+  if (o.user_pattern.empty()) return c;
+  char number[32];
+  std::snprintf(number, sizeof number, "%04zu", index);
+  c.user = o.user_pattern;
+  for (auto at = c.user.find("{n}"); at != std::string::npos; at = c.user.find("{n}", at))
+    c.user.replace(at, 3, number);
+  return c;
 }
 
 struct shard {
@@ -89,7 +103,7 @@ class device {
   device(fleet& run, asio::io_context& io, std::size_t index)
       : run_(run),
         options_(run.options),
-        client_(io, run.options.client),
+        client_(io, device_client_options(run.options, index)),
         room_(room_name(index), room_zone_offset(index),
               run.options.seed * 0x9e3779b97f4a7c15ULL + index),
         timer_(io),
@@ -413,6 +427,8 @@ result<std::unique_ptr<simulator>> simulator::start(simulator_options o) {
       o.duration.count() < 0 || o.reply_timeout.count() <= 0)
     return fail(error_kind::usage, "durations must not be negative");
   if (o.ramp < 0) return fail(error_kind::usage, "the ramp must not be negative");
+  if (!o.user_pattern.empty() && o.user_pattern.find("{n}") == std::string::npos)
+    return fail(error_kind::usage, "the user pattern must contain {n}");
 
   auto p = std::make_unique<impl>();
   p->options = std::move(o);

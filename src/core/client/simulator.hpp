@@ -27,7 +27,12 @@
 namespace iotxmpp {
 
 struct simulator_options {
-  client_options client;   // server, domain, connect timeout
+  client_options client;  // server, domain, connect timeout, login, TLS
+  // Device n logs in as this name with "{n}" replaced by n as in its room's
+  // name, zero-padded to 4 digits ("dev{n}": dev0001 for room-0001), all
+  // with client.password. Empty: every device uses client.user (or
+  // ANONYMOUS when that is empty).
+  std::string user_pattern;
   std::size_t count = 10;  // devices, rooms room-0001 .. room-NNNN
   unsigned threads = 0;    // io threads; 0: one per core (never more than devices)
   double ramp = 200;       // connections started per second; 0: all at once

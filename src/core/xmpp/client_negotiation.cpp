@@ -1,5 +1,12 @@
 #include "core/xmpp/client_negotiation.hpp"
 
+#include <algorithm>
+#include <array>
+#include <variant>
+#include <vector>
+
+#include "core/sasl/base64.hpp"
+#include "core/sasl/plain.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xml/xml_escape.hpp"
 #include "core/xmpp/namespaces.hpp"
@@ -24,10 +31,68 @@ pugi::xml_node child_in(pugi::xml_node parent, std::string_view name, std::strin
   return {};
 }
 
+// A SASL element in its namespace with `payload` base64-encoded as its text
+// (RFC 6120 §6.4.2: "=" stands for an empty payload that is there).
+std::string sasl_element(std::string_view name, std::string_view attributes,
+                         std::optional<std::string_view> payload) {
+  std::string out = "<";
+  out += name;
+  out += " xmlns='";
+  out += ns::sasl;
+  out += "'";
+  out += attributes;
+  if (!payload) return out + "/>";
+  out += ">";
+  out += payload->empty() ? std::string("=") : base64_encode(*payload);
+  out += "</";
+  out += name;
+  out += ">";
+  return out;
+}
+
+// The failure's condition (RFC 6120 §6.5) and text, as one line.
+error sasl_failure_of(pugi::xml_node failure) {
+  std::string condition, text;
+  for (pugi::xml_node c = failure.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    if (local_name(c) == "text") {
+      if (text.empty()) text = c.child_value();
+    } else if (condition.empty()) {
+      condition = local_name(c);
+    }
+  }
+  // RFC 6120 §6.5: a failure without a known condition is not-authorized.
+  if (condition.empty()) condition = "not-authorized";
+  std::string message = "authentication failed: " + condition;
+  for (char& ch : text)
+    if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+  if (!text.empty()) message += ": " + text;
+  return error{error_kind::remote, std::move(message), std::move(condition)};
+}
+
+struct candidate {
+  const char* name;
+  scram_hash hash;
+  bool scram;
+  bool plus;
+};
+
+// Strongest first (RFC 7677 §4: SHA-256 over SHA-1; channel binding first).
+constexpr std::array<candidate, 5> preference{{
+    {"SCRAM-SHA-256-PLUS", scram_hash::sha256, true, true},
+    {"SCRAM-SHA-1-PLUS", scram_hash::sha1, true, true},
+    {"SCRAM-SHA-256", scram_hash::sha256, true, false},
+    {"SCRAM-SHA-1", scram_hash::sha1, true, false},
+    {"PLAIN", scram_hash::sha256, false, false},
+}};
+
 }  // namespace
 
+client_negotiation::client_negotiation(client_login login) : login_(std::move(login)) {}
+
 client_negotiation::client_negotiation(std::string domain, std::string resource)
-    : domain_(std::move(domain)), resource_(std::move(resource)) {}
+    : client_negotiation(
+          client_login{std::move(domain), std::move(resource), {}, {}, false, false}) {}
 
 std::string client_negotiation::opening() const {
   std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
@@ -35,9 +100,20 @@ std::string client_negotiation::opening() const {
   out += "' xmlns:stream='";
   out += ns::stream;
   out += "' to='";
-  append_escaped(out, domain_);
+  append_escaped(out, login_.domain);
   out += "' version='1.0'>";
   return out;
+}
+
+client_negotiation::step client_negotiation::tls_established(channel_binding binding) {
+  tls_ = true;
+  binding_ = std::move(binding);
+  // A new stream over TLS (RFC 6120 §5.4.3.3): nothing said before counts.
+  phase_ = phase::header;
+  step s;
+  s.restart = true;
+  s.send = opening();
+  return s;
 }
 
 client_negotiation::step client_negotiation::on_header(const stream_header& header) {
@@ -55,24 +131,18 @@ client_negotiation::step client_negotiation::on_element(pugi::xml_node element) 
   std::string_view xmlns = element.attribute("xmlns").value();
   if (name == "features" && (phase_ == phase::features || phase_ == phase::bind))
     return on_features(element);
-  if (phase_ == phase::auth && xmlns == ns::sasl) {
-    if (name == "success") {
-      phase_ = phase::restart_features;
+  if (phase_ == phase::starttls && xmlns == ns::tls) {
+    if (name == "proceed") {
+      phase_ = phase::tls_handshake;
       step s;
       s.restart = true;
-      s.send = opening();
+      s.start_tls = true;
       return s;
     }
-    if (name == "failure") {
-      std::string condition = "not-authorized";
-      for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling())
-        if (c.type() == pugi::node_element && local_name(c) != "text") {
-          condition = local_name(c);
-          break;
-        }
-      return failed(error_kind::remote, "authentication failed: " + condition, condition);
-    }
+    if (name == "failure")
+      return failed(error_kind::remote, "the server refused STARTTLS", "failure");
   }
+  if (phase_ == phase::auth && xmlns == ns::sasl) return on_sasl(name, element);
   if (phase_ == phase::bind && name == "iq" &&
       element.attribute("id").value() == std::string_view("bind")) {
     std::string_view type = element.attribute("type").value();
@@ -99,21 +169,142 @@ client_negotiation::step client_negotiation::on_element(pugi::xml_node element) 
 client_negotiation::step client_negotiation::on_features(pugi::xml_node features) {
   step s;
   if (phase_ == phase::features) {
-    pugi::xml_node mechanisms = child_in(features, "mechanisms", ns::sasl);
-    bool anonymous = false;
-    for (pugi::xml_node m : mechanisms.children("mechanism"))
-      if (std::string_view(m.child_value()) == "ANONYMOUS") anonymous = true;
-    if (!anonymous) return failed(error_kind::remote, "the server does not offer SASL ANONYMOUS");
-    s.send = "<auth xmlns='" + std::string(ns::sasl) + "' mechanism='ANONYMOUS'/>";
-    phase_ = phase::auth;
-    return s;
+    if (!tls_ && child_in(features, "starttls", ns::tls)) {
+      s.send = "<starttls xmlns='" + std::string(ns::tls) + "'/>";
+      phase_ = phase::starttls;
+      return s;
+    }
+    if (!tls_ && login_.tls_required)
+      return failed(error_kind::remote,
+                    "TLS is required but the server does not offer STARTTLS: not going on in "
+                    "plain text");
+    return start_auth(features);
   }
   if (!child_in(features, "bind", ns::bind))
     return failed(error_kind::protocol, "the server does not offer resource binding");
   xml_element request = iq("set", "bind");
   xml_element& bind = request.add_child("bind").set("xmlns", ns::bind);
-  if (!resource_.empty()) bind.add_child("resource").set_text(resource_);
+  if (!login_.resource.empty()) bind.add_child("resource").set_text(login_.resource);
   s.send = request.str();
+  return s;
+}
+
+client_negotiation::step client_negotiation::start_auth(pugi::xml_node features) {
+  std::vector<std::string_view> offered;
+  for (pugi::xml_node m : child_in(features, "mechanisms", ns::sasl).children("mechanism"))
+    offered.emplace_back(m.child_value());
+  auto offers = [&](std::string_view name) {
+    return std::find(offered.begin(), offered.end(), name) != offered.end();
+  };
+  std::string offered_text;
+  for (auto m : offered) offered_text += (offered_text.empty() ? "" : ", ") + std::string(m);
+  if (offered_text.empty()) offered_text = "none";
+
+  step s;
+  if (login_.user.empty()) {
+    if (!offers("ANONYMOUS"))
+      return failed(error_kind::remote, "the server does not offer SASL ANONYMOUS (it offers " +
+                                            offered_text + "): log in with an account");
+    mechanism_ = "ANONYMOUS";
+    s.send = sasl_element("auth", " mechanism='ANONYMOUS'", std::nullopt);
+    phase_ = phase::auth;
+    return s;
+  }
+
+  bool binding = tls_ && !binding_.type.empty();
+  bool plus_offered = offers("SCRAM-SHA-256-PLUS") || offers("SCRAM-SHA-1-PLUS");
+  bool plain_allowed = tls_ || login_.allow_plain_over_plaintext;
+  for (const candidate& c : preference) {
+    if (!offers(c.name) || (c.plus && !binding) || (!c.scram && !plain_allowed)) continue;
+    mechanism_ = c.name;
+    std::string initial;
+    if (c.scram) {
+      // RFC 5802 §6: with binding data and -PLUS offered the gs2 flag is
+      // "p=" (and -PLUS was chosen above); with data but no -PLUS offered it
+      // is "y", so a server that did offer -PLUS sees the downgrade.
+      scram_.emplace(c.hash, login_.user, login_.password, binding ? binding_ : channel_binding{},
+                     plus_offered);
+      initial = scram_->client_first();
+    } else {
+      initial = make_plain(login_.user, login_.password);
+    }
+    s.send = sasl_element("auth", " mechanism='" + mechanism_ + "'", initial);
+    phase_ = phase::auth;
+    return s;
+  }
+  if (offers("PLAIN") && !plain_allowed)
+    return failed(error_kind::remote,
+                  "the server offers only PLAIN for a password, which would send it in plain text "
+                  "without TLS (it offers " +
+                      offered_text + ")");
+  return failed(
+      error_kind::remote,
+      "the server offers no SASL mechanism for a password (it offers " + offered_text + ")");
+}
+
+client_negotiation::step client_negotiation::on_sasl(std::string_view name,
+                                                     pugi::xml_node element) {
+  if (name == "failure") {
+    step s;
+    s.failure = sasl_failure_of(element);
+    return s;
+  }
+  std::string_view text = element.child_value();
+  auto payload = base64_decode(text);
+  if (!payload)
+    return failed(error_kind::protocol,
+                  "the server sent bad base64 in <" + std::string(name) + ">");
+  if (name == "challenge") return on_challenge(*payload);
+  if (name == "success") return on_success(*payload);
+  return failed(error_kind::protocol,
+                "unexpected <" + std::string(element.name()) + "> during SASL " + mechanism_);
+}
+
+client_negotiation::step client_negotiation::on_challenge(std::string_view payload) {
+  if (!scram_ || server_verified_)
+    return failed(error_kind::protocol, "unexpected SASL challenge during " + mechanism_);
+  step s;
+  if (!scram_final_sent_) {
+    auto answer = scram_->on_server_first(payload);
+    if (auto* f = std::get_if<sasl_failure>(&answer))
+      return failed(error_kind::protocol,
+                    "the server's SCRAM challenge is not acceptable: " + f->text,
+                    std::string(to_string(f->condition)));
+    scram_final_sent_ = true;
+    s.send = sasl_element("response", "", std::get<std::string>(answer));
+    return s;
+  }
+  // RFC 6120 §6.4.6 lets a server send its additional data as a last
+  // challenge, answered with an empty response, before a bare <success/>.
+  if (!scram_->verify_server_final(payload))
+    return failed(error_kind::protocol,
+                  "the server's SCRAM signature is wrong: it does not know this account's keys");
+  server_verified_ = true;
+  s.send = sasl_element("response", "", std::nullopt);
+  return s;
+}
+
+client_negotiation::step client_negotiation::on_success(std::string_view payload) {
+  if (scram_) {
+    if (!scram_final_sent_)
+      return failed(error_kind::protocol, "SASL success before the SCRAM exchange was done");
+    // The server-final-message proves that the server holds the account's
+    // keys (RFC 5802 §3): without it the login proves nothing about the server.
+    if (!server_verified_) {
+      if (payload.empty())
+        return failed(error_kind::protocol,
+                      "SASL success without the SCRAM server signature: the server is not proven");
+      if (!scram_->verify_server_final(payload))
+        return failed(
+            error_kind::protocol,
+            "the server's SCRAM signature is wrong: it does not know this account's keys");
+    }
+    scram_.reset();
+  }
+  phase_ = phase::restart_features;
+  step s;
+  s.restart = true;
+  s.send = opening();
   return s;
 }
 
