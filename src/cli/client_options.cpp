@@ -16,6 +16,14 @@ constexpr unsigned short direct_tls_port = 5223;  // XEP-0368's usual port
 // Whether `path` names a file this process can open for reading.
 bool readable(const std::string& path) { return std::ifstream(path).good(); }
 
+// A server that refused the login (SASL failure, refused bind, a stream
+// error before bind) means "cannot connect" for the exit status (3), as
+// issue 12 asks for wrong credentials; the message and condition stay.
+error as_connect_error(error e) {
+  if (e.kind == error_kind::remote) e.kind = error_kind::connect;
+  return e;
+}
+
 }  // namespace
 
 std::shared_ptr<client_flags> add_client_options(CLI::App& sub, const char* timeout_help) {
@@ -98,11 +106,6 @@ result<client_options> to_client_options(const client_flags& flags) {
   o.tls_ca = flags.tls_ca;
   o.tls_insecure = flags.tls_insecure;
   return o;
-}
-
-error as_connect_error(error e) {
-  if (e.kind == error_kind::remote) e.kind = error_kind::connect;
-  return e;
 }
 
 result<std::unique_ptr<blocking_client>> connect_client(const client_flags& flags) {

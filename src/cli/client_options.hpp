@@ -56,7 +56,4 @@ result<client_options> to_client_options(const client_flags& flags);
 // connect", keeping the server's condition.
 result<std::unique_ptr<blocking_client>> connect_client(const client_flags& flags);
 
-// The same mapping for a connect() error made elsewhere (simulate).
-error as_connect_error(error e);
-
 }  // namespace iotxmpp::cli
