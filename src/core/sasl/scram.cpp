@@ -291,13 +291,17 @@ std::variant<std::string, sasl_failure> scram_server::on_client_final(std::strin
 // ---------------------------------------------------------------- client
 
 scram_client::scram_client(scram_hash h, std::string username, std::string password,
-                           channel_binding binding, bool server_offers_plus)
+                           channel_binding binding, bool server_offers_plus,
+                           bool could_bind)
     : hash_(h),
       username_(std::move(username)),
       password_(std::move(password)),
       binding_(std::move(binding)),
       server_offers_plus_(server_offers_plus) {
-  gs2_header_ = binding_.type.empty() ? "n,," : "p=" + binding_.type + ",,";
+  if (!binding_.type.empty())
+    gs2_header_ = "p=" + binding_.type + ",,";
+  else
+    gs2_header_ = could_bind ? "y,," : "n,,";
 }
 
 std::string scram_client::client_first(std::optional<std::string> nonce) {

@@ -101,13 +101,13 @@ class scram_server {
 class scram_client {
  public:
   // `binding`: use -PLUS with this binding when its type is set ("p=<type>").
-  // When it is not set the flag is "n" whatever `server_offers_plus` says:
-  // "y" means "I could bind but you offered no -PLUS" (RFC 5802 §6), which a
-  // client given no binding cannot claim, and which a server that did offer
-  // -PLUS refuses as a downgrade. (`server_offers_plus` is kept for the
-  // declared signature; sending "y" would need the binding as well.)
+  // When it is not set the flag is "n", or "y" when `could_bind`: "I could
+  // bind but you offered no -PLUS" (RFC 5802 §6), which a server that did
+  // offer -PLUS refuses as a downgrade. (`server_offers_plus` is kept for
+  // the declared signature and changes nothing.)
   scram_client(scram_hash h, std::string username, std::string password,
-               channel_binding binding = {}, bool server_offers_plus = false);
+               channel_binding binding = {}, bool server_offers_plus = false,
+               bool could_bind = false);
 
   // The client-first-message (with a fresh nonce; `nonce` only for tests).
   // The username is sent with ',' and '=' escaped; neither it nor the

@@ -222,8 +222,8 @@ client_negotiation::step client_negotiation::start_auth(pugi::xml_node features)
       // RFC 5802 §6: with binding data and -PLUS offered the gs2 flag is
       // "p=" (and -PLUS was chosen above); with data but no -PLUS offered it
       // is "y", so a server that did offer -PLUS sees the downgrade.
-      scram_.emplace(c.hash, login_.user, login_.password, binding ? binding_ : channel_binding{},
-                     plus_offered);
+      scram_.emplace(c.hash, login_.user, login_.password, c.plus ? binding_ : channel_binding{},
+                     plus_offered, binding && !c.plus);
       initial = scram_->client_first();
     } else {
       initial = make_plain(login_.user, login_.password);
