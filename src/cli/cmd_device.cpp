@@ -29,6 +29,12 @@
 namespace iotxmpp::cli {
 namespace {
 
+// 1 -> "0001", 12345 -> "12345".
+std::string padded_number(std::size_t n) {
+  std::string digits = std::to_string(n);
+  return digits.size() >= 4 ? digits : std::string(4 - digits.size(), '0') + digits;
+}
+
 // Every hash a device can log in with; each gets its own salt.
 constexpr scram_hash device_hashes[] = {scram_hash::sha1, scram_hash::sha256};
 // From this many devices on, `add --count` reports progress on stderr.
@@ -181,14 +187,17 @@ result<void> add_many(store& db, const device_options& o) {
   sys_micros now = clock::wall_now();
   for (std::size_t n = 1; n <= o.count; ++n) {
     account& a = accounts[n - 1];
-    a.name = o.prefix + std::to_string(n);
+    // {n} and the name's number are padded to 4 digits, as `simulate`
+    // numbers its devices and rooms (dev0001 in room-0001).
+    const std::string number = padded_number(n);
+    a.name = o.prefix + number;
     if (auto r = check_name(a.name); !r) return r;
     a.created = now;
     a.rooms = o.rooms;
     if (!o.room_pattern.empty()) {
       std::string room = o.room_pattern;
       for (std::size_t at; (at = room.find("{n}")) != std::string::npos;)
-        room.replace(at, 3, std::to_string(n));
+        room.replace(at, 3, number);
       if (auto r = check_grant(room); !r) return r;
       a.rooms.push_back(std::move(room));
     }
@@ -391,7 +400,8 @@ runner setup_device(CLI::App& sub) {
       ->capture_default_str();
   own(add->add_option("--room-pattern", a->room_pattern,
                       "With --count: grant each device this room, {n} replaced\n"
-                      "by its number (e.g. 'room-{n}')"),
+                      "by its number, padded to 4 digits like the name (dev0001,\n"
+                      "room-0001: as simulate numbers its devices)"),
       "IOTXMPP_DEVICE_ROOM_PATTERN")
       ->type_name("PATTERN");
   add->footer(

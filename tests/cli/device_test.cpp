@@ -236,29 +236,29 @@ TEST_P(CliDevice, CountAddsAHundredWithPatternRooms) {
                    "--room", "shared", "--password-file", pw});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find("added 100 devices (node1 .. node100)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("added 100 devices (node0001 .. node0100)"), std::string::npos) << r.err;
   auto list = device({"list", "--json"});
   auto arr = nlohmann::json::parse(list.out);
   ASSERT_EQ(arr.size(), 100u);
-  auto a = stored("node42");
+  auto a = stored("node0042");
   ASSERT_TRUE(a);
-  EXPECT_EQ(a->rooms, (std::vector<std::string>{"room-42", "shared"}));
-  EXPECT_TRUE(verifies("node42", "fleet"));
-  EXPECT_NE(stored("node1")->credentials[0].salt, a->credentials[0].salt);
+  EXPECT_EQ(a->rooms, (std::vector<std::string>{"room-0042", "shared"}));
+  EXPECT_TRUE(verifies("node0042", "fleet"));
+  EXPECT_NE(stored("node0001")->credentials[0].salt, a->credentials[0].salt);
 
   // All or none: one taken name adds nothing.
-  ASSERT_EQ(device({"remove", "node50"}).exit_code, 0);
+  ASSERT_EQ(device({"remove", "node0050"}).exit_code, 0);
   auto again = device({"add", "--count", "60", "--prefix", "node", "--password-file", pw});
   EXPECT_EQ(again.exit_code, 2);
-  EXPECT_EQ(again.err, "iotxmpp: device node1 exists\n");
-  EXPECT_FALSE(stored("node50"));
+  EXPECT_EQ(again.err, "iotxmpp: device node0001 exists\n");
+  EXPECT_FALSE(stored("node0050"));
 
   auto no_file = device({"add", "--count", "3"});
   EXPECT_EQ(no_file.exit_code, 2);
   EXPECT_NE(no_file.err.find("needs --password-file"), std::string::npos) << no_file.err;
   auto bad = device({"add", "--count", "3", "--prefix", "Dev", "--password-file", pw});
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("bad device name 'Dev1'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("bad device name 'Dev0001'"), std::string::npos) << bad.err;
 }
 
 TEST_P(CliDevice, ErrorsAreOneLineWithExitCode2) {
@@ -270,7 +270,7 @@ TEST_P(CliDevice, ErrorsAreOneLineWithExitCode2) {
   for (const want& w : std::vector<want>{
            {{"add", "dev1"}, "iotxmpp: device dev1 exists\n"},
            {{"add", "Dev1"},
-            "iotxmpp: bad device name 'Dev1': use 1-64 of a-z 0-9 . _ - starting with a letter "
+            "iotxmpp: bad device name 'Dev0001': use 1-64 of a-z 0-9 . _ - starting with a letter "
             "or digit\n"},
            {{"add", "dev2", "--room", "a*b"},
             "iotxmpp: bad room grant 'a*b': '*' may only end a prefix (lab-*), and only once\n"},
