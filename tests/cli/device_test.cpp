@@ -270,7 +270,7 @@ TEST_P(CliDevice, ErrorsAreOneLineWithExitCode2) {
   for (const want& w : std::vector<want>{
            {{"add", "dev1"}, "iotxmpp: device dev1 exists\n"},
            {{"add", "Dev1"},
-            "iotxmpp: bad device name 'Dev0001': use 1-64 of a-z 0-9 . _ - starting with a letter "
+            "iotxmpp: bad device name 'Dev1': use 1-64 of a-z 0-9 . _ - starting with a letter "
             "or digit\n"},
            {{"add", "dev2", "--room", "a*b"},
             "iotxmpp: bad room grant 'a*b': '*' may only end a prefix (lab-*), and only once\n"},
