@@ -60,7 +60,8 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.anonymous = f.anonymous == "yes";
   c.plain_in_clear = f.plain_in_clear;
   c.rates = f.rates;
-  c.rates.grace = std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.rate_grace));
+  c.rates.grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.rate_grace));
   for (auto [text, out] :
        {std::pair{&f.stale_after, &c.stale_after}, std::pair{&f.reap_every, &c.reap_every},
         std::pair{&f.idle_timeout, &c.idle_timeout},

@@ -23,11 +23,17 @@ namespace fs = std::filesystem;
 std::vector<std::string> serve_args(const temp_dir& dir, const std::string& cert,
                                     const std::string& key, unsigned short port,
                                     unsigned short tls_port) {
-  return {"serve",        "--db",         "sqlite:" + dir.path() + "/s.db",
-          "--listen",     "127.0.0.1:" + std::to_string(port),
-          "--listen-tls", "127.0.0.1:" + std::to_string(tls_port),
-          "--tls-cert",   cert,
-          "--tls-key",    key};
+  return {"serve",
+          "--db",
+          "sqlite:" + dir.path() + "/s.db",
+          "--listen",
+          "127.0.0.1:" + std::to_string(port),
+          "--listen-tls",
+          "127.0.0.1:" + std::to_string(tls_port),
+          "--tls-cert",
+          cert,
+          "--tls-key",
+          key};
 }
 
 // The single stderr line of a failed start, and its exit code.
@@ -83,8 +89,7 @@ TEST(ServeTls, SighupReloadsTheCertificateForNewSessionsOnly) {
   const std::string first = old_session->peer_fingerprint();
   old_session->send(raw_client::header());
   old_session->read_until("</stream:features>");
-  old_session->send(
-      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
+  old_session->send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
   ASSERT_NE(old_session->read_until("/>").find("<success"), std::string::npos);
   old_session->bind_after_auth("old");
 

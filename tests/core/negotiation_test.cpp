@@ -103,7 +103,8 @@ TEST(Negotiation, UnknownMechanismAndAbortFailWithoutClosing) {
   stream_policy cfg;
   negotiation n(cfg, "127.0.0.1", 1);
   n.on_header(client_header());
-  parsed unknown("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-FOO'>AGEAYg==</auth>");
+  parsed unknown(
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-FOO'>AGEAYg==</auth>");
   auto s = n.on_element(unknown.node);
   EXPECT_FALSE(s.fatal);
   EXPECT_NE(s.send.find("<invalid-mechanism/>"), std::string::npos);
@@ -159,8 +160,9 @@ TEST(Negotiation, PlainAsksForTheAccountThenSucceedsAndBindsItsJid) {
   EXPECT_TRUE(s.restart);
   EXPECT_EQ(n.account(), "dev7");
   n.on_header(client_header());
-  parsed bind("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-              "<resource>r</resource></bind></iq>");
+  parsed bind(
+      "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+      "<resource>r</resource></bind></iq>");
   s = n.on_element(bind.node);
   EXPECT_TRUE(s.bound);
   EXPECT_EQ(n.bound_jid().to_string(), "dev7@iot.local/r");

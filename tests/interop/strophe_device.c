@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   struct device d = {NULL, argv[3], argv[4], -1};
   xmpp_initialize();
   const char* debug = getenv("STROPHE_DEBUG");
-  d.ctx = xmpp_ctx_new(NULL, debug && *debug == '1' ? xmpp_get_default_logger(XMPP_LEVEL_DEBUG)
-                                                     : NULL);
+  d.ctx =
+      xmpp_ctx_new(NULL, debug && *debug == '1' ? xmpp_get_default_logger(XMPP_LEVEL_DEBUG) : NULL);
   xmpp_conn_t* conn = xmpp_conn_new(d.ctx);
   const char* jid = getenv("STROPHE_JID");
   if (jid && *jid) {

@@ -16,9 +16,9 @@ namespace iotxmpp::test {
 
 // How raw_client::start_tls shakes hands.
 struct raw_tls_options {
-  std::string ca_file;      // verify the server against it; empty: no verification
+  std::string ca_file;             // verify the server against it; empty: no verification
   std::string host = "iot.local";  // SNI and the name checked
-  bool tls12_only = false;  // cap at TLS 1.2 (tls-server-end-point binding)
+  bool tls12_only = false;         // cap at TLS 1.2 (tls-server-end-point binding)
 };
 
 class raw_client {

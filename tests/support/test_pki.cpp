@@ -13,13 +13,10 @@ void openssl(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"openssl"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = run_process(argv);
-  if (r.exit_code != 0)
-    throw std::runtime_error("openssl " + args.front() + " failed: " + r.err);
+  if (r.exit_code != 0) throw std::runtime_error("openssl " + args.front() + " failed: " + r.err);
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);

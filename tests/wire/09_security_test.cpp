@@ -103,8 +103,9 @@ TEST_F(Security, StarttlsThenScramSha256AsAnAccountReportsForItsRoomsOnly) {
   std::string err = c.read_until("</message>");
   EXPECT_NE(err.find("id='no1'"), std::string::npos) << err;
   EXPECT_NE(err.find("<forbidden"), std::string::npos) << err;
-  c.send("<iq type='get' id='rec' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0' "
-         "room='cellar'/></iq>");
+  c.send(
+      "<iq type='get' id='rec' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0' "
+      "room='cellar'/></iq>");
   EXPECT_NE(c.read_until("</iq>").find("<forbidden"), std::string::npos);
   sync(c);
   auto db = open_test_store(*s);
@@ -191,14 +192,14 @@ TEST_F(Security, MalformedSaslMessagesGetTheirConditions) {
     std::string payload;  // already base64, or not
     const char* condition;
   };
-  for (const auto& b : {bad{"SCRAM-SHA-256", "%%%not-base64", "<incorrect-encoding/>"},
-                        bad{"SCRAM-SHA-256", base64_encode("garbage"), "<malformed-request/>"},
-                        bad{"SCRAM-SHA-256", base64_encode("n,,n=dev1"), "<malformed-request/>"},
-                        bad{"SCRAM-SHA-256", base64_encode("p=tls-unique,,n=dev1,r=abc"),
-                            "<not-authorized/>"},
-                        bad{"PLAIN", base64_encode("no-nul-here"), "<malformed-request/>"},
-                        bad{"DIGEST-MD5", "", "<invalid-mechanism/>"},
-                        bad{"X-UNKNOWN", "", "<invalid-mechanism/>"}}) {
+  for (const auto& b :
+       {bad{"SCRAM-SHA-256", "%%%not-base64", "<incorrect-encoding/>"},
+        bad{"SCRAM-SHA-256", base64_encode("garbage"), "<malformed-request/>"},
+        bad{"SCRAM-SHA-256", base64_encode("n,,n=dev1"), "<malformed-request/>"},
+        bad{"SCRAM-SHA-256", base64_encode("p=tls-unique,,n=dev1,r=abc"), "<not-authorized/>"},
+        bad{"PLAIN", base64_encode("no-nul-here"), "<malformed-request/>"},
+        bad{"DIGEST-MD5", "", "<invalid-mechanism/>"},
+        bad{"X-UNKNOWN", "", "<invalid-mechanism/>"}}) {
     raw_client c("127.0.0.1", s->port());
     starttls(c, pki.ca_cert());
     c.send("<auth xmlns='" + std::string(sasl_ns) + "' mechanism='" + b.mech + "'>" + b.payload +

@@ -73,8 +73,7 @@ TEST(Wire10InteropTls, GoSendxmppSendsARawStatusReportOverStarttls) {
   add_device(*server, "gosend", "go-secret", {"hall"});
   temp_dir home;  // no user config file of go-sendxmpp's
   auto r = run_process({"go-sendxmpp", "-u", "gosend@iot.local", "-p", "go-secret", "-j",
-                        "127.0.0.1:" + std::to_string(server->port()), "--timeout", "10",
-                        "--raw"},
+                        "127.0.0.1:" + std::to_string(server->port()), "--timeout", "10", "--raw"},
                        report("gosend-1", "hall", "22.75"), std::chrono::seconds(30),
                        {"SSL_CERT_FILE=" + pki.ca_cert(), "HOME=" + home.path()});
   ASSERT_EQ(r.exit_code, 0) << "stdout: " << r.out << "\nstderr: " << r.err;

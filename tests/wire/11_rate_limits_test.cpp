@@ -82,7 +82,8 @@ TEST(Wire11RateLimits, FarOverTheRateForLongerThanTheGraceIsPolicyViolation) {
   for (int i = 0; i < 3000; ++i) burst += ping("f" + std::to_string(i));
   flood.send(burst);  // the kernel buffers take it; the server reads it at 50/s
   std::string got = flood.read_to_close(10s);
-  EXPECT_NE(got.find("<policy-violation"), std::string::npos) << got.substr(got.size() > 600 ? got.size() - 600 : 0);
+  EXPECT_NE(got.find("<policy-violation"), std::string::npos)
+      << got.substr(got.size() > 600 ? got.size() - 600 : 0);
   EXPECT_NE(got.find("over the rate limit for too long"), std::string::npos);
   // Another session was never slowed down.
   const auto start = clk::now();

@@ -52,9 +52,8 @@ inline std::unique_ptr<store> open_test_store(const test_server& s) {
 
 // Provisions the account `name` in the server's store with SCRAM-SHA-1 and
 // SCRAM-SHA-256 keys for `password`, as `iotxmpp device add` does.
-inline void add_device(const test_server& s, const std::string& name,
-                       const std::string& password, std::vector<std::string> rooms,
-                       bool disabled = false) {
+inline void add_device(const test_server& s, const std::string& name, const std::string& password,
+                       std::vector<std::string> rooms, bool disabled = false) {
   account a;
   a.name = name;
   a.disabled = disabled;

@@ -291,8 +291,7 @@ std::variant<std::string, sasl_failure> scram_server::on_client_final(std::strin
 // ---------------------------------------------------------------- client
 
 scram_client::scram_client(scram_hash h, std::string username, std::string password,
-                           channel_binding binding, bool server_offers_plus,
-                           bool could_bind)
+                           channel_binding binding, bool server_offers_plus, bool could_bind)
     : hash_(h),
       username_(std::move(username)),
       password_(std::move(password)),

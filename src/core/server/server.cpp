@@ -27,8 +27,7 @@ using tcp = asio::ip::tcp;
 result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text, std::string_view flag) {
   auto parsed = parse_host_port(text, {.default_port = std::nullopt, .allow_port_zero = true});
   if (!parsed)
-    return fail(error_kind::usage,
-                std::string(flag) + " " + text + ": " + parsed.error().message);
+    return fail(error_kind::usage, std::string(flag) + " " + text + ": " + parsed.error().message);
   const std::string& host = parsed->host;
   const std::string port = std::to_string(parsed->port);
   const unsigned short port_number = parsed->port;
@@ -366,8 +365,8 @@ void server::impl::launch() {
   for (std::size_t i = 0; i < bound.size(); ++i)
     log::info("listening", {{"address", bound[i].first},
                             {"port", std::to_string(bound[i].second)},
-                            {"tls", acceptor_tls[i] ? "direct"
-                                    : !tls          ? "none"
+                            {"tls", acceptor_tls[i]               ? "direct"
+                                    : !tls                        ? "none"
                                     : options.config.tls_optional ? "starttls-optional"
                                                                   : "starttls-required"},
                             {"domain", options.config.domain},

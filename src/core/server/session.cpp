@@ -202,8 +202,8 @@ void session::read_on() {
     wait_readable();
     return;
   }
-  const auto pause =
-      std::max(stanza_rate_.wait_for(r.stanzas_per_second), byte_rate_.wait_for(r.bytes_per_second));
+  const auto pause = std::max(stanza_rate_.wait_for(r.stanzas_per_second),
+                              byte_rate_.wait_for(r.bytes_per_second));
   if (pause.count() == 0) {
     throttled_since_ = {};
     wait_readable();
@@ -338,8 +338,7 @@ void session::look_up(std::string name) {
     asio::post(self->home_.io, [self, found = std::move(found)]() mutable {
       if (!self->reading() || !self->negotiation_) return;
       self->busy().awaiting = false;
-      self->grants_ =
-          std::make_shared<const std::vector<std::string>>(std::move(found.rooms));
+      self->grants_ = std::make_shared<const std::vector<std::string>>(std::move(found.rooms));
       self->apply(self->negotiation_->on_keys(found.keys));
       if (self->wake_) self->wake_->cancel();
     });
@@ -390,7 +389,7 @@ void session::on_bound() {
   address_ = negotiation_->bound_jid();
   const std::string account = negotiation_->account();
   if (account.empty()) grants_.reset();  // anonymous: any room
-  negotiation_.reset();  // its work is done; a bound session keeps only its JID
+  negotiation_.reset();                  // its work is done; a bound session keeps only its JID
   if (auto older = context().online.bind(shared_from_this()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   log::info("bound", {{"jid", describe()}, {"account", account.empty() ? "-" : account}});
@@ -479,10 +478,10 @@ void session::await_room(pending_recommend request) {
       if (!self->reading()) return;  // ended meanwhile: nothing more is answered
       busy_state& b = self->busy();
       b.awaiting = false;
-      b.paused = std::make_unique<handled>(answer_recommend(
-          request, latest ? &*latest : nullptr,
-          sender_state{self->address_, self->row_.room(), self->grants_.get()},
-          self->context().handlers, clock::wall_now()));
+      b.paused = std::make_unique<handled>(
+          answer_recommend(request, latest ? &*latest : nullptr,
+                           sender_state{self->address_, self->row_.room(), self->grants_.get()},
+                           self->context().handlers, clock::wall_now()));
       b.paused_next = 0;
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
         self->send(b.paused->reply);

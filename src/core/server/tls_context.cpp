@@ -34,7 +34,8 @@ constexpr const char* tls12_ciphers =
 }  // namespace
 
 result<std::shared_ptr<tls_context>> tls_context::load(const tls_files& files) {
-  for (const auto& [what, path] : {std::pair{"--tls-cert", &files.cert}, {"--tls-key", &files.key}}) {
+  for (const auto& [what, path] :
+       {std::pair{"--tls-cert", &files.cert}, {"--tls-key", &files.key}}) {
     if (path->empty()) return fail(error_kind::usage, std::string(what) + " is empty");
     if (!std::ifstream(*path)) return bad(what, *path, "cannot be read (missing or no permission)");
   }
@@ -46,8 +47,8 @@ result<std::shared_ptr<tls_context>> tls_context::load(const tls_files& files) {
   SSL_CTX_set_cipher_list(ctx, tls12_ciphers);
   // No renegotiation, no compression, no session tickets kept per session:
   // an idle session should hold as little as possible.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Free the 16 KiB read and write buffers whenever they are empty: an idle
   // TLS session then keeps only its SSL object (bench/README.md has bytes
   // per idle session). Partial writes let a write resume where the socket
@@ -61,7 +62,7 @@ result<std::shared_ptr<tls_context>> tls_context::load(const tls_files& files) {
   if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
     const unsigned long e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) == ERR_LIB_X509 && (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
-                                            ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH)) {
+                                           ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH)) {
       ERR_clear_error();
       return bad("--tls-key", files.key, "does not match the certificate in " + files.cert);
     }

@@ -96,8 +96,7 @@ class transport {
   bool tls_pending() const;
   std::size_t tls_read(asio::mutable_buffer into, boost::system::error_code& ec);
   // One SSL_write; `more` says what it waits for when it wrote not all.
-  std::size_t tls_write_some(asio::const_buffer bytes, boost::system::error_code& ec,
-                             wants& more);
+  std::size_t tls_write_some(asio::const_buffer bytes, boost::system::error_code& ec, wants& more);
 
   template <class Handler>
   void tls_write(asio::const_buffer bytes, std::size_t written, Handler&& done) {
@@ -110,8 +109,8 @@ class transport {
         // The session that owns this transport is kept alive by `done`.
         socket_.async_wait(
             more == wants::read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
-            [this, bytes, written, done = std::forward<Handler>(done)](
-                boost::system::error_code wait_ec) mutable {
+            [this, bytes, written,
+             done = std::forward<Handler>(done)](boost::system::error_code wait_ec) mutable {
               if (wait_ec)
                 done(wait_ec, written);
               else
@@ -119,8 +118,8 @@ class transport {
             });
         return;
       }
-      asio::post(socket_.get_executor(),
-                 [done = std::forward<Handler>(done), ec, written]() mutable { done(ec, written); });
+      asio::post(socket_.get_executor(), [done = std::forward<Handler>(done), ec,
+                                          written]() mutable { done(ec, written); });
       return;
     }
   }

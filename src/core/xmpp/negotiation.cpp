@@ -26,10 +26,7 @@ negotiation::step fatal(stream_condition c, std::string text) {
 }  // namespace
 
 negotiation::negotiation(const stream_policy& policy, std::string address, unsigned short port)
-    : policy_(policy),
-      address_(std::move(address)),
-      port_(port),
-      sasl_(current_sasl_policy()) {}
+    : policy_(policy), address_(std::move(address)), port_(port), sasl_(current_sasl_policy()) {}
 
 sasl_policy negotiation::current_sasl_policy() const {
   sasl_policy p;

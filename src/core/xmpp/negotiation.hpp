@@ -42,9 +42,9 @@ class negotiation {
     std::string send;                       // bytes for the client
     std::optional<stream_condition> fatal;  // end the stream with this error
     std::string fatal_text;
-    bool restart = false;    // expect a new stream header: reset the framer
-    bool bound = false;      // bind succeeded: bound_jid() is valid
-    bool start_tls = false;  // once `send` is written, run TLS on the connection
+    bool restart = false;               // expect a new stream header: reset the framer
+    bool bound = false;                 // bind succeeded: bound_jid() is valid
+    bool start_tls = false;             // once `send` is written, run TLS on the connection
     std::optional<std::string> lookup;  // fetch this account's keys, then on_keys()
     std::optional<sasl_condition> auth_failure;  // a SASL <failure/> is in `send`
     std::string auth_reason;                     // ... and why, for the log

@@ -109,8 +109,8 @@ sasl_exchange::outcome sasl_exchange::start(pugi::xml_node auth) {
     if (!parts) return fail(sasl_condition::invalid_mechanism, "unknown mechanism");
     mech_ = mech::scram;
     hash_ = parts->hash;
-    scram_ = std::make_unique<scram_server>(parts->hash, parts->plus,
-                                            !policy_.binding.type.empty(), policy_.binding);
+    scram_ = std::make_unique<scram_server>(parts->hash, parts->plus, !policy_.binding.type.empty(),
+                                            policy_.binding);
   }
   auto data = payload_of(auth);
   if (!data) return fail(sasl_condition::incorrect_encoding, "the initial response is not base64");
@@ -161,8 +161,8 @@ sasl_exchange::outcome sasl_exchange::on_keys(const login_keys& keys) {
   disabled_ = keys.disabled;
   step_ = step::client_final;
   outcome o;
-  o.send = sasl_element("challenge", scram_->server_first(found ? std::optional(*found)
-                                                                : std::nullopt));
+  o.send =
+      sasl_element("challenge", scram_->server_first(found ? std::optional(*found) : std::nullopt));
   return o;
 }
 

@@ -22,11 +22,11 @@ namespace iotxmpp {
 
 // What the stream allows at the time of <auth/>.
 struct sasl_policy {
-  bool anonymous = true;         // offer ANONYMOUS
-  bool accounts = true;          // offer SCRAM (and PLAIN, see below)
-  bool plain_in_clear = false;   // PLAIN without TLS (labs only)
-  bool secure = false;           // the stream runs over TLS
-  channel_binding binding;       // the TLS channel's binding; empty type: no -PLUS
+  bool anonymous = true;        // offer ANONYMOUS
+  bool accounts = true;         // offer SCRAM (and PLAIN, see below)
+  bool plain_in_clear = false;  // PLAIN without TLS (labs only)
+  bool secure = false;          // the stream runs over TLS
+  channel_binding binding;      // the TLS channel's binding; empty type: no -PLUS
 };
 
 // An account's keys as the store holds them, for one login.
@@ -39,9 +39,9 @@ struct login_keys {
 class sasl_exchange {
  public:
   struct outcome {
-    std::string send;                   // the element for the client, if any
-    std::optional<std::string> lookup;  // fetch this account's keys, then call on_keys
-    bool success = false;               // authenticated as authenticated() (empty: anonymous)
+    std::string send;                       // the element for the client, if any
+    std::optional<std::string> lookup;      // fetch this account's keys, then call on_keys
+    bool success = false;                   // authenticated as authenticated() (empty: anonymous)
     std::optional<sasl_condition> failure;  // a <failure/> was sent
     std::string reason;                     // for the log, with the failure
   };
