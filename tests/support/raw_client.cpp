@@ -265,18 +265,7 @@ std::string raw_client::negotiate(std::string_view resource, std::string_view do
   send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
   if (read_until("/>").find("<success") == std::string::npos)
     throw std::runtime_error("auth failed");
-  send(header(domain));
-  if (read_until("</stream:features>").find("xmpp-bind") == std::string::npos)
-    throw std::runtime_error("no bind offered");
-  std::string bind = "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>";
-  if (!resource.empty()) bind += "<resource>" + std::string(resource) + "</resource>";
-  bind += "</bind></iq>";
-  send(bind);
-  std::string reply = read_until("</iq>");
-  auto a = reply.find("<jid>"), b = reply.find("</jid>");
-  if (a == std::string::npos || b == std::string::npos)
-    throw std::runtime_error("bind failed: " + reply);
-  return reply.substr(a + 5, b - a - 5);
+  return bind_after_auth(resource, domain);
 }
 
 }  // namespace iotxmpp::test

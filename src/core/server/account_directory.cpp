@@ -74,9 +74,14 @@ bool account_directory::ensure_store() {
   return true;
 }
 
+// MySQL hands out auto-increment ids when a transaction inserts, not when it
+// commits: an event with a lower id can become visible after a higher one.
+// So each poll reads again the last `event_lookback` ids and skips the ones
+// it has seen.
 void account_directory::poll_events() {
   if (!ensure_store()) return;
-  if (last_event_ < 0) {
+  const bool first = last_event_ < 0;
+  if (first) {
     auto last = db_->last_account_event();
     if (!last) {
       log::warn("accounts: cannot read events", {{"error", last.error().message}});
@@ -84,17 +89,22 @@ void account_directory::poll_events() {
       return;
     }
     last_event_ = *last;
-    return;
   }
-  auto events = db_->account_events_after(last_event_, 1000);
+  auto events =
+      db_->account_events_after(std::max<std::int64_t>(0, last_event_ - event_lookback), 1000);
   if (!events) {
     log::warn("accounts: cannot read events", {{"error", events.error().message}});
     db_.reset();
     return;
   }
-  if (events->empty()) return;
-  last_event_ = events->back().id;
-  if (on_events_) on_events_(*events);
+  std::vector<account_event> fresh;
+  for (auto& e : *events) {
+    last_event_ = std::max(last_event_, e.id);
+    if (seen_.insert(e.id).second) fresh.push_back(std::move(e));
+  }
+  std::erase_if(seen_, [&](std::int64_t id) { return id <= last_event_ - event_lookback; });
+  // Events from before the start are old news: their sessions began later.
+  if (!first && !fresh.empty() && on_events_) on_events_(fresh);
 }
 
 void account_directory::run() {

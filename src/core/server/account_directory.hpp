@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +60,8 @@ class account_directory {
   events_handler on_events_;
   std::unique_ptr<store> db_;
   std::int64_t last_event_ = -1;  // -1: not read yet (events before start are old news)
+  static constexpr std::int64_t event_lookback = 256;
+  std::set<std::int64_t> seen_;  // event ids within the look-back, already handled
 
   std::mutex mutex_;
   std::condition_variable cv_;
