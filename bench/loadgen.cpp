@@ -6,6 +6,7 @@
 //   iotxmpp_loadgen ingest    --proto mqtt --port P --qos 1|0
 //   iotxmpp_loadgen ingest    --port P --domain localhost --sink   (Prosody: to a bound user)
 //   iotxmpp_loadgen logins    --port P [--sessions 5000 --inflight 200 --sources 8]
+//                             (logins and ingest with --pid: the server's CPU too)
 //   iotxmpp_loadgen idle      --port P --pid SERVER_PID [--sessions 10000 --settle 2]
 //   iotxmpp_loadgen recommend --port P [--samples 2000 --gap-us 500]
 //
@@ -247,6 +248,7 @@ std::string run_ingest(const options& o) {
   if (o.probe && !prober.start(o.t, o.room_prefix + "0")) return failed(j, prober.error()).str();
 
   const double cpu0 = cpu_seconds();
+  const double server0 = o.pid > 0 ? process_cpu_seconds(o.pid) : -1;
   const auto t0 = steady::now();
   if (o.probe)
     probe_thread =
@@ -262,6 +264,7 @@ std::string run_ingest(const options& o) {
       deadline);
   if (sink) last = steady::now();
   const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = server0 >= 0 ? process_cpu_seconds(o.pid) - server0 : -1;
   stop = true;
   if (probe_thread.joinable()) probe_thread.join();
   const double seconds = std::chrono::duration<double>(last - t0).count();
@@ -280,6 +283,9 @@ std::string run_ingest(const options& o) {
       .integer("error_replies", static_cast<long long>(errors))
       .number("generator_cpu_s", cpu)
       .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  if (server_cpu >= 0)
+    j.number("server_cpu_s", server_cpu)
+        .number("server_cpu_us_per_report", server_cpu * 1e6 / static_cast<double>(expected));
   if (sink) j.integer("delivered", static_cast<long long>(delivered.count()));
   if (o.probe) {
     j.raw("recommend", latency_json(prober.rtt_ms()));
@@ -308,9 +314,11 @@ std::string run_logins(const options& o) {
   }
   std::deque<connection> conns(o.sessions);
   const double cpu0 = cpu_seconds();
+  const double server0 = o.pid > 0 ? process_cpu_seconds(o.pid) : -1;
   const auto t0 = steady::now();
   auto login = login_all(loop, conns, o.t, o.inflight, deadline_of(o));
   const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = server0 >= 0 ? process_cpu_seconds(o.pid) - server0 : -1;
   const double wall = std::chrono::duration<double>(steady::now() - t0).count();
   for (auto& c : conns) loop.close(c);
   j.integer("sessions", static_cast<long long>(o.sessions))
@@ -323,6 +331,11 @@ std::string run_logins(const options& o) {
       .raw("latency", latency_json(login.latency_ms))
       .number("generator_cpu_s", cpu)
       .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  // With --pid: the server's CPU over the same span, a figure that the
+  // machine's other load moves less than the rate.
+  if (server_cpu >= 0 && login.bound > 0)
+    j.number("server_cpu_s", server_cpu)
+        .number("server_cpu_ms_per_login", server_cpu * 1e3 / static_cast<double>(login.bound));
   if (login.bound != o.sessions) j.text("error", "login: " + loop.last_error());
   return j.str();
 }

@@ -73,6 +73,7 @@ class recommend_prober {
 double percentile(std::vector<double> v, double p);  // p in [0, 100]; 0 when empty
 double cpu_seconds();                                // this process, user + system
 long rss_kib(long pid);                              // VmRSS of /proc/PID/status; -1 if unknown
+double process_cpu_seconds(long pid);  // user + system of /proc/PID/stat; -1 if unknown
 
 // A flat JSON object, written as it is filled.
 class json_object {

@@ -12,9 +12,11 @@ def metrics:
   if (.["label"] | test("raw-insert")) then {rows_per_s: .best_rows_per_s}
   elif (.["label"] | test("ingest$")) then
     {reports_per_s, generator_cpu_share}
+    + (if .server_cpu_us_per_report then {server_cpu_us_per_report} else {} end)
     + (if .recommend then {recommend_p50_ms: .recommend.p50_ms, recommend_p99_ms: .recommend.p99_ms,
                            recommend_max_ms: .recommend.max_ms} else {} end)
   elif (.["label"] | test("logins$")) then {logins_per_s, login_p99_ms: .latency.p99_ms, generator_cpu_share}
+    + (if .server_cpu_ms_per_login then {server_cpu_ms_per_login} else {} end)
   elif (.["label"] | test("idle$")) and .scenario == "idle" then {bytes_per_session}
   elif (.["label"] | test("recommend idle$")) then
     {recommend_p50_ms: .recommend.p50_ms, recommend_p99_ms: .recommend.p99_ms, recommend_max_ms: .recommend.max_ms}
@@ -50,7 +52,9 @@ def ratio($a; $b): if $a == null or $b == null or $b == 0 then null else $a / $b
     bytes_per_idle_session: ratio(med("iotxmpp-tls idle"; "bytes_per_session"); med("mosquitto-tls idle"; "bytes_per_session")),
     logins_per_s: ratio(med("iotxmpp-tls logins"; "logins_per_s"); med("mosquitto-tls logins"; "logins_per_s")),
     starttls_logins_per_s: ratio(med("iotxmpp-starttls logins"; "logins_per_s"); med("mosquitto-tls logins"; "logins_per_s")),
-    ingest_reports_per_s: ratio(med("iotxmpp-tls ingest"; "reports_per_s"); med("mosquitto-tls qos1 ingest"; "reports_per_s"))},
+    ingest_reports_per_s: ratio(med("iotxmpp-tls ingest"; "reports_per_s"); med("mosquitto-tls qos1 ingest"; "reports_per_s")),
+    server_cpu_per_login: ratio(med("iotxmpp-tls logins"; "server_cpu_ms_per_login"); med("mosquitto-tls logins"; "server_cpu_ms_per_login")),
+    server_cpu_per_report: ratio(med("iotxmpp-tls ingest"; "server_cpu_us_per_report"); med("mosquitto-tls qos1 ingest"; "server_cpu_us_per_report"))},
   targets: (([
     {target: "durable ingest into SQLite >= 1.1 x Mosquitto QoS 1", goal: 1.1,
      value: ratio(med("iotxmpp-sqlite-file ingest"; "reports_per_s"); med("mosquitto qos1 ingest"; "reports_per_s"))},

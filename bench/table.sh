@@ -43,8 +43,10 @@ def cell($lb; $metric):
   "| server memory per idle TLS session, bytes (\(.settings.idle_sessions) sessions) | \(cell("iotxmpp-tls idle"; "bytes_per_session")) | \(cell("mosquitto-tls idle"; "bytes_per_session")) | \(.tls_ratios.bytes_per_idle_session | num) |",
   "| logins/s (TCP, TLS, SASL, bind / TCP, TLS, CONNECT) | \(cell("iotxmpp-tls logins"; "logins_per_s")) | \(cell("mosquitto-tls logins"; "logins_per_s")) | \(.tls_ratios.logins_per_s | num) |",
   "| logins/s over STARTTLS (stream, STARTTLS, TLS, stream, SASL, bind) | \(cell("iotxmpp-starttls logins"; "logins_per_s")) | | \(.tls_ratios.starttls_logins_per_s | num) |",
+  "| server CPU per login, ms (lower is better) | \(cell("iotxmpp-tls logins"; "server_cpu_ms_per_login")) (STARTTLS: \(cell("iotxmpp-starttls logins"; "server_cpu_ms_per_login"))) | \(cell("mosquitto-tls logins"; "server_cpu_ms_per_login")) | \(.tls_ratios.server_cpu_per_login | num) |",
   "| login latency p99, ms | \(cell("iotxmpp-tls logins"; "login_p99_ms")) | \(cell("mosquitto-tls logins"; "login_p99_ms")) | |",
   "| durable ingest over TLS, reports/s (Mosquitto: QoS 1) | \(cell("iotxmpp-tls ingest"; "reports_per_s")) | \(cell("mosquitto-tls qos1 ingest"; "reports_per_s")) | \(.tls_ratios.ingest_reports_per_s | num) |",
+  "| server CPU per report, µs (lower is better; iotxmpp: with its store writer) | \(cell("iotxmpp-tls ingest"; "server_cpu_us_per_report")) | \(cell("mosquitto-tls qos1 ingest"; "server_cpu_us_per_report")) | \(.tls_ratios.server_cpu_per_report | num) |",
   "| generator CPU share: logins / ingest (of one core) | \(cell("iotxmpp-tls logins"; "generator_cpu_share")) / \(cell("iotxmpp-tls ingest"; "generator_cpu_share")) | \(cell("mosquitto-tls logins"; "generator_cpu_share")) / \(cell("mosquitto-tls qos1 ingest"; "generator_cpu_share")) | |"
   else empty end),
   "",
