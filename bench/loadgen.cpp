@@ -6,8 +6,15 @@
 //   iotxmpp_loadgen ingest    --proto mqtt --port P --qos 1|0
 //   iotxmpp_loadgen ingest    --port P --domain localhost --sink   (Prosody: to a bound user)
 //   iotxmpp_loadgen logins    --port P [--sessions 5000 --inflight 200 --sources 8]
+//                             (logins and ingest with --pid: the server's CPU too)
 //   iotxmpp_loadgen idle      --port P --pid SERVER_PID [--sessions 10000 --settle 2]
 //   iotxmpp_loadgen recommend --port P [--samples 2000 --gap-us 500]
+//
+// Any of the first three over TLS: --tls direct (XMPP XEP-0368, or MQTT's
+// TLS listener) or --tls starttls (XMPP), --tls-ca FILE to verify the
+// server. As accounts: --user-pattern 'dev{n}' --password P (XMPP
+// SCRAM-SHA-256, MQTT username/password; connection n logs in as dev{n}).
+// logins --warmup logs every account in once, untimed, first.
 
 #include <atomic>
 #include <cstdio>
@@ -15,6 +22,7 @@
 #include <deque>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -37,13 +45,17 @@ struct options {
   long gap_us = 500;
   long pid = 0;
   double settle = 2, timeout = 300;
+  std::string tls_ca;
+  bool warmup = false;  // logins: one untimed pass first (fills the SCRAM cache)
 };
 
 std::string usage() {
   return "usage: iotxmpp_loadgen ingest|logins|idle|recommend [--host H] [--port P]\n"
          "  [--proto xmpp|mqtt] [--domain D] [--conns C] [--reports R] [--size B] [--tag T]\n"
          "  [--room-prefix P] [--sink] [--probe] [--qos 0|1] [--sessions N] [--inflight W]\n"
-         "  [--sources K] [--samples S] [--gap-us U] [--pid PID] [--settle S] [--timeout S]\n";
+         "  [--sources K] [--samples S] [--gap-us U] [--pid PID] [--settle S] [--timeout S]\n"
+         "  [--tls none|direct|starttls] [--tls-ca FILE] [--user-pattern 'dev{n}' --password P]\n"
+         "  [--warmup]\n";
 }
 
 options parse(int argc, char** argv) {
@@ -60,6 +72,10 @@ options parse(int argc, char** argv) {
     }
     if (k == "--probe") {
       o.probe = true;
+      continue;
+    }
+    if (k == "--warmup") {
+      o.warmup = true;
       continue;
     }
     if (i + 1 >= argc) throw std::invalid_argument("missing value for " + k + "\n" + usage());
@@ -100,9 +116,23 @@ options parse(int argc, char** argv) {
       o.settle = std::stod(v);
     else if (k == "--timeout")
       o.timeout = std::stod(v);
+    else if (k == "--tls" && (v == "none" || v == "direct" || v == "starttls"))
+      o.t.tls = v == "none"     ? tls_mode::none
+                : v == "direct" ? tls_mode::direct
+                                : tls_mode::starttls;
+    else if (k == "--tls-ca")
+      o.tls_ca = v;
+    else if (k == "--user-pattern")
+      o.t.user_pattern = v;
+    else if (k == "--password")
+      o.t.password = v;
     else
       throw std::invalid_argument("unknown option " + k + "\n" + usage());
   }
+  if (o.t.tls == tls_mode::starttls && o.t.proto == protocol::mqtt)
+    throw std::invalid_argument("--tls starttls is XMPP only");
+  if (o.probe && o.t.tls != tls_mode::none)
+    throw std::invalid_argument("--probe speaks plain XMPP: not with --tls");
   // Several loopback source addresses (127.0.0.1, .2, ...) stand for a fleet
   // behind several addresses and multiply the ephemeral ports available.
   if (sources > 1 && o.t.to.host.rfind("127.", 0) == 0)
@@ -119,7 +149,15 @@ const char* proto_name(const options& o) { return o.t.proto == protocol::xmpp ? 
 
 json_object common(const options& o) {
   json_object j;
-  j.text("scenario", o.scenario).text("proto", proto_name(o)).integer("port", o.t.to.port);
+  const char* tls[] = {"none", "direct", "starttls"};
+  j.text("scenario", o.scenario)
+      .text("proto", proto_name(o))
+      .integer("port", o.t.to.port)
+      .text("tls", tls[static_cast<int>(o.t.tls)]);
+  if (o.t.proto == protocol::xmpp)
+    j.text("sasl", o.t.user_pattern.empty() ? "ANONYMOUS" : "SCRAM-SHA-256");
+  else
+    j.text("auth", o.t.user_pattern.empty() ? "anonymous" : "username/password");
   return j;
 }
 
@@ -210,6 +248,7 @@ std::string run_ingest(const options& o) {
   if (o.probe && !prober.start(o.t, o.room_prefix + "0")) return failed(j, prober.error()).str();
 
   const double cpu0 = cpu_seconds();
+  const double server0 = o.pid > 0 ? process_cpu_seconds(o.pid) : -1;
   const auto t0 = steady::now();
   if (o.probe)
     probe_thread =
@@ -225,6 +264,7 @@ std::string run_ingest(const options& o) {
       deadline);
   if (sink) last = steady::now();
   const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = server0 >= 0 ? process_cpu_seconds(o.pid) - server0 : -1;
   stop = true;
   if (probe_thread.joinable()) probe_thread.join();
   const double seconds = std::chrono::duration<double>(last - t0).count();
@@ -243,6 +283,9 @@ std::string run_ingest(const options& o) {
       .integer("error_replies", static_cast<long long>(errors))
       .number("generator_cpu_s", cpu)
       .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  if (server_cpu >= 0)
+    j.number("server_cpu_s", server_cpu)
+        .number("server_cpu_us_per_report", server_cpu * 1e6 / static_cast<double>(expected));
   if (sink) j.integer("delivered", static_cast<long long>(delivered.count()));
   if (o.probe) {
     j.raw("recommend", latency_json(prober.rtt_ms()));
@@ -260,11 +303,22 @@ std::string run_ingest(const options& o) {
 std::string run_logins(const options& o) {
   json_object j = common(o);
   event_loop loop;
+  if (o.warmup) {
+    // The same accounts once, untimed: a device that logs in again reuses
+    // its salted password (and the server has seen each account once).
+    std::deque<connection> warm(o.sessions);
+    auto w = login_all(loop, warm, o.t, o.inflight, deadline_of(o));
+    for (auto& c : warm) loop.close(c);
+    if (w.bound != o.sessions) return failed(j, "warm-up login: " + loop.last_error()).str();
+    j.number("warmup_seconds", w.seconds);
+  }
   std::deque<connection> conns(o.sessions);
   const double cpu0 = cpu_seconds();
+  const double server0 = o.pid > 0 ? process_cpu_seconds(o.pid) : -1;
   const auto t0 = steady::now();
   auto login = login_all(loop, conns, o.t, o.inflight, deadline_of(o));
   const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = server0 >= 0 ? process_cpu_seconds(o.pid) - server0 : -1;
   const double wall = std::chrono::duration<double>(steady::now() - t0).count();
   for (auto& c : conns) loop.close(c);
   j.integer("sessions", static_cast<long long>(o.sessions))
@@ -277,6 +331,11 @@ std::string run_logins(const options& o) {
       .raw("latency", latency_json(login.latency_ms))
       .number("generator_cpu_s", cpu)
       .number("generator_cpu_share", wall > 0 ? cpu / wall : 0);
+  // With --pid: the server's CPU over the same span, a figure that the
+  // machine's other load moves less than the rate.
+  if (server_cpu >= 0 && login.bound > 0)
+    j.number("server_cpu_s", server_cpu)
+        .number("server_cpu_ms_per_login", server_cpu * 1e3 / static_cast<double>(login.bound));
   if (login.bound != o.sessions) j.text("error", "login: " + loop.last_error());
   return j.str();
 }
@@ -330,6 +389,10 @@ int main(int argc, char** argv) {
   using namespace loadgen;
   try {
     options o = parse(argc, argv);
+    std::optional<tls_client_context> tls;
+    std::optional<salted_password_cache> passwords;
+    if (o.t.tls != tls_mode::none) o.t.tls_ctx = tls.emplace(o.tls_ca).get();
+    if (!o.t.user_pattern.empty()) o.t.passwords = &passwords.emplace(o.t.password);
     std::string out;
     if (o.scenario == "ingest")
       out = run_ingest(o);

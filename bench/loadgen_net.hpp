@@ -2,13 +2,18 @@
 // The load generator's network core: one epoll loop over non-blocking
 // sockets. A connection sends from bytes built before the clock starts (the
 // loop never formats or copies what it sends) and hands what it receives to
-// the scenario's callback.
+// the scenario's callback. TLS (OpenSSL on the same non-blocking sockets)
+// is optional per connection: from the first byte, or started later on an
+// open connection (STARTTLS).
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 namespace loadgen {
 
@@ -34,8 +39,27 @@ class needle_counter {
   std::size_t count_ = 0;
 };
 
+// A client TLS context shared by all connections: TLS 1.2 at least, no
+// session cache (every handshake is a full one, as for a fleet of devices
+// each connecting once). With `ca_file` the server's certificate is
+// verified against it (not its name); without, it is not verified.
+class tls_client_context {
+ public:
+  explicit tls_client_context(const std::string& ca_file = {});
+  ~tls_client_context();
+  tls_client_context(const tls_client_context&) = delete;
+  tls_client_context& operator=(const tls_client_context&) = delete;
+  ssl_ctx_st* get() const { return ctx_; }
+
+ private:
+  ssl_ctx_st* ctx_ = nullptr;
+};
+
 struct connection {
   int fd = -1;
+  ssl_st* ssl = nullptr;      // TLS on this connection, once started
+  ssl_ctx_st* tls = nullptr;  // open(): start TLS as soon as TCP connects
+  bool handshaking = false;   // TLS started, handshake not complete
   bool connected = false;
   bool closed = false;       // by us or by the peer
   bool peer_closed = false;  // the peer closed or reset it
@@ -46,7 +70,10 @@ struct connection {
   int step = 0;              // the scenario's state
   std::size_t index = 0;     // the scenario's number for it
   steady::time_point started{};
-  // Called after connect completes, and with each piece received.
+  // Called once the connection can carry the scenario's bytes: after the
+  // TCP connect, or after the TLS handshake when TLS is on (for STARTTLS,
+  // again after start_tls's handshake). And with each piece received
+  // (decrypted).
   std::function<void(connection&)> on_connect;
   std::function<void(connection&, std::string_view)> on_read;
 };
@@ -59,9 +86,15 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
 
   // Starts a non-blocking connect to `to`, from `source` (an IPv4 address on
-  // this host; empty: the kernel's choice). `c` must stay at its address
-  // until closed. False (with last_error()) when the socket cannot be made.
-  bool open(connection& c, const endpoint& to, const std::string& source = {});
+  // this host; empty: the kernel's choice), with TLS from the first byte
+  // when `tls` is set. `c` must stay at its address until closed. False
+  // (with last_error()) when the socket cannot be made.
+  bool open(connection& c, const endpoint& to, const std::string& source = {},
+            ssl_ctx_st* tls = nullptr);
+  // Starts a TLS handshake on the open connection `c` (STARTTLS, after the
+  // server's go-ahead, with nothing of ours pending); on_connect is called
+  // again once it completes. May be called from on_read.
+  void start_tls(connection& c, ssl_ctx_st* tls);
   // Sends `bytes`, which must stay valid until sent; appends to scratch
   // (copying) when something is still pending.
   void send(connection& c, std::string_view bytes);
@@ -80,6 +113,13 @@ class event_loop {
  private:
   void flush(connection& c);
   void readable(connection& c);
+  // TLS: drives the handshake (true once complete, on_connect called), then
+  // reads and writes as far as the socket allows. Any readiness may unblock
+  // either direction (TLS reads write and writes read), so every event
+  // pumps both.
+  bool handshake(connection& c);
+  void pump(connection& c);
+  std::string tls_error(connection& c, int ret, const char* what);
 
   int epoll_fd_ = -1;
   std::string buffer_;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "loadgen_wire.hpp"
@@ -31,13 +33,29 @@ void watch_errors(event_loop& loop, connection& c) {
   };
 }
 
-// One XMPP login step: the needle that completes it and what to send next.
+// The text of the first <NAME ...>TEXT</NAME> in `in` ("" for <NAME/>);
+// nullopt while it is incomplete.
+std::optional<std::string> element_text(const std::string& in, std::string_view name) {
+  auto open = in.find("<" + std::string(name));
+  if (open == std::string::npos) return std::nullopt;
+  auto gt = in.find('>', open);
+  if (gt == std::string::npos) return std::nullopt;
+  if (in[gt - 1] == '/') return std::string();
+  auto close = in.find("</" + std::string(name) + ">", gt);
+  if (close == std::string::npos) return std::nullopt;
+  return in.substr(gt + 1, close - gt - 1);
+}
+
+// One XMPP login as a state machine on c.step: 1 features (first, or after
+// TLS), 2 SASL under way, 3 features after the SASL restart, 4 bind, 5
+// bound; 10 STARTTLS asked, awaiting <proceed/>.
 void xmpp_login(event_loop& loop, connection& c, const target& t,
                 const std::function<void(connection&)>& bound) {
   c.step = 1;
   c.in.clear();
   c.on_connect = [&loop, &t](connection& c) { loop.send_copy(c, xmpp_stream_header(t.domain)); };
-  c.on_read = [&loop, &t, bound](connection& c, std::string_view data) {
+  scram_exchange scram;
+  c.on_read = [&loop, &t, bound, scram](connection& c, std::string_view data) mutable {
     c.in.append(data);
     if (login_refused(c.in)) {
       loop.fail(c, "login refused: " + c.in.substr(0, 300));
@@ -48,15 +66,49 @@ void xmpp_login(event_loop& loop, connection& c, const target& t,
       case 1:
         if (c.in.find(features) == std::string::npos) return;
         c.in.clear();
+        if (t.tls == tls_mode::starttls && !c.ssl) {
+          c.step = 10;
+          loop.send_copy(c, xmpp_starttls());
+          return;
+        }
         c.step = 2;
-        loop.send_copy(c, xmpp_auth_anonymous());
+        if (t.user_pattern.empty())
+          loop.send_copy(c, xmpp_auth_anonymous());
+        else
+          loop.send_copy(c, xmpp_auth("SCRAM-SHA-256", scram.client_first(t.user(c.index))));
         return;
-      case 2:
-        if (c.in.find("<success") == std::string::npos) return;
+      case 10:
+        if (c.in.find("<proceed") == std::string::npos) return;
+        c.in.clear();
+        c.step = 1;
+        loop.start_tls(c, t.tls_ctx);  // on_connect sends the new stream header
+        return;
+      case 2: {
+        if (auto challenge = element_text(c.in, "challenge")) {
+          c.in.clear();
+          auto decoded = base64_decode(*challenge);
+          auto final = decoded ? scram.client_final(*decoded, *t.passwords) : std::nullopt;
+          if (!final) {
+            loop.fail(c, "SCRAM: bad server-first-message: " + *challenge);
+            return;
+          }
+          loop.send_copy(c, xmpp_sasl_response(*final));
+          return;
+        }
+        auto success = element_text(c.in, "success");
+        if (!success) return;
+        if (!t.user_pattern.empty()) {
+          auto decoded = base64_decode(*success);
+          if (!decoded || !scram.verify(*decoded)) {
+            loop.fail(c, "SCRAM: the server's signature does not verify: " + *success);
+            return;
+          }
+        }
         c.in.clear();
         c.step = 3;
         loop.send_copy(c, xmpp_stream_header(t.domain));
         return;
+      }
       case 3:
         if (c.in.find(features) == std::string::npos) return;
         c.in.clear();
@@ -81,12 +133,14 @@ void xmpp_login(event_loop& loop, connection& c, const target& t,
   };
 }
 
-void mqtt_login(event_loop& loop, connection& c, const std::function<void(connection&)>& bound) {
+void mqtt_login(event_loop& loop, connection& c, const target& t,
+                const std::function<void(connection&)>& bound) {
   c.step = 1;
   c.in.clear();
-  c.on_connect = [&loop](connection& c) {
-    loop.send_copy(c,
-                   mqtt_connect("lg" + std::to_string(getpid()) + "-" + std::to_string(c.index)));
+  c.on_connect = [&loop, &t](connection& c) {
+    std::string id = "lg" + std::to_string(getpid()) + "-" + std::to_string(c.index);
+    loop.send_copy(c, t.user_pattern.empty() ? mqtt_connect(id)
+                                             : mqtt_connect(id, t.user(c.index), t.password));
   };
   c.on_read = [&loop, bound](connection& c, std::string_view data) {
     c.in.append(data);
@@ -104,6 +158,13 @@ void mqtt_login(event_loop& loop, connection& c, const std::function<void(connec
 }
 
 }  // namespace
+
+std::string target::user(std::size_t i) const {
+  std::string u = user_pattern;
+  auto at = u.find("{n}");
+  if (at != std::string::npos) u.replace(at, 3, std::to_string(i));
+  return u;
+}
 
 login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const target& t,
                         std::size_t inflight, steady::time_point deadline) {
@@ -131,9 +192,10 @@ login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const t
     if (t.proto == protocol::xmpp)
       xmpp_login(loop, c, t, bound);
     else
-      mqtt_login(loop, c, bound);
+      mqtt_login(loop, c, t, bound);
     std::string source = t.sources.empty() ? std::string() : t.sources[slot % t.sources.size()];
-    if (!loop.open(c, t.to, source)) failed = true;
+    ssl_ctx_st* tls = t.tls == tls_mode::direct ? t.tls_ctx : nullptr;
+    if (!loop.open(c, t.to, source, tls)) failed = true;
   };
   for (std::size_t s = 0; s < std::min(inflight, conns.size()); ++s) start(s);
   std::size_t failures_before = loop.failures();
@@ -222,6 +284,24 @@ long rss_kib(long pid) {
   while (std::getline(in, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+double process_cpu_seconds(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  // Fields after the command name (which may hold spaces) in parentheses:
+  // state is field 3, utime and stime are fields 14 and 15.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int f = 3; f <= 15 && rest >> field; ++f) {
+    if (f == 14) utime = std::stoull(field);
+    if (f == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void json_object::key(std::string_view k) {

@@ -1,6 +1,8 @@
 #pragma once
-// Logins driven through the event loop (XMPP SASL ANONYMOUS + bind, or MQTT
-// CONNECT), the blocking recommend prober, and small measuring helpers.
+// Logins driven through the event loop (XMPP: optional TLS, direct or
+// STARTTLS; SASL ANONYMOUS or SCRAM-SHA-256; bind. MQTT: optional TLS,
+// CONNECT with or without a username), the blocking recommend prober, and
+// small measuring helpers.
 
 #include <atomic>
 #include <deque>
@@ -8,16 +10,29 @@
 #include <vector>
 
 #include "loadgen_net.hpp"
+#include "loadgen_scram.hpp"
 
 namespace loadgen {
 
 enum class protocol { xmpp, mqtt };
+// direct: TLS from the first byte (XMPP XEP-0368, MQTT's TLS listener);
+// starttls: XMPP only, after the first stream's features.
+enum class tls_mode { none, direct, starttls };
 
 struct target {
   endpoint to;
   protocol proto = protocol::xmpp;
   std::string domain = "iot.local";
   std::vector<std::string> sources;  // source addresses, used round-robin by slot
+  tls_mode tls = tls_mode::none;
+  ssl_ctx_st* tls_ctx = nullptr;  // set when tls is not none
+  // Accounts: connection i logs in as user_pattern with "{n}" replaced by i
+  // (XMPP SCRAM-SHA-256; MQTT username and password). Empty: XMPP SASL
+  // ANONYMOUS, MQTT without username.
+  std::string user_pattern;
+  std::string password;
+  salted_password_cache* passwords = nullptr;  // SCRAM; set with user_pattern
+  std::string user(std::size_t i) const;
 };
 
 struct login_outcome {
@@ -26,8 +41,9 @@ struct login_outcome {
   std::size_t bound = 0;
 };
 
-// Logs in every connection in `conns` (XMPP: stream, SASL ANONYMOUS, stream
-// restart, bind; the bound JID is left in `in`; MQTT: CONNECT, CONNACK), at
+// Logs in every connection in `conns` (XMPP: [TLS,] stream, [STARTTLS, TLS,
+// stream,] SASL, stream restart, bind; the bound JID is left in `in`; MQTT:
+// [TLS,] CONNECT, CONNACK), at
 // most `inflight` at once. Each connection ends with `on_read` watching for
 // stream errors. Stops at the deadline or on the first failure.
 login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const target& t,
@@ -57,6 +73,7 @@ class recommend_prober {
 double percentile(std::vector<double> v, double p);  // p in [0, 100]; 0 when empty
 double cpu_seconds();                                // this process, user + system
 long rss_kib(long pid);                              // VmRSS of /proc/PID/status; -1 if unknown
+double process_cpu_seconds(long pid);  // user + system of /proc/PID/stat; -1 if unknown
 
 // A flat JSON object, written as it is filled.
 class json_object {

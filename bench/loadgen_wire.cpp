@@ -1,5 +1,7 @@
 #include "loadgen_wire.hpp"
 
+#include "loadgen_scram.hpp"
+
 namespace loadgen {
 namespace {
 
@@ -36,6 +38,22 @@ std::string xmpp_stream_header(std::string_view domain) {
 
 std::string xmpp_auth_anonymous() {
   return "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>";
+}
+
+std::string xmpp_starttls() { return "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"; }
+
+std::string xmpp_auth(std::string_view mechanism, std::string_view initial) {
+  std::string s = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='";
+  s += mechanism;
+  s += "'>";
+  s += initial.empty() ? std::string("=") : base64_encode(initial);
+  s += "</auth>";
+  return s;
+}
+
+std::string xmpp_sasl_response(std::string_view data) {
+  return "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + base64_encode(data) +
+         "</response>";
 }
 
 std::string xmpp_bind(std::string_view id) {
@@ -86,13 +104,19 @@ std::string xmpp_report(std::string_view to, std::string_view id, std::uint64_t 
   return head + body;
 }
 
-std::string mqtt_connect(std::string_view client_id) {
+std::string mqtt_connect(std::string_view client_id, std::string_view username,
+                         std::string_view password) {
   std::string var;
   put_mqtt_string(var, "MQTT");
-  var.push_back(4);     // protocol level 3.1.1
-  var.push_back(0x02);  // clean session
-  put_u16(var, 0);      // no keep-alive: idle sessions must stay without pings
+  var.push_back(4);  // protocol level 3.1.1
+  // clean session; username and password flags when there is a username
+  var.push_back(static_cast<char>(username.empty() ? 0x02 : 0xC2));
+  put_u16(var, 0);  // no keep-alive: idle sessions must stay without pings
   put_mqtt_string(var, client_id);
+  if (!username.empty()) {
+    put_mqtt_string(var, username);
+    put_mqtt_string(var, password);
+  }
   std::string p(1, '\x10');
   put_remaining_length(p, var.size());
   return p + var;

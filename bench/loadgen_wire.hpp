@@ -12,6 +12,11 @@ namespace loadgen {
 // The client's stream header for `domain`.
 std::string xmpp_stream_header(std::string_view domain);
 std::string xmpp_auth_anonymous();
+std::string xmpp_starttls();
+// SASL <auth> with a mechanism and its initial response (bytes, base64'd
+// here), and a <response> to a challenge.
+std::string xmpp_auth(std::string_view mechanism, std::string_view initial);
+std::string xmpp_sasl_response(std::string_view data);
 std::string xmpp_bind(std::string_view id);
 // XEP-0199 ping to the server; the reply carries `id`.
 std::string xmpp_ping(std::string_view domain, std::string_view id);
@@ -25,7 +30,9 @@ std::string xmpp_report(std::string_view to, std::string_view id, std::uint64_t 
                         std::string_view room, std::size_t size);
 
 // MQTT 3.1.1 packets.
-std::string mqtt_connect(std::string_view client_id);
+// CONNECT; with a username (and then a password) when `username` is not empty.
+std::string mqtt_connect(std::string_view client_id, std::string_view username = {},
+                         std::string_view password = {});
 // A PUBLISH; `packet_id` is used (and must be non-zero) when qos is 1.
 std::string mqtt_publish(std::string_view topic, std::string_view payload, int qos,
                          std::uint16_t packet_id);

@@ -19,6 +19,7 @@ def cell($lb; $metric):
   "",
   "Machine: \(.machine.cpu), \(.machine.cores) cores, \(.machine.memory) RAM, \(.machine.kernel); load average at the end \(.machine.load_at_end).",
   "Generator and servers share the machine. Each cell: median (min–max) of \(.settings.runs) run(s)\(if .settings.quick then ", QUICK smoke run (small counts)" else "" end).",
+  (if (.sections.plain | if . == null then true else . end) then
   "Ingest: \(.settings.ingest_conns) connections × \(.settings.ingest_reports_per_conn) status reports of \(.settings.report_bytes) bytes, the same bytes as MQTT payload (Prosody: × \(.settings.prosody_reports_per_conn), \(.settings.prosody_report_bytes) bytes with the user JID as `to`); logins: \(.settings.logins); idle: \(.settings.idle_sessions) sessions.",
   "",
   "| scenario | iotxmpp SQLite file | iotxmpp SQLite tmpfs | iotxmpp MariaDB | peer |",
@@ -31,7 +32,23 @@ def cell($lb; $metric):
   "| full logins/s | \(cell("iotxmpp-sqlite-file logins"; "logins_per_s")) | \(cell("iotxmpp-sqlite-shm logins"; "logins_per_s")) | \(cell("iotxmpp-mariadb logins"; "logins_per_s")) | Mosquitto CONNECT: \(cell("mosquitto logins"; "logins_per_s")); Prosody: \(cell("prosody logins"; "logins_per_s")) |",
   "| server memory per idle session, bytes | \(cell("iotxmpp-sqlite-file idle"; "bytes_per_session")) | \(cell("iotxmpp-sqlite-shm idle"; "bytes_per_session")) | \(cell("iotxmpp-mariadb idle"; "bytes_per_session")) | Mosquitto: \(cell("mosquitto idle"; "bytes_per_session")); Prosody: \(cell("prosody idle"; "bytes_per_session")) |",
   "",
-  "Framer alone (stream_framer_bench): " + ([.framer[] | "\(.name): \(.mb_per_s | num) MB/s, \(.stanzas_per_s | num) stanzas/s"] | join("; ")),
+  "Framer alone (stream_framer_bench): " + ([.framer[] | "\(.name): \(.mb_per_s | num) MB/s, \(.stanzas_per_s | num) stanzas/s"] | join("; "))
+  else empty end),
+  (if (.sections.tls // false) then
+  "",
+  "TLS (issue 12): ingest \(.settings.ingest_conns) connections × \(.settings.ingest_reports_per_conn) reports; logins: \(.settings.logins); idle: \(.settings.idle_sessions) sessions. iotxmpp \(.settings.tls.iotxmpp), SQLite file; Mosquitto \(.settings.tls.mosquitto). Certificate \(.settings.tls.certificate); a full handshake per connection. \(.settings.tls.accounts) accounts provisioned.",
+  "",
+  "| scenario (TLS) | iotxmpp | Mosquitto with TLS | iotxmpp / Mosquitto |",
+  "|---|---|---|---|",
+  "| server memory per idle TLS session, bytes (\(.settings.idle_sessions) sessions) | \(cell("iotxmpp-tls idle"; "bytes_per_session")) | \(cell("mosquitto-tls idle"; "bytes_per_session")) | \(.tls_ratios.bytes_per_idle_session | num) |",
+  "| logins/s (TCP, TLS, SASL, bind / TCP, TLS, CONNECT) | \(cell("iotxmpp-tls logins"; "logins_per_s")) | \(cell("mosquitto-tls logins"; "logins_per_s")) | \(.tls_ratios.logins_per_s | num) |",
+  "| logins/s over STARTTLS (stream, STARTTLS, TLS, stream, SASL, bind) | \(cell("iotxmpp-starttls logins"; "logins_per_s")) | | \(.tls_ratios.starttls_logins_per_s | num) |",
+  "| server CPU per login, ms (lower is better) | \(cell("iotxmpp-tls logins"; "server_cpu_ms_per_login")) (STARTTLS: \(cell("iotxmpp-starttls logins"; "server_cpu_ms_per_login"))) | \(cell("mosquitto-tls logins"; "server_cpu_ms_per_login")) | \(.tls_ratios.server_cpu_per_login | num) |",
+  "| login latency p99, ms | \(cell("iotxmpp-tls logins"; "login_p99_ms")) | \(cell("mosquitto-tls logins"; "login_p99_ms")) | |",
+  "| durable ingest over TLS, reports/s (Mosquitto: QoS 1) | \(cell("iotxmpp-tls ingest"; "reports_per_s")) | \(cell("mosquitto-tls qos1 ingest"; "reports_per_s")) | \(.tls_ratios.ingest_reports_per_s | num) |",
+  "| server CPU per report, µs (lower is better; iotxmpp: with its store writer) | \(cell("iotxmpp-tls ingest"; "server_cpu_us_per_report")) | \(cell("mosquitto-tls qos1 ingest"; "server_cpu_us_per_report")) | \(.tls_ratios.server_cpu_per_report | num) |",
+  "| generator CPU share: logins / ingest (of one core) | \(cell("iotxmpp-tls logins"; "generator_cpu_share")) / \(cell("iotxmpp-tls ingest"; "generator_cpu_share")) | \(cell("mosquitto-tls logins"; "generator_cpu_share")) / \(cell("mosquitto-tls qos1 ingest"; "generator_cpu_share")) | |"
+  else empty end),
   "",
   "| target | goal | measured | met |",
   "|---|---|---|---|",
