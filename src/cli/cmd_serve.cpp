@@ -159,8 +159,8 @@ runner setup_serve(CLI::App& sub) {
                       "Close (policy-violation) a session slowed down this long without a break",
                       zero_duration::refused);
   sub.add_option("--max-connect-rate", f->rates.connections_per_second,
-                 "New connections per second from one source address, with --rate-burst "
-                 "(0: no limit)")
+                 "New connections per second from one source address, with --rate-burst\n"
+                 "(loopback is not limited; 0: no limit)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   return [f, db, logging] { return run_serve(*f, *db, *logging); };

@@ -97,6 +97,7 @@ TEST(Wire11RateLimits, TooManyNewConnectionsFromOneAddressAreRefused) {
   r.bytes_per_second = 0;
   r.connections_per_second = 5;
   r.burst_seconds = 1;  // 5 at once
+  r.limit_loopback = true;  // the test's only source is loopback
   auto s = limited(r);
   std::vector<std::unique_ptr<raw_client>> clients;
   int refused = 0;
@@ -117,6 +118,18 @@ TEST(Wire11RateLimits, TooManyNewConnectionsFromOneAddressAreRefused) {
   std::this_thread::sleep_for(1200ms);
   raw_client later("127.0.0.1", s->port());
   EXPECT_FALSE(later.negotiate().empty());
+}
+
+TEST(Wire11RateLimits, LoopbackIsNotHeldToTheConnectionRateByDefault) {
+  rate_policy r;
+  r.connections_per_second = 1;
+  r.burst_seconds = 1;
+  auto s = limited(r);
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(std::make_unique<raw_client>("127.0.0.1", s->port()));
+    EXPECT_FALSE(clients.back()->negotiate().empty());
+  }
 }
 
 TEST(Wire11RateLimits, DefaultsLeaveADeviceThatReportsAndAsksAlone) {

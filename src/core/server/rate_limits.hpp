@@ -26,6 +26,9 @@ struct rate_policy {
   // down all the while, is closed with policy-violation.
   std::chrono::milliseconds grace{30'000};
   double connections_per_second = 50;  // new connections per source address
+  // Loopback sources (local tools, load tests on the same host) are not
+  // held to connections_per_second unless this is set (tests).
+  bool limit_loopback = false;
 
   bool session_limited() const { return stanzas_per_second > 0 || bytes_per_second > 0; }
 };
@@ -50,7 +53,9 @@ class token_bucket {
 class connection_rate_limiter {
  public:
   // False when `address` opened more than its rate (with burst) allows.
-  bool try_accept(const std::string& address, steady_time now, const rate_policy& policy);
+  // `loopback`: the address is 127.0.0.0/8 or ::1.
+  bool try_accept(const std::string& address, bool loopback, steady_time now,
+                  const rate_policy& policy);
 
  private:
   std::mutex mutex_;

@@ -65,7 +65,8 @@ session::session(transport&& connection, const asio::ip::tcp::endpoint& remote, 
       framer_(home.context->config.limits),
       negotiation_(std::make_unique<negotiation>(home.context->policy, remote.address().to_string(),
                                                  remote.port())),
-      direct_tls_(direct_tls) {
+      direct_tls_(direct_tls),
+      remote_loopback_(remote.address().is_loopback()) {
   last_activity_ = negotiation_->started();
 }
 
@@ -95,8 +96,8 @@ void session::start() {
   home_.first = this;
   ++context().live_sessions;
   log::debug("connected", {{"peer", describe()}});
-  if (!context().connection_rates.try_accept(negotiation_->address(), last_activity_,
-                                             context().config.rates))
+  if (!context().connection_rates.try_accept(negotiation_->address(), remote_loopback_,
+                                             last_activity_, context().config.rates))
     end(ending::error(stream_condition::policy_violation,
                       "too many new connections from this address (--max-connect-rate)"));
   else if (context().limiter.try_acquire(negotiation_->address(),

@@ -303,6 +303,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool inbox_posted_ = false;
   bool inbox_overflow_ = false;
   bool direct_tls_ = false;
+  bool remote_loopback_ = false;  // 127.0.0.0/8 or ::1: no connection rate
   bool tls_starting_ = false;  // <proceed/> is queued: TLS starts once it is written
 };
 
