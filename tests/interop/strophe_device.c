@@ -26,7 +26,15 @@ struct device {
   const char* room;
   const char* report_id;
   int status; /* -1 running, else the exit code */
+  int pending_status; /* the exit code once a linger is over */
 };
+
+static int on_linger_over(xmpp_conn_t* conn, void* userdata) {
+  struct device* d = userdata;
+  d->status = d->pending_status;
+  xmpp_disconnect(conn);
+  return 0;
+}
 
 static int on_recommend(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* userdata) {
   struct device* d = userdata;
@@ -38,6 +46,14 @@ static int on_recommend(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* userdata
     xmpp_free(d->ctx, text);
   }
   d->status = (type && strcmp(type, "result") == 0) ? 0 : 1;
+  const char* sm_request = getenv("STROPHE_SM_REQUEST");
+  if (sm_request && *sm_request == '1') {
+    /* Stay a moment for the XEP-0198 ack (libstrophe reads it itself). */
+    d->status = -1;
+    d->pending_status = (type && strcmp(type, "result") == 0) ? 0 : 1;
+    xmpp_timed_handler_add(conn, on_linger_over, 1500, d);
+    return 0;
+  }
   xmpp_disconnect(conn);
   return 0;
 }
@@ -74,6 +90,10 @@ static void on_connection(xmpp_conn_t* conn, xmpp_conn_event_t event, int error,
            "</timestamp></node></fields></message>",
            d->report_id, d->room, stamp);
   send_text(conn, d->ctx, report);
+  /* STROPHE_SM_REQUEST=1: ask for an XEP-0198 ack after the report (the
+   * server answers once the report is stored). */
+  const char* sm_request = getenv("STROPHE_SM_REQUEST");
+  if (sm_request && *sm_request == '1') xmpp_send_raw_string(conn, "<r xmlns='urn:xmpp:sm:3'/>");
 
   char iq[512];
   snprintf(iq, sizeof iq,
@@ -89,7 +109,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s HOST PORT ROOM REPORT_ID\n", argv[0]);
     return 2;
   }
-  struct device d = {NULL, argv[3], argv[4], -1};
+  struct device d = {NULL, argv[3], argv[4], -1, -1};
   xmpp_initialize();
   const char* debug = getenv("STROPHE_DEBUG");
   d.ctx =

@@ -295,8 +295,45 @@ bool session::on_element(pugi::xml_node element) {
     note_channel_binding();
     return apply(negotiation_->on_element(element));
   }
+  if (element.attribute("xmlns").value() == ns::sm) {
+    on_stream_management(element);
+    return true;
+  }
+  if (sm_) sm_->received();
   return carry_out(handle_stanza(element, sender_state{address_, row_.room(), grants_.get()},
                                  context().handlers, clock::wall_now()));
+}
+
+void session::on_stream_management(pugi::xml_node element) {
+  if (!sm_) sm_ = std::make_unique<stream_management>();
+  auto a = sm_->on_element(element);
+  if (a.fatal) {
+    xml_element app("handled-count-too-high");
+    app.set("xmlns", ns::sm);
+    if (a.too_high_h) {
+      app.set("h", std::to_string(*a.too_high_h));
+      app.set("send-count", std::to_string(sm_->sent_out()));
+    }
+    ending why = ending::error(*a.fatal, a.fatal_text);
+    if (a.too_high_h) why.app = &app;
+    end(why);
+    return;
+  }
+  if (!a.send.empty()) send(a.send);
+  if (a.after_commit.empty()) return;
+  // The <a/> vouches for every write queued before the <r/>: held like a
+  // ping's answer until they are committed.
+  std::string none;
+  if (commits_.in_flight()) {
+    commits_.defer(std::move(a.after_commit), std::move(none));
+    commits_.release([this](std::string& bytes) { send(bytes); });
+  } else {
+    send(commits_.vouch(a.after_commit, none));
+  }
+}
+
+void session::count_sent(std::uint32_t stanzas) {
+  if (sm_ && sm_->sent(stanzas)) send(stream_management::request());
 }
 
 void session::on_bound() {
@@ -334,6 +371,7 @@ bool session::carry_out(handled result) {
   // the session's reading, never its answers.
   if (!result.reply_after_commit && !result.reply.empty()) {
     send(result.reply);
+    count_sent(1);
     result.reply.clear();
   }
   std::size_t next = 0;
@@ -401,6 +439,7 @@ void session::await_room(pending_recommend request) {
       b.paused_next = 0;
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
         self->send(b.paused->reply);
+        self->count_sent(1);
         b.paused->reply.clear();
       }
       if (self->wake_) self->wake_->cancel();
@@ -426,6 +465,7 @@ bool session::submit_from(handled& result, std::size_t& next) {
 
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
+  count_sent(1);  // a stanza, now or once its writes are committed
   if (!done.reply_after_commit) {
     send(done.reply);
   } else if (commits_.in_flight()) {
@@ -522,6 +562,7 @@ void session::deliver(std::string bytes) {
     return;
   }
   inbox_->append(bytes);
+  ++inbox_stanzas_;
   if (!inbox_posted_) {
     inbox_posted_ = true;
     asio::post(home_.io, [self = shared_from_this()] { self->drain_inbox(); });
@@ -530,13 +571,17 @@ void session::deliver(std::string bytes) {
 
 void session::drain_inbox() {
   std::string bytes;
+  std::uint32_t stanzas = 0;
   {
     std::lock_guard lock(home_.inbox_mutex);
     if (inbox_) bytes.swap(*inbox_);
     inbox_.reset();
     inbox_posted_ = false;
+    stanzas = std::exchange(inbox_stanzas_, 0);
   }
-  if (reading()) send(bytes);
+  if (!reading()) return;
+  send(bytes);
+  count_sent(stanzas);
 }
 
 void session::close(stream_condition condition, std::string text) {
@@ -557,7 +602,7 @@ void session::end(const ending& why) {
     if (negotiation_ && !negotiation_->header_sent()) out = negotiation_->header_for_error();
     xml_element app("stanza-too-big");
     app.set("xmlns", ns::errors);
-    out += stream_error(why.condition, why.text, why.too_big ? &app : nullptr);
+    out += stream_error(why.condition, why.text, why.app ? why.app : why.too_big ? &app : nullptr);
     log::info("stream error", {{"peer", describe()},
                                {"condition", std::string(to_string(why.condition))},
                                {"reason", std::string(why.text)}});

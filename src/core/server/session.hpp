@@ -52,6 +52,7 @@
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
 #include "core/server/stanza_handlers.hpp"
+#include "core/server/stream_management.hpp"
 #include "core/server/tls_context.hpp"
 #include "core/server/transport.hpp"
 #include "core/xml/stream_framer.hpp"
@@ -60,6 +61,7 @@
 namespace iotxmpp {
 
 class session;
+class xml_element;
 struct session_context;
 using steady = std::chrono::steady_clock;
 
@@ -165,6 +167,8 @@ class session final : public peer, public std::enable_shared_from_this<session> 
     stream_condition condition = stream_condition::undefined_condition;
     std::string_view text{};
     bool too_big = false;  // add XEP-0205's <stanza-too-big/>
+    // Or this application condition (XEP-0198's <handled-count-too-high/>).
+    const xml_element* app = nullptr;
 
     static ending error(stream_condition c, std::string_view text, bool too_big = false) {
       return {how::stream_error, c, text, too_big};
@@ -236,6 +240,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool begin_tls();  // <proceed/> is written: TLS from here on
   void note_channel_binding();
   void on_bound();
+  // XEP-0198 elements after bind, and the count of stanzas sent.
+  void on_stream_management(pugi::xml_node element);
+  void count_sent(std::uint32_t stanzas);
 
   // Carrying out a handler's outcome. False when paused: the rest waits in
   // busy_->paused until the writer has room or the room look-up answered.
@@ -289,6 +296,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // Bytes from other threads (feed, conflict), bounded by max_outgoing_bytes;
   // guarded by home_.inbox_mutex like the two inbox flags below.
   std::unique_ptr<std::string> inbox_;
+  std::uint32_t inbox_stanzas_ = 0;  // how many stanzas inbox_ holds
+  // XEP-0198, made on <enable/>.
+  std::unique_ptr<stream_management> sm_;
 
   steady::time_point last_activity_;
   // Rate limits (rate_limits.hpp): what this session sent against its
@@ -304,7 +314,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool inbox_overflow_ = false;
   bool direct_tls_ = false;
   bool remote_loopback_ = false;  // 127.0.0.0/8 or ::1: no connection rate
-  bool tls_starting_ = false;  // <proceed/> is queued: TLS starts once it is written
+  bool tls_starting_ = false;     // <proceed/> is queued: TLS starts once it is written
 };
 
 }  // namespace iotxmpp

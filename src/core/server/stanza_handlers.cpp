@@ -62,7 +62,7 @@ handled disco_info(std::string_view id, const sender_state& sender, const handle
   query.add_child("identity").set("category", "server").set("type", "im").set("name", "iotxmpp");
   static constexpr std::string_view features[] = {
       ns::ping,      ns::disco_info, ns::disco_items, ns::version,
-      ns::recommend, ns::feed,       ns::sensordata,
+      ns::recommend, ns::feed,       ns::sensordata,   ns::sm,
   };
   for (auto f : features) query.add_child("feature").set("var", f);
   handled out;
@@ -152,14 +152,8 @@ handled handle_stanza(pugi::xml_node stanza, const sender_state& sender, const h
   if (client_ns && name == "presence") return handle_presence(stanza, sender, h, now);
   if (client_ns && name == "iq") return handle_iq(stanza, sender, h, now);
   handled out;
-  if (xmlns == ns::sm) {
-    // Stream management is not offered yet: refuse enable/resume the way
-    // XEP-0198 §3 says, and let stray acks pass.
-    if (name == "enable" || name == "resume")
-      out.reply = "<failed xmlns='" + std::string(ns::sm) + "'><unexpected-request xmlns='" +
-                  std::string(ns::stanzas) + "'/></failed>";
-    return out;
-  }
+  // Stream management (urn:xmpp:sm:3) is the session's own
+  // (stream_management.hpp): it never reaches the handlers.
   if (xmlns == ns::sasl || xmlns == ns::tls || name == "auth") {
     out.fatal = stream_condition::policy_violation;
     out.fatal_text = "negotiation is over";

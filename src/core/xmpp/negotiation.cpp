@@ -68,6 +68,8 @@ std::string negotiation::features() const {
   } else {
     out += "<bind xmlns='";
     out += ns::bind;
+    out += "'/><sm xmlns='";
+    out += ns::sm;
     out += "'/>";
   }
   // XEP-0478: announce the limits so clients can stay inside them.
@@ -129,9 +131,12 @@ negotiation::step negotiation::on_element(pugi::xml_node element) {
                  secure_ ? "TLS is already in use" : "STARTTLS is not offered by this server");
   }
   if (xmlns == ns::sm) {
+    // XEP-0198: <enable/> only after bind; <resume/> names a session this
+    // server does not keep (no resumption yet): item-not-found.
     step s;
     if (name == "enable" || name == "resume") {
-      s.send = "<failed xmlns='" + std::string(ns::sm) + "'><unexpected-request xmlns='" +
+      s.send = "<failed xmlns='" + std::string(ns::sm) + "'><" +
+               (name == "resume" ? "item-not-found" : "unexpected-request") + " xmlns='" +
                std::string(ns::stanzas) + "'/></failed>";
     }
     return s;

@@ -1,0 +1,66 @@
+#pragma once
+// XEP-0198 stream management on one bound session (PROTOCOL.md §3.5), as
+// counts and answers with no I/O: <enable/>, <r/> and <a h/> in both
+// directions. The session carries the answers out; the one rule that makes
+// this stream management ours: the <a/> that answers <r/> goes out only once
+// every write the session queued before the <r/> is committed (it is held by
+// the commit tracker like a ping's answer), so the h it carries counts a
+// status report as handled only once its row is stored.
+//
+// Counts are 32-bit and wrap (XEP-0198 §4). Resumption is not offered yet:
+// <enabled/> carries no id, and <resume/> fails with item-not-found.
+// Memory: made on <enable/>; 16 bytes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <pugixml.hpp>
+
+#include "core/xml/conditions.hpp"
+
+namespace iotxmpp {
+
+class stream_management {
+ public:
+  struct answer {
+    std::string send;                       // for the client now
+    std::string after_commit;               // once every write queued so far is committed
+    std::optional<stream_condition> fatal;  // end the stream
+    std::string fatal_text;
+    // XEP-0198 §4: the client acknowledged more than was sent.
+    std::optional<std::uint32_t> too_high_h;
+  };
+
+  // An element of urn:xmpp:sm:3 after bind.
+  answer on_element(pugi::xml_node element);
+
+  bool enabled() const { return enabled_; }
+  // A stanza from the client was handled (its writes queued).
+  void received() {
+    if (enabled_) ++in_;
+  }
+  // `n` stanzas went to the client. True when the server should ask for an
+  // acknowledgement now (one request at a time, after every `ask_every`
+  // unacknowledged stanzas).
+  bool sent(std::uint32_t n = 1);
+
+  std::uint32_t handled_in() const { return in_; }
+  std::uint32_t sent_out() const { return out_; }
+  std::uint32_t acked_out() const { return acked_; }
+
+  static constexpr std::uint32_t ask_every = 10;
+  // "<r xmlns='urn:xmpp:sm:3'/>".
+  static std::string request();
+  // <handled-count-too-high/> for a stream error's application condition.
+  std::string too_high_text(std::uint32_t h) const;
+
+ private:
+  bool enabled_ = false;
+  bool asked_ = false;       // an <r/> of ours awaits its <a/>
+  std::uint32_t in_ = 0;     // stanzas from the client handled since <enable/>
+  std::uint32_t out_ = 0;    // stanzas to the client since <enable/>
+  std::uint32_t acked_ = 0;  // of those, acknowledged by the client
+};
+
+}  // namespace iotxmpp

@@ -1,0 +1,147 @@
+// 12: XEP-0198 stream management (PROTOCOL.md §3.5). The server's <a/>
+// answers <r/> only once every report before it is committed (h counts a
+// report at commit), it asks subscribers for acks, it refuses an h higher
+// than what it sent, and it offers no resumption yet (item-not-found).
+
+#include <thread>
+
+#include "support/process.hpp"
+#include "support/scratch_db.hpp"
+#include "wire/wire_fixture.hpp"
+
+namespace iotxmpp::test {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr const char* sm = "urn:xmpp:sm:3";
+
+std::string enable(raw_client& c) {
+  c.send(std::string("<enable xmlns='") + sm + "' resume='true'/>");
+  return c.read_until("/>");
+}
+
+TEST(Wire12StreamManagement, OfferedAfterBindAndEnabledOnce) {
+  test_server s;
+  raw_client c("127.0.0.1", s.port());
+  c.send(raw_client::header());
+  c.read_until("</stream:features>");
+  c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
+  c.read_until("/>");
+  c.send(raw_client::header());
+  std::string f = c.read_until("</stream:features>");
+  EXPECT_NE(f.find("<sm xmlns='urn:xmpp:sm:3'/>"), std::string::npos) << f;
+  // Before bind: enable is unexpected, resume finds no session.
+  c.send(std::string("<enable xmlns='") + sm + "'/>");
+  EXPECT_NE(c.read_until("</failed>").find("<unexpected-request"), std::string::npos);
+  c.send(std::string("<resume xmlns='") + sm + "' previd='nope' h='0'/>");
+  EXPECT_NE(c.read_until("</failed>").find("<item-not-found"), std::string::npos);
+  c.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+  c.read_until("</iq>");
+  // <r/> before <enable/> is unexpected too.
+  c.send(std::string("<r xmlns='") + sm + "'/>");
+  EXPECT_NE(c.read_until("</failed>").find("<unexpected-request"), std::string::npos);
+  std::string e = enable(c);
+  EXPECT_NE(e.find("<enabled xmlns='urn:xmpp:sm:3'/>"), std::string::npos)
+      << "no resumption offered yet: no id, no resume: " << e;
+  EXPECT_NE(enable(c).find("<failed"), std::string::npos) << "enabled once";
+}
+
+TEST(Wire12StreamManagement, HCountsEveryStanzaAndReportsOnlyOnceStored) {
+  test_server s;
+  raw_client c("127.0.0.1", s.port());
+  c.negotiate();
+  enable(c);
+  c.send(report("r1") + report("r2") + report("r3") + ping("p1") + "<presence/>");
+  c.send(std::string("<r xmlns='") + sm + "'/>");
+  std::string got = c.read_until("<a xmlns='urn:xmpp:sm:3'");
+  ASSERT_FALSE(got.empty());
+  got += c.read_until("/>");
+  EXPECT_NE(got.find("h='5'"), std::string::npos) << got;
+  // The rows were visible before the <a/> left.
+  EXPECT_EQ(open_test_store(s)->count_reports().value(), 3u);
+}
+
+TEST(Wire12StreamManagement, TheAckWaitsForTheCommit) {
+  std::string why;
+  bool misconfigured = false;
+  if (mariadb_url(why, misconfigured).empty() && !misconfigured) GTEST_SKIP() << why;
+  scratch_db db(engine::mysql, "smack");
+  ASSERT_EQ(db.setup_error(), "");
+  const store_url url = *store_url::parse(db.url());
+  test_server s([&](server_options& o) { o.store_url = db.url(); });
+  raw_client c("127.0.0.1", s.port());
+  c.negotiate();
+  enable(c);
+  const std::string mariadb = "mariadb --protocol=tcp -h " + url.host + " -P " +
+                              std::to_string(url.port) + " -u " + url.user +
+                              (url.password.empty() ? "" : " -p" + url.password) + " " +
+                              url.database + " -N -e ";
+  std::thread locker([&] {
+    std::system(
+        (mariadb + "\"LOCK TABLES readings WRITE; SELECT SLEEP(1.5); UNLOCK TABLES\"").c_str());
+  });
+  std::this_thread::sleep_for(400ms);  // the lock is taken
+  c.send(report("locked-1"));
+  c.send(std::string("<r xmlns='") + sm + "'/>");
+  EXPECT_EQ(c.read_until("<a xmlns", 700ms), "") << "no ack while the row cannot be written";
+  std::string got = c.read_until("<a xmlns", 5s);
+  locker.join();
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(open_test_store(s)->count_reports().value(), 1u) << "acked means stored";
+}
+
+TEST(Wire12StreamManagement, AnHigherThanWhatWasSentEndsTheStream) {
+  test_server s;
+  raw_client c("127.0.0.1", s.port());
+  c.negotiate();
+  enable(c);
+  c.send(ping("one"));
+  c.read_until("</iq>");
+  c.send(std::string("<a xmlns='") + sm + "' h='7'/>");
+  std::string got = c.read_to_close();
+  EXPECT_NE(got.find("<undefined-condition"), std::string::npos) << got;
+  EXPECT_NE(got.find("<handled-count-too-high xmlns='urn:xmpp:sm:3' h='7' send-count='1'/>"),
+            std::string::npos)
+      << got;
+}
+
+TEST(Wire12StreamManagement, TheServerAsksSubscribersForAcks) {
+  test_server s;
+  raw_client follower("127.0.0.1", s.port());
+  follower.negotiate("follower");
+  enable(follower);
+  follower.send(
+      "<iq type='set' id='sub' to='iot.local'><subscribe xmlns='urn:iotxmpp:feed:0' "
+      "room='hall'/></iq>");
+  follower.read_until("id='sub'");
+  follower.read_until(">");
+  raw_client device("127.0.0.1", s.port());
+  device.negotiate("device");
+  for (int i = 0; i < 12; ++i) device.send(report("h" + std::to_string(i), "hall"));
+  sync(device);
+  std::string got = follower.read_until("<r xmlns='urn:xmpp:sm:3'/>", 5s);
+  ASSERT_FALSE(got.empty()) << "after 10 unacknowledged stanzas the server asks";
+  // Everything received so far: the subscribe result and the feed messages.
+  std::size_t stanzas = 1;
+  for (std::size_t at = 0; (at = got.find("<message", at)) != std::string::npos; ++at) ++stanzas;
+  follower.send(std::string("<a xmlns='") + sm + "' h='" + std::to_string(stanzas) + "'/>");
+  sync(follower, "still-here");
+  EXPECT_FALSE(follower.closed());
+}
+
+TEST(Wire12StreamManagement, LibstropheEnablesItAndGetsItsAck) {
+  test_server s;
+  auto r = run_process(
+      {IOTXMPP_STROPHE_DEVICE, "127.0.0.1", std::to_string(s.port()), "attic", "strophe-sm"}, {},
+      std::chrono::seconds(20), {"STROPHE_DEBUG=1", "STROPHE_SM_REQUEST=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("<enable xmlns=\"urn:xmpp:sm:3\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("<enabled xmlns=\"urn:xmpp:sm:3\""), std::string::npos) << r.err;
+  // h='1': the report (libstrophe's <r/> came before its IQ).
+  EXPECT_NE(r.err.find("RECV: <a h=\"1\" xmlns=\"urn:xmpp:sm:3\"/>"), std::string::npos) << r.err;
+  // The ack came after the commit: the report is there.
+  EXPECT_EQ(open_test_store(s)->count_reports().value(), 1u);
+}
+
+}  // namespace
+}  // namespace iotxmpp::test
