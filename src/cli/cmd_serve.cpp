@@ -36,6 +36,7 @@ struct serve_flags {
   bool plain_in_clear = false;
   rate_policy rates;
   std::string rate_grace = "30s";
+  std::string resume_window = "5m";
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
@@ -60,6 +61,8 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.anonymous = f.anonymous == "yes";
   c.plain_in_clear = f.plain_in_clear;
   c.rates = f.rates;
+  c.resume_window =
+      std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.resume_window));
   c.rates.grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.rate_grace));
   for (auto [text, out] :
@@ -155,6 +158,9 @@ runner setup_serve(CLI::App& sub) {
                  "Seconds' worth of each rate a quiet session may send at once")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  add_duration_option(sub, "--resume-window", f->resume_window,
+                      "How long a lost XEP-0198 stream waits for <resume/> (0: no resumption)",
+                      zero_duration::allowed);
   add_duration_option(sub, "--rate-grace", f->rate_grace,
                       "Close (policy-violation) a session slowed down this long without a break",
                       zero_duration::refused);

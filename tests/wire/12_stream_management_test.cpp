@@ -1,7 +1,8 @@
 // 12: XEP-0198 stream management (PROTOCOL.md §3.5). The server's <a/>
 // answers <r/> only once every report before it is committed (h counts a
 // report at commit), it asks subscribers for acks, it refuses an h higher
-// than what it sent, and it offers no resumption yet (item-not-found).
+// than what it sent, and a dropped connection resumes with its JID and
+// the feed stanzas it missed.
 
 #include <thread>
 
@@ -41,8 +42,8 @@ TEST(Wire12StreamManagement, OfferedAfterBindAndEnabledOnce) {
   c.send(std::string("<r xmlns='") + sm + "'/>");
   EXPECT_NE(c.read_until("</failed>").find("<unexpected-request"), std::string::npos);
   std::string e = enable(c);
-  EXPECT_NE(e.find("<enabled xmlns='urn:xmpp:sm:3'/>"), std::string::npos)
-      << "no resumption offered yet: no id, no resume: " << e;
+  EXPECT_NE(e.find("<enabled xmlns='urn:xmpp:sm:3' id='"), std::string::npos) << e;
+  EXPECT_NE(e.find("' resume='true' max='300'/>"), std::string::npos) << e;
   EXPECT_NE(enable(c).find("<failed"), std::string::npos) << "enabled once";
 }
 
@@ -136,11 +137,98 @@ TEST(Wire12StreamManagement, LibstropheEnablesItAndGetsItsAck) {
       std::chrono::seconds(20), {"STROPHE_DEBUG=1", "STROPHE_SM_REQUEST=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("<enable xmlns=\"urn:xmpp:sm:3\""), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("<enabled xmlns=\"urn:xmpp:sm:3\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("RECV: <enabled "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resume=\"true\""), std::string::npos) << r.err;
   // h='1': the report (libstrophe's <r/> came before its IQ).
   EXPECT_NE(r.err.find("RECV: <a h=\"1\" xmlns=\"urn:xmpp:sm:3\"/>"), std::string::npos) << r.err;
   // The ack came after the commit: the report is there.
   EXPECT_EQ(open_test_store(s)->count_reports().value(), 1u);
+}
+
+}  // namespace
+}  // namespace iotxmpp::test
+
+namespace iotxmpp::test {
+namespace {
+
+// ANONYMOUS and a restart, up to where bind (or resume) goes.
+void authenticate(raw_client& c) {
+  c.send(raw_client::header());
+  c.read_until("</stream:features>");
+  c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
+  c.read_until("/>");
+  c.send(raw_client::header());
+  c.read_until("</stream:features>");
+}
+
+std::string attribute(const std::string& xml, const std::string& name) {
+  auto at = xml.find(name + "='");
+  if (at == std::string::npos) return {};
+  at += name.size() + 2;
+  return xml.substr(at, xml.find('\'', at) - at);
+}
+
+TEST(Wire12Resumption, ADroppedConnectionResumesWithItsJidAndMissedFeedStanzas) {
+  test_server s;
+  auto first = std::make_unique<raw_client>("127.0.0.1", s.port());
+  const std::string jid = first->negotiate("watcher");
+  first->send(std::string("<enable xmlns='") + sm + "' resume='true'/>");
+  std::string enabled = first->read_until("/>");
+  const std::string id = attribute(enabled, "id");
+  ASSERT_FALSE(id.empty()) << enabled;
+  EXPECT_NE(enabled.find("resume='true' max='300'"), std::string::npos) << enabled;
+  first->send(
+      "<iq type='set' id='sub' to='iot.local'><subscribe xmlns='urn:iotxmpp:feed:0' "
+      "room='hall'/></iq>");
+  first->read_until("id='sub'");
+  first->read_until(">");
+  first.reset();  // the TCP connection is gone without a word
+
+  raw_client device("127.0.0.1", s.port());
+  device.negotiate("device");
+  for (int i = 0; i < 3; ++i) device.send(report("missed" + std::to_string(i), "hall"));
+  sync(device);
+
+  raw_client again("127.0.0.1", s.port());
+  authenticate(again);
+  // We had 1 stanza (the subscribe result); the server had handled 1 of ours.
+  again.send(std::string("<resume xmlns='") + sm + "' previd='" + id + "' h='1'/>");
+  std::string resumed = again.read_until("/>");
+  EXPECT_NE(resumed.find("<resumed xmlns='urn:xmpp:sm:3' previd='" + id + "' h='1'/>"),
+            std::string::npos)
+      << resumed;
+  std::string missed = again.read_until("missed2");
+  EXPECT_NE(missed.find("missed0"), std::string::npos) << missed;
+  EXPECT_NE(missed.find("missed1"), std::string::npos) << missed;
+  // The same full JID goes on.
+  again.read_until("</message>");
+  again.send(ping("who"));
+  std::string pong = again.read_until("id='who'");
+  pong += again.read_until(">");
+  EXPECT_NE(pong.find("to='" + jid + "'"), std::string::npos) << pong;
+}
+
+TEST(Wire12Resumption, UnknownOrExpiredStreamsFailWithItemNotFound) {
+  test_server s([](server_options& o) { o.config.resume_window = std::chrono::milliseconds(300); });
+  raw_client c("127.0.0.1", s.port());
+  authenticate(c);
+  c.send(std::string("<resume xmlns='") + sm + "' previd='nope' h='0'/>");
+  EXPECT_NE(c.read_until("</failed>").find("<item-not-found"), std::string::npos);
+
+  auto first = std::make_unique<raw_client>("127.0.0.1", s.port());
+  first->negotiate("gone");
+  first->send(std::string("<enable xmlns='") + sm + "' resume='true'/>");
+  const std::string id = attribute(first->read_until("/>"), "id");
+  ASSERT_FALSE(id.empty());
+  first.reset();
+  std::this_thread::sleep_for(1500ms);  // past the window (and a sweep)
+  raw_client late("127.0.0.1", s.port());
+  authenticate(late);
+  late.send(std::string("<resume xmlns='") + sm + "' previd='" + id + "' h='0'/>");
+  EXPECT_NE(late.read_until("</failed>").find("<item-not-found"), std::string::npos);
+  // The stream can still bind after a failed resume.
+  late.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+  EXPECT_NE(late.read_until("</iq>").find("<jid>"), std::string::npos);
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ bool token_bucket::full(steady_time now, double rate, double capacity) const {
   return tokens_ + seconds * rate >= capacity;
 }
 
-bool connection_rate_limiter::try_accept(const std::string& address, bool loopback,
-                                         steady_time now, const rate_policy& policy) {
+bool connection_rate_limiter::try_accept(const std::string& address, bool loopback, steady_time now,
+                                         const rate_policy& policy) {
   const double rate = policy.connections_per_second;
   if (rate <= 0 || (loopback && !policy.limit_loopback)) return true;
   const double capacity = std::max(1.0, rate * policy.burst_seconds);

@@ -46,6 +46,10 @@ struct server_config {
   // `iotxmpp device`) are read, to end the sessions they concern.
   std::chrono::milliseconds account_poll{2'000};
 
+  // XEP-0198: how long a resumable session whose connection was lost waits
+  // for <resume/> (0: resumption is not offered).
+  std::chrono::milliseconds resume_window{300'000};
+
   // Per-session stanza and byte rates (a shaper, then policy-violation) and
   // new connections per source address.
   rate_policy rates;

@@ -3,6 +3,7 @@
 #include "core/base/clock.hpp"
 #include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
+#include "core/base/random_id.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/stanza.hpp"
@@ -122,11 +123,13 @@ void session::start() {
 // then costs one pending wait operation, not a coroutine frame and its
 // awaitable machinery (about 900 bytes a session).
 void session::wait_readable() {
+  if (phase_ == phase::detached) return;  // no transport: <resume/> comes on another
   transport_.wait_readable(
       [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
 void session::on_readable(boost::system::error_code ec) {
+  if (phase_ == phase::detached) return;
   if (ec || phase_ == phase::closed) {
     end(ending::lost());
     return;
@@ -306,7 +309,16 @@ bool session::on_element(pugi::xml_node element) {
 
 void session::on_stream_management(pugi::xml_node element) {
   if (!sm_) sm_ = std::make_unique<stream_management>();
-  auto a = sm_->on_element(element);
+  const auto window = context().config.resume_window;
+  std::string id;
+  if (window.count() > 0 && !sm_->enabled() && local_name(element) == "enable") {
+    id = random_hex(16);
+    std::lock_guard lock(context().resume_mutex);
+    context().resumable[id] = shared_from_this();
+  }
+  auto a = sm_->on_element(
+      element, id,
+      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(window).count()));
   if (a.fatal) {
     xml_element app("handled-count-too-high");
     app.set("xmlns", ns::sm);
@@ -332,8 +344,8 @@ void session::on_stream_management(pugi::xml_node element) {
   }
 }
 
-void session::count_sent(std::uint32_t stanzas) {
-  if (sm_ && sm_->sent(stanzas)) send(stream_management::request());
+void session::count_sent(std::string_view bytes, std::uint32_t stanzas) {
+  if (sm_ && sm_->sent(bytes, stanzas)) send(stream_management::request());
 }
 
 void session::on_bound() {
@@ -371,7 +383,7 @@ bool session::carry_out(handled result) {
   // the session's reading, never its answers.
   if (!result.reply_after_commit && !result.reply.empty()) {
     send(result.reply);
-    count_sent(1);
+    count_sent(result.reply, 1);
     result.reply.clear();
   }
   std::size_t next = 0;
@@ -395,9 +407,11 @@ void session::take_effects(handled& result) {
     case handled::feed_change::none:
       break;
     case handled::feed_change::subscribe:
+      feed_room_ = std::make_unique<std::string>(result.subscription_room);
       context().followers.subscribe(shared_from_this(), std::move(result.subscription_room));
       break;
     case handled::feed_change::unsubscribe:
+      feed_room_.reset();
       context().followers.unsubscribe(*this);
       break;
   }
@@ -439,7 +453,7 @@ void session::await_room(pending_recommend request) {
       b.paused_next = 0;
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
         self->send(b.paused->reply);
-        self->count_sent(1);
+        self->count_sent(b.paused->reply, 1);
         b.paused->reply.clear();
       }
       if (self->wake_) self->wake_->cancel();
@@ -465,7 +479,7 @@ bool session::submit_from(handled& result, std::size_t& next) {
 
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
-  count_sent(1);  // a stanza, now or once its writes are committed
+  count_sent(done.reply, 1);  // a stanza, now or once its writes are committed
   if (!done.reply_after_commit) {
     send(done.reply);
   } else if (commits_.in_flight()) {
@@ -511,7 +525,8 @@ bool session::submit(write_item& item) {
 }
 
 void session::send(std::string_view bytes) {
-  if (phase_ == phase::closed) return;
+  // Detached: stanzas are in the resumption queue already (count_sent).
+  if (phase_ == phase::closed || phase_ == phase::detached) return;
   std::string& outbox = busy().outbox;
   outbox.append(bytes);
   if (reading() && outbox.size() > context().config.max_outgoing_bytes) {
@@ -525,6 +540,7 @@ void session::send(std::string_view bytes) {
 }
 
 void session::start_write() {
+  if (phase_ == phase::detached) return;
   if (!busy_ || busy_->outbox.empty()) {
     if (tls_starting_ && reading()) {
       begin_tls();
@@ -539,7 +555,8 @@ void session::start_write() {
   transport_.write(asio::buffer(busy_->in_flight),
                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                      self->writing_ = false;
-                     self->busy_->in_flight.clear();
+                     if (self->busy_) self->busy_->in_flight.clear();
+                     if (self->phase_ == phase::detached) return;
                      if (ec) {
                        self->end(ending::lost());
                        return;
@@ -579,9 +596,15 @@ void session::drain_inbox() {
     inbox_posted_ = false;
     stanzas = std::exchange(inbox_stanzas_, 0);
   }
+  if (phase_ == phase::detached) {
+    // Kept for the resumed stream, within the session's bound.
+    count_sent(bytes, stanzas);
+    if (sm_->queued_bytes() > context().config.max_outgoing_bytes) release();
+    return;
+  }
   if (!reading()) return;
   send(bytes);
-  count_sent(stanzas);
+  count_sent(bytes, stanzas);
 }
 
 void session::close(stream_condition condition, std::string text) {
@@ -592,8 +615,16 @@ void session::close(stream_condition condition, std::string text) {
 
 void session::end(const ending& why) {
   if (phase_ == phase::closed) return;
+  if (phase_ == phase::detached) {
+    // Its transport went when it detached; anything but that ends it.
+    if (why.kind != ending::how::lost) release();
+    return;
+  }
   if (why.kind == ending::how::lost) {
-    release();
+    if (can_detach())
+      detach();
+    else
+      release();
     return;
   }
   if (phase_ == phase::closing) return;  // our last words are said already
@@ -624,6 +655,13 @@ void session::end_all(shard& home, const ending& why) {
 
 void session::sweep(steady::time_point now) {
   const auto& c = context().config;
+  if (phase_ == phase::detached) {
+    if (now >= detached_until_) {
+      log::info("resumption window over", {{"jid", describe()}});
+      release();
+    }
+    return;
+  }
   if (phase_ == phase::closing) {
     if (!busy_ || now >= busy_->linger_until) end(ending::lost());
     return;
@@ -652,6 +690,7 @@ void session::sweep(steady::time_point now) {
 void session::release() {
   const phase was = phase_;
   phase_ = phase::closed;
+  forget_resumable();
   transport_.close();
   if (wake_) wake_->cancel();
   (prev_ ? prev_->next_ : home_.first) = next_;
@@ -667,7 +706,7 @@ void session::release() {
     // Marking the device offline must not be lost to a full queue either;
     // but a session replaced by a newer one with the same JID (conflict)
     // leaves the device online.
-    if (was_registered)
+    if (was_registered && !handed_over_)
       submit_eventually(context().writer,
                         std::make_shared<write_item>(row_.ended(address_.to_string())));
   }

@@ -139,6 +139,10 @@ struct session_context {
   // starts and ends later: the server's handler runs once).
   std::function<void()> on_last_closed;
   std::atomic<bool> stopping{false};
+  // XEP-0198: resumable streams by id (a detached session waits here for
+  // <resume/> until config.resume_window has passed).
+  std::mutex resume_mutex;
+  std::unordered_map<std::string, std::weak_ptr<session>> resumable;
 };
 
 class session final : public peer, public std::enable_shared_from_this<session> {
@@ -201,7 +205,9 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   session(transport&& connection, const asio::ip::tcp::endpoint& remote, shard& home,
           bool direct_tls);
 
-  enum class phase : std::uint8_t { connected, negotiating, bound, closing, closed };
+  // detached: a resumable stream whose connection was lost, waiting for
+  // <resume/> (XEP-0198): no transport, still registered and subscribed.
+  enum class phase : std::uint8_t { connected, negotiating, bound, closing, detached, closed };
 
   // How a turn of processing ended: all bytes used, the turn's stanza budget
   // spent (yield), or paused: the store writer is full (back-pressure) or a
@@ -242,7 +248,16 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void on_bound();
   // XEP-0198 elements after bind, and the count of stanzas sent.
   void on_stream_management(pugi::xml_node element);
-  void count_sent(std::uint32_t stanzas);
+  void count_sent(std::string_view bytes, std::uint32_t stanzas);
+  // Resumption (session_resume.cpp).
+  struct handover;
+  bool can_detach() const;
+  void detach();
+  void resume(std::string previd, std::uint32_t h);
+  void hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string account);
+  void take_over(std::unique_ptr<handover> state);
+  void resume_failed(std::string_view condition);
+  void forget_resumable();
 
   // Carrying out a handler's outcome. False when paused: the rest waits in
   // busy_->paused until the writer has room or the room look-up answered.
@@ -314,7 +329,11 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   bool inbox_overflow_ = false;
   bool direct_tls_ = false;
   bool remote_loopback_ = false;  // 127.0.0.0/8 or ::1: no connection rate
-  bool tls_starting_ = false;     // <proceed/> is queued: TLS starts once it is written
+  bool handed_over_ = false;      // resumed elsewhere: its device row is not ours to end
+  steady::time_point detached_until_{};
+  // The room this session follows on the feed (carried over on resume).
+  std::unique_ptr<std::string> feed_room_;
+  bool tls_starting_ = false;  // <proceed/> is queued: TLS starts once it is written
 };
 
 }  // namespace iotxmpp

@@ -33,6 +33,10 @@ bool session::apply(negotiation::step step) {
     look_up(std::move(*step.lookup));
     return false;
   }
+  if (step.resume) {
+    resume(std::move(step.resume->first), step.resume->second);
+    return !busy_ || !busy_->awaiting;
+  }
   return true;
 }
 

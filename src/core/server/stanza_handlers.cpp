@@ -62,7 +62,7 @@ handled disco_info(std::string_view id, const sender_state& sender, const handle
   query.add_child("identity").set("category", "server").set("type", "im").set("name", "iotxmpp");
   static constexpr std::string_view features[] = {
       ns::ping,      ns::disco_info, ns::disco_items, ns::version,
-      ns::recommend, ns::feed,       ns::sensordata,   ns::sm,
+      ns::recommend, ns::feed,       ns::sensordata,  ns::sm,
   };
   for (auto f : features) query.add_child("feature").set("var", f);
   handled out;

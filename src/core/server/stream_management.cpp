@@ -40,15 +40,49 @@ std::string stream_management::too_high_text(std::uint32_t h) const {
          " were sent";
 }
 
-bool stream_management::sent(std::uint32_t n) {
+void stream_management::drop_acknowledged() {
+  while (!queue_.empty() &&
+         static_cast<std::uint32_t>(acked_ - queue_base_) >= queue_.front().second) {
+    queue_base_ += queue_.front().second;
+    queued_bytes_ -= queue_.front().first.size();
+    queue_.pop_front();
+  }
+}
+
+std::optional<std::string> stream_management::resume_from(std::uint32_t h) {
+  if (static_cast<std::uint32_t>(h - acked_) > static_cast<std::uint32_t>(out_ - acked_))
+    return std::nullopt;
+  acked_ = h;
+  drop_acknowledged();
+  std::string again;
+  std::uint32_t count = 0;
+  for (const auto& [bytes, n] : queue_) {
+    again += bytes;
+    count += n;
+  }
+  // The client counts what it gets from h on: the first queued chunk may
+  // hold stanzas it had (a feed batch acknowledged in part); they come again.
+  out_ = queue_base_ + count;
+  acked_ = queue_base_;
+  asked_ = false;
+  return again;
+}
+
+bool stream_management::sent(std::string_view bytes, std::uint32_t n) {
   if (!enabled_) return false;
+  if (resumable() && n > 0) {
+    queue_.emplace_back(std::string(bytes), n);
+    queued_bytes_ += bytes.size();
+  }
   out_ += n;
   if (asked_ || static_cast<std::uint32_t>(out_ - acked_) < ask_every) return false;
   asked_ = true;
   return true;
 }
 
-stream_management::answer stream_management::on_element(pugi::xml_node element) {
+stream_management::answer stream_management::on_element(pugi::xml_node element,
+                                                        std::string_view resume_id,
+                                                        std::uint32_t max_seconds) {
   answer a;
   std::string_view name = element.name();
   if (auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
@@ -57,10 +91,16 @@ stream_management::answer stream_management::on_element(pugi::xml_node element) 
       a.send = failed("unexpected-request");
       return a;
     }
-    // No resumption yet: <enabled/> without id or resume (XEP-0198 §3), so
-    // a client that asked for resume='true' knows not to try.
     enabled_ = true;
-    a.send = sm_element("enabled");
+    const std::string_view want = element.attribute("resume").value();
+    if ((want == "true" || want == "1") && !resume_id.empty()) {
+      id_ = std::string(resume_id);
+      a.send = sm_element(
+          "enabled", "id='" + id_ + "' resume='true' max='" + std::to_string(max_seconds) + "'");
+    } else {
+      // Without resumption: no id, no resume (XEP-0198 §3).
+      a.send = sm_element("enabled");
+    }
     return a;
   }
   if (name == "resume") {
@@ -92,6 +132,7 @@ stream_management::answer stream_management::on_element(pugi::xml_node element) 
     }
     acked_ = *h;
     asked_ = false;
+    drop_acknowledged();
     return a;
   }
   a.send = failed("unexpected-request");

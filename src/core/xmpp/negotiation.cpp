@@ -1,5 +1,7 @@
 #include "core/xmpp/negotiation.hpp"
 
+#include <cstdlib>
+
 #include "core/base/random_id.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
@@ -130,13 +132,25 @@ negotiation::step negotiation::on_element(pugi::xml_node element) {
     return fatal(stream_condition::not_authorized,
                  secure_ ? "TLS is already in use" : "STARTTLS is not offered by this server");
   }
+  if (xmlns == ns::sm && name == "resume" && phase_ == phase::bind) {
+    // XEP-0198 §5: in place of bind; the session looks the stream up.
+    step s;
+    const char* h_text = element.attribute("h").value();
+    char* end = nullptr;
+    const unsigned long long h = std::strtoull(h_text, &end, 10);
+    if (!*h_text || *end || h > 0xffffffffULL || !*element.attribute("previd").value()) {
+      s.send = "<failed xmlns='" + std::string(ns::sm) + "'><bad-request xmlns='" +
+               std::string(ns::stanzas) + "'/></failed>";
+      return s;
+    }
+    s.resume.emplace(element.attribute("previd").value(), static_cast<std::uint32_t>(h));
+    return s;
+  }
   if (xmlns == ns::sm) {
-    // XEP-0198: <enable/> only after bind; <resume/> names a session this
-    // server does not keep (no resumption yet): item-not-found.
+    // XEP-0198: <enable/> only after bind; <resume/> only in its place.
     step s;
     if (name == "enable" || name == "resume") {
-      s.send = "<failed xmlns='" + std::string(ns::sm) + "'><" +
-               (name == "resume" ? "item-not-found" : "unexpected-request") + " xmlns='" +
+      s.send = "<failed xmlns='" + std::string(ns::sm) + "'><" + "unexpected-request xmlns='" +
                std::string(ns::stanzas) + "'/></failed>";
     }
     return s;

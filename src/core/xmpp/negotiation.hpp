@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <pugixml.hpp>
 
@@ -46,6 +48,8 @@ class negotiation {
     bool bound = false;                 // bind succeeded: bound_jid() is valid
     bool start_tls = false;             // once `send` is written, run TLS on the connection
     std::optional<std::string> lookup;  // fetch this account's keys, then on_keys()
+    // XEP-0198 <resume previd h/> in place of bind: the caller resumes.
+    std::optional<std::pair<std::string, std::uint32_t>> resume;
     std::optional<sasl_condition> auth_failure;  // a SASL <failure/> is in `send`
     std::string auth_reason;                     // ... and why, for the log
   };
