@@ -30,6 +30,13 @@ namespace {
 // protocol's 65,535.
 constexpr std::size_t max_rows_per_statement = 1000;
 constexpr int deadlock_attempts = 5;
+// Pruning batch tokens (store.hpp): at most this many rows, at most this often
+// per store. A writer commits at most ~200 batches/s (one per max_delay), so
+// this keeps up with 5 writers per pruning store, in statements of bounded
+// length.
+constexpr std::size_t prune_limit = 10000;
+constexpr auto prune_every = std::chrono::seconds(10);
+constexpr int er_dup_entry = 1062;
 
 std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
 sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
@@ -79,6 +86,8 @@ enum class sql_id : int {
   stale_locked,
   remove,
   version_row,
+  token,
+  prune_tokens,
 };
 
 constexpr const char* device_columns =
@@ -132,6 +141,10 @@ std::string sql_text(sql_id id, std::size_t rows) {
     }
     case sql_id::version_row:
       return "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)";
+    case sql_id::token:
+      return "INSERT INTO batch_tokens (token, committed_at) VALUES (UNHEX(?), ?)";
+    case sql_id::prune_tokens:
+      return "DELETE FROM batch_tokens WHERE committed_at < ? LIMIT " + std::to_string(prune_limit);
   }
   return {};
 }
@@ -305,6 +318,8 @@ class mysql_store final : public store {
     });
   }
   int schema_version();
+  bool insert_token(const std::string& token);
+  void prune_tokens();
   void write_all(const write_batch& batch, const std::vector<report_columns>& cols,
                  const std::vector<std::string>& targets);
 
@@ -313,6 +328,7 @@ class mysql_store final : public store {
   store_url url_;
   std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
   bool in_transaction_ = false;
+  steady_time next_prune_ = clock::steady_now();
   mysql_accounts accounts_;
 };
 
@@ -391,11 +407,56 @@ result<void> mysql_store::apply(const write_batch& batch) {
                                       "': " + t.error().message);
     targets.push_back(std::move(*t));
   }
-  return guarded<void>("write to", [&] {
+  bool at_commit = false;
+  auto written = guarded<void>("write to", [&] {
     begin();
+    // First, so that a retry of a batch already committed stops here, and so
+    // that a retry racing a COMMIT still in progress waits on its row lock
+    // (the safety argument is in store.hpp).
+    if (!batch.token.empty() && !insert_token(batch.token)) {
+      rollback_if_open();
+      return;
+    }
     write_all(batch, cols, targets);
+    at_commit = true;
     commit();
   });
+  if (!written) {
+    if (at_commit && written.error().kind == error_kind::connect)
+      written.error().message += "; the batch may have committed (a retry checks its token)";
+    return written;
+  }
+  prune_tokens();
+  return written;
+}
+
+// False when the token is already there: its batch committed before.
+bool mysql_store::insert_token(const std::string& token) {
+  sql::PreparedStatement* s = statement(sql_id::token);
+  params(s).text(token).integer(micros(clock::wall_now()));
+  try {
+    s->executeUpdate();
+  } catch (const sql::SQLException& e) {
+    if (e.getErrorCode() == er_dup_entry) return false;
+    throw;
+  }
+  return true;
+}
+
+// Best effort, outside the batch's transaction: a failure only delays it (a
+// lost connection shows in the next call), and on Galera two nodes pruning
+// the same rows cost one of them a certification failure here rather than a
+// batch.
+void mysql_store::prune_tokens() {
+  steady_time now = clock::steady_now();
+  if (now < next_prune_) return;
+  next_prune_ = now + prune_every;
+  try {
+    sql::PreparedStatement* s = statement(sql_id::prune_tokens);
+    params(s).integer(micros(clock::wall_now() - batch_token_keep));
+    s->executeUpdate();
+  } catch (const sql::SQLException&) {
+  }
 }
 
 void mysql_store::write_all(const write_batch& batch, const std::vector<report_columns>& cols,

@@ -94,6 +94,20 @@ const std::vector<migration> sqlite_migrations = {
   at INTEGER NOT NULL  -- UTC microseconds since the epoch
 ))",
      }},
+    {4,
+     "batch tokens",
+     {
+         // One row per batch a writer committed, so that a retry of a batch
+         // whose COMMIT reply was lost can tell it already committed (the
+         // MySQL store; store.hpp). SQLite keeps the table for the same
+         // schema on both engines but writes no tokens: its COMMIT has no
+         // reply to lose.
+         R"(CREATE TABLE batch_tokens (
+  token BLOB PRIMARY KEY NOT NULL CHECK (length(token) = 16),
+  committed_at INTEGER NOT NULL  -- UTC microseconds since the epoch
+))",
+         "CREATE INDEX batch_tokens_committed_at ON batch_tokens (committed_at)",
+     }},
 };
 
 // utf8mb4_bin: exact, case-sensitive matching of JIDs, rooms and ids, as
@@ -181,6 +195,17 @@ const std::vector<migration> mysql_migrations = {
          " name VARCHAR(64) NOT NULL,"
          " kind VARCHAR(16) NOT NULL,"
          " at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ")" IOTXMPP_MYSQL_TABLE,
+     }},
+    {4,
+     "batch tokens",
+     {
+         // The primary key is what makes a retried batch idempotent: a second
+         // insert of a token waits for, then collides with, the first
+         // (mysql_store.cpp). The index makes pruning cheap.
+         "CREATE TABLE batch_tokens ("
+         " token BINARY(16) NOT NULL PRIMARY KEY,"
+         " committed_at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " KEY batch_tokens_committed_at (committed_at))" IOTXMPP_MYSQL_TABLE,
      }},
 };
 

@@ -11,7 +11,42 @@
 //   database  the statement or the data was refused: retrying cannot help
 //   usage     a bad URL
 // No message ever holds a password (URLs are shown redacted).
+//
+// Idempotent commits. When the connection is lost while COMMIT is in flight,
+// the outcome is unknown: the server may have committed and only its reply
+// was lost. store_writer retries such a batch (a connect error) with the same
+// write_batch::token, and the MySQL store makes apply() idempotent per token,
+// so that no batch is applied twice and none is lost:
+//   - The token's row in batch_tokens (primary key: the token) is the first
+//     write of the batch's transaction, so it commits exactly when the batch
+//     does.
+//   - A retry inserts the token again, first. If the earlier attempt
+//     committed, the insert hits the key: apply() rolls back and succeeds,
+//     writing nothing twice. If that attempt is still committing on the
+//     server (its session has not yet noticed the lost client), the insert
+//     waits on its row lock, then collides (committed) or proceeds (rolled
+//     back). If it rolled back, or never reached COMMIT, the insert proceeds
+//     and the batch is written now: nothing is lost. It is an INSERT, not a
+//     SELECT, because a plain read would not wait for a commit in progress.
+//   - Galera, where the retry may reach another node: the token's row is in
+//     the batch's write set and is replicated with it. Row locks are per
+//     node, but certification orders write sets cluster-wide and fails the
+//     later of two that insert the same key. So exactly one of the attempts
+//     commits anywhere: if the retry's is the later, it gets a deadlock
+//     error (error_kind::timeout, retried with the same token) or, once the
+//     first write set is applied on its node, the key; if the first attempt's
+//     write set was never certified (its node crashed or left the primary
+//     component), it committed nowhere and the retry writes the batch.
+//   - Tokens older than batch_token_keep are pruned now and then. The promise
+//     therefore holds for a retry within that time of the lost COMMIT, as
+//     measured by the writers' wall clocks (skew between hosts eats into it);
+//     a writer still retrying one batch after longer (a database outage of
+//     over an hour) logs that it may store it twice.
+// SQLite writes no tokens (it keeps the table, so both engines have one
+// schema): it runs in-process and sqlite3_step(COMMIT) returns the outcome,
+// so there is no reply to lose.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -69,6 +104,10 @@ struct account_login {
 // device in one batch leave it offline); a producer that needs another order
 // splits its changes over two batches (store_writer does).
 struct write_batch {
+  // Names the batch for idempotent commits (above): 32 lowercase hex digits
+  // (16 random bytes), the same on every retry of the batch, fresh for any
+  // other batch. Empty: no token, and a retry may write the batch twice.
+  std::string token;
   std::vector<status_report> reports;  // a duplicate (room, stanza_id) is skipped, not an error
   std::vector<presence_update> presences;
   std::vector<recommendation> recommendations;
@@ -76,9 +115,13 @@ struct write_batch {
   std::vector<device_offline> offlines;
   std::vector<account_login> logins;
 
-  bool empty() const;
+  bool empty() const;        // no records (a token alone is nothing to write)
   std::size_t size() const;  // records of every kind
 };
+
+// How long a committed batch's token is kept: a retry of a batch within this
+// time of its lost COMMIT is recognised (above).
+inline constexpr std::chrono::hours batch_token_keep{1};
 
 struct migration_report {
   int from_version = 0;  // 0: the database had no schema
@@ -98,7 +141,10 @@ class store {
   // Migrates up to `version` only (tests, staged upgrades). Stores that
   // cannot (fakes) keep this default, which fails.
   virtual result<migration_report> migrate_to(int version);
-  // Writes the whole batch in one transaction: all of it or nothing.
+  // Writes the whole batch in one transaction: all of it or nothing. With a
+  // token, a batch whose token already committed succeeds and writes nothing
+  // (MySQL; see "Idempotent commits" above). A connect error may come after
+  // the batch committed: retry it with the same token.
   virtual result<void> apply(const write_batch& batch) = 0;
   // The room's latest report: the newest taken_at instant (the highest id
   // among equal instants), so a late resend of an old report does not hide a

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -13,6 +14,7 @@
 
 #include "core/base/backoff.hpp"
 #include "core/base/log.hpp"
+#include "core/base/random_id.hpp"
 #include "core/base/thread_name.hpp"
 
 namespace iotxmpp {
@@ -54,6 +56,9 @@ std::string_view device_of(const write_item& item) {
 bool transient(const error& e) {
   return e.kind == error_kind::connect || e.kind == error_kind::timeout || e.kind == error_kind::io;
 }
+
+// A fresh write_batch::token: 16 random bytes as hex.
+std::string new_batch_token() { return random_hex(32); }
 
 std::string millis_text(steady::duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
@@ -104,9 +109,11 @@ struct pending {
         std::move(e.item));
   }
 
-  // A copy of the items [lo, hi) as their own batch (the rare refused path).
+  // A copy of the items [lo, hi) as their own batch (the rare refused path),
+  // with its own token: it is another batch.
   write_batch part(std::size_t lo, std::size_t hi) const {
     write_batch b;
+    b.token = new_batch_token();
     std::vector<bool> touch_taken(batch.touches.size());
     for (std::size_t i = lo; i < hi; ++i) {
       const slot& s = slots[i];
@@ -215,6 +222,7 @@ void store_writer::impl::run() {
     pending p;
     std::unordered_map<std::string, std::size_t> touch_pos;
     for (auto& e : items) p.add(std::move(e), touch_pos);
+    p.batch.token = new_batch_token();
     items = {};
     write(p, 0, p.dones.size());
     const std::size_t written = p.dones.size();
@@ -282,19 +290,32 @@ void store_writer::impl::write(pending& p, std::size_t lo, std::size_t hi) {
 }
 
 // Tries the batch until it commits or fails for a reason retrying cannot fix.
+// Every attempt passes the same batch, token included: an attempt whose
+// connection was lost at COMMIT may have committed, and the store then
+// recognises the token instead of writing the batch again (store.hpp).
 result<void> store_writer::impl::attempt_until_settled(const write_batch& batch) {
+  std::optional<steady::time_point> lost_since;  // the first attempt that may have committed
+  bool warned = false;
   for (;;) {
     if (!db && !ensure_connected()) {
       wait_backoff();
       continue;
     }
     if (!db) return fail(error_kind::usage, "cannot open the database");
+    if (lost_since && !warned && steady::now() - *lost_since > batch_token_keep) {
+      warned = true;
+      log::warn(
+          "retrying a batch whose commit may have succeeded longer ago than tokens are kept:"
+          " it may be stored twice",
+          {{"db", db_name}, {"items", std::to_string(batch.size())}});
+    }
     auto r = db->apply(batch);
     if (r) {
       note_up();
       return r;
     }
     if (!transient(r.error())) return r;
+    if (r.error().kind == error_kind::connect && !lost_since) lost_since = steady::now();
     note_outage(r.error());
     db.reset();  // reconnect: the old connection may be dead or wedged
     wait_backoff();
