@@ -391,7 +391,9 @@ class device {
       set_stalled(true);
       return;
     }
-    if (!r && r.error().kind != error_kind::remote) return;  // the connection ended: on_closed
+    // The connection ended (its pending IQs fail with the stream error, if
+    // any, before on_closed runs): the next connection resends.
+    if (!r && (r.error().kind != error_kind::remote || !client_.bound())) return;
     std::uint64_t through = it->through;
     pings_.erase(pings_.begin(), it + 1);  // answered in order: the earlier ones are covered
     set_stalled(
@@ -430,7 +432,7 @@ class device {
           if (!r) {
             // Unanswered (timeout, lost connection) is no error:
             // asked minus answered shows it.
-            if (r.error().kind == error_kind::remote)
+            if (r.error().kind == error_kind::remote && client_.bound())
               run_.record_error(room_.name() + ": recommendation: " + r.error().message);
             return;
           }
