@@ -33,7 +33,8 @@ _iotxmpp_flags() {
         "device list"|"device show") echo "--db --json --help" ;;
         "device "*) echo "--db --help" ;;
         simulate) echo "$_iotxmpp_client_flags --count --threads --ramp --interval --jitter
-                        --query-every --duration --reports --window --seed --user-pattern" ;;
+                        --query-every --duration --reports --window --drain-timeout --seed
+                        --user-pattern" ;;
         tail) echo "$_iotxmpp_client_flags --room --count" ;;
         "query recommend") echo "$_iotxmpp_client_flags --room" ;;
         "query "*) echo "$_iotxmpp_client_flags" ;;

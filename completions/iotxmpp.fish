@@ -97,7 +97,8 @@ complete -c iotxmpp -n '__iotxmpp_in simulate' -l jitter -x -d 'Random spread of
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l query-every -x -d 'Time between recommendation queries'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l duration -x -d 'End the run after this long'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l reports -x -d 'End the run after this many reports'
-complete -c iotxmpp -n '__iotxmpp_in simulate' -l window -x -d 'Reports in flight per device'
+complete -c iotxmpp -n '__iotxmpp_in simulate' -l window -x -d 'Unacknowledged reports a device holds'
+complete -c iotxmpp -n '__iotxmpp_in simulate' -l drain-timeout -x -d 'Wait for outstanding acknowledgements at the end'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l seed -x -d 'Seed of the rooms'
 complete -c iotxmpp -n '__iotxmpp_in simulate' -l user-pattern -x -d 'Account of device n, e.g. dev{n}'
 

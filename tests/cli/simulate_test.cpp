@@ -3,15 +3,22 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "core/store/store.hpp"
+#include "support/child_process.hpp"
 #include "support/process.hpp"
+#include "support/raw_client.hpp"
+#include "support/scratch_db.hpp"
 #include "support/test_server.hpp"
 
 namespace iotxmpp {
 namespace {
 
+using namespace std::chrono_literals;
 using test::run_iotxmpp;
 using test::test_server;
 
@@ -149,6 +156,104 @@ TEST(CliSimulate, BadFlagsAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << bad[0] << ": " << r.err;
     EXPECT_EQ(r.err.rfind("iotxmpp: ", 0), 0u) << r.err;
   }
+}
+
+// `serve` as a process of its own, on a fixed port and database, so that it
+// can be SIGKILLed and started again where it was.
+std::vector<std::string> serve_args(const std::string& db, unsigned short port) {
+  return {"serve",
+          "--db",
+          db,
+          "--listen",
+          "127.0.0.1:" + std::to_string(port),
+          "--max-stanza-rate",
+          "0",
+          "--max-byte-rate",
+          "0"};
+}
+
+// True once something accepts connections on the port.
+bool listening(unsigned short port, std::chrono::milliseconds limit = 10s) {
+  for (auto until = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms)) {
+    try {
+      test::raw_client probe("127.0.0.1", port);
+      return true;
+    } catch (const std::exception&) {
+    }
+  }
+  return false;
+}
+
+class CliSimulateKill : public ::testing::TestWithParam<test::engine> {};
+
+// SIGKILL `serve` under `simulate`, then start it again on the same port and
+// database: the same simulate run reconnects, resends what was not
+// acknowledged, finishes by itself with nothing lost and exits 0, and the
+// database holds exactly one row per report (UNIQUE (room, stanza_id): as
+// many rows as reports means each id once).
+TEST_P(CliSimulateKill, ServeKilledAndRestartedMidRunLosesNothing) {
+  test::scratch_db db(GetParam(), "simkill");
+  if (!db.setup_error().empty()) FAIL() << db.setup_error();
+  if (!db.skip_reason().empty()) GTEST_SKIP() << db.skip_reason();
+  const unsigned short port = test::raw_client::free_port();
+  const int reports = 3000;
+  auto serve = std::make_unique<test::child_process>(serve_args(db.url(), port));
+  ASSERT_TRUE(listening(port)) << serve->err();
+  test::child_process sim({"simulate", "--server", "127.0.0.1:" + std::to_string(port), "--count",
+                           "5", "--interval", "5ms", "--jitter", "0", "--query-every", "0",
+                           "--reports", std::to_string(reports), "--json"});
+  std::this_thread::sleep_for(1s);  // about a third of the run
+  ASSERT_FALSE(sim.exited()) << sim.err();
+  serve->signal(SIGKILL);
+  ASSERT_EQ(serve->wait(5s), 128 + SIGKILL);
+  std::this_thread::sleep_for(300ms);  // refused reconnections meanwhile
+  serve = std::make_unique<test::child_process>(serve_args(db.url(), port));
+  auto code = sim.wait(30s);
+  ASSERT_TRUE(code) << "the run finishes by itself";
+  EXPECT_EQ(*code, 0) << sim.err();
+  auto j = nlohmann::json::parse(sim.rest(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << sim.rest();
+  EXPECT_EQ(j["reports"]["sent"], reports);
+  EXPECT_EQ(j["reports"]["acknowledged"], reports);
+  EXPECT_EQ(j["reports"]["lost"], 0);
+  EXPECT_EQ(j["failed"], 0);
+  EXPECT_EQ(j["errors"], 0) << j["first_error"];
+  EXPECT_GE(j["connections"]["disconnects"].get<int>(), 5);
+  EXPECT_GE(j["connections"]["reconnects"].get<int>(), 5);
+  std::printf("[ resent %d of %d after SIGKILL ]\n", j["reports"]["resent"].get<int>(), reports);
+  serve->signal(SIGTERM);
+  EXPECT_EQ(serve->wait(10s), 0) << serve->err();
+  auto st = open_store(db.url());
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ((*st)->count_reports().value_or(0), static_cast<std::size_t>(reports));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CliSimulateKill,
+                         ::testing::Values(test::engine::sqlite, test::engine::mysql),
+                         [](const auto& info) { return test::engine_name(info.param); });
+
+// A device that loses everything it sent exits 1 and says so: the server is
+// SIGKILLed and never comes back, the run is stopped with a short drain.
+TEST(CliSimulate, ReportsLostWhenTheServerNeverComesBackExit1) {
+  test::temp_dir dir;
+  const unsigned short port = test::raw_client::free_port();
+  test::child_process serve(serve_args("sqlite:" + dir.path() + "/gone.db", port));
+  ASSERT_TRUE(listening(port)) << serve.err();
+  test::child_process sim({"simulate", "--server", "127.0.0.1:" + std::to_string(port), "--count",
+                           "2", "--interval", "0", "--window", "8", "--query-every", "0",
+                           "--duration", "1s", "--drain-timeout", "500ms", "--json"});
+  std::this_thread::sleep_for(500ms);
+  serve.signal(SIGKILL);
+  auto code = sim.wait(15s);
+  ASSERT_TRUE(code);
+  auto j = nlohmann::json::parse(sim.rest(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << sim.rest();
+  auto lost = j["reports"]["lost"].get<int>();
+  EXPECT_EQ(lost, j["reports"]["sent"].get<int>() - j["reports"]["acknowledged"].get<int>());
+  if (lost == 0) GTEST_SKIP() << "nothing was in flight at the kill";
+  EXPECT_EQ(*code, 1) << sim.err();
+  EXPECT_NE(sim.err().find("reports lost"), std::string::npos) << sim.err();
 }
 
 }  // namespace

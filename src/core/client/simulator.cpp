@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <deque>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -17,6 +19,7 @@
 #include "core/client/latency_histogram.hpp"
 #include "core/client/queries.hpp"
 #include "core/client/room_model.hpp"
+#include "core/client/unacked_queue.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -74,7 +77,11 @@ struct fleet {
   std::atomic<std::uint64_t> claimed{0};  // report slots taken (with options.reports)
 
   std::atomic<std::size_t> connected{0}, peak_connected{0}, failed{0};
+  std::atomic<std::size_t> reconnecting{0}, waiting_for_acks{0};
+  std::atomic<std::uint64_t> disconnects{0}, reconnects{0};
   std::atomic<std::uint64_t> reports_sent{0}, reports_acknowledged{0}, reports_rejected{0};
+  std::atomic<std::uint64_t> reports_resent{0}, reports_unacknowledged{0}, reports_lost{0};
+  std::atomic<std::uint64_t> ack_timeouts{0};
   std::atomic<std::uint64_t> queries_sent{0}, queries_answered{0}, errors{0};
   latency_histogram rtt;
 
@@ -82,22 +89,44 @@ struct fleet {
   std::condition_variable finished_changed;
   bool finished = false;
   bool joined = false;
-  std::string first_error;
+  std::string first_error, first_disconnect;
   steady::time_point started = steady::now(), ended{};
 
   // Takes one report slot; false once `options.reports` are taken. Taking
   // the last one ends the run (stop() lets the in-flight ones be acknowledged).
   bool claim_report();
   void record_error(const std::string& what);
+  void record_disconnect(const std::string& why);
   void device_done();
   void finish();
   void stop();
   void arm_signals();
 };
 
-// One simulated device: a client, its room, and one timer for the ramp, the
-// next report, the next query and the drain deadline. Lives on one shard's
-// thread; every member is touched there only.
+// A reason to stop reconnecting: the server refused the login (or the
+// options), or another session took the address; trying again would get
+// the same answer, or steal the address back and forth.
+bool gives_up_on(const error& e) {
+  if (e.kind == error_kind::usage) return true;
+  if (e.kind != error_kind::remote) return false;
+  static constexpr std::string_view final_conditions[] = {
+      "not-authorized",  "account-disabled",  "invalid-mechanism",  "encryption-required",
+      "invalid-authzid", "malformed-request", "incorrect-encoding", "conflict"};
+  return std::find(std::begin(final_conditions), std::end(final_conditions), e.condition) !=
+         std::end(final_conditions);
+}
+
+std::string reason_of(const error& e) {
+  return e.message + (e.condition.empty() ? "" : " (" + e.condition + ")");
+}
+
+// One simulated device: a client, its room, its unacknowledged reports, a
+// timer for the ramp and the next report or query, and one for the end of
+// the drain. Lives on one shard's thread; every member is touched there only.
+//
+// States: waiting (the ramp) → connecting (the first connection; its failure
+// ends the device) → up ⇄ down (lost; the client reconnects with back-off)
+// → closing → done. `draining_` is set by the end of the run in any state.
 class device {
  public:
   device(fleet& run, asio::io_context& io, std::size_t index)
@@ -107,7 +136,9 @@ class device {
         room_(room_name(index), room_zone_offset(index),
               run.options.seed * 0x9e3779b97f4a7c15ULL + index),
         timer_(io),
-        random_(run.options.seed ^ (index * 0xbf58476d1ce4e5b9ULL)) {
+        drain_timer_(io),
+        random_(run.options.seed ^ (index * 0xbf58476d1ce4e5b9ULL)),
+        unacked_(run.options.window) {
     client_.on_stanza([this](pugi::xml_node stanza) { on_stanza(stanza); });
     client_.on_closed([this](const std::optional<error>& why) { on_closed(why); });
   }
@@ -120,89 +151,148 @@ class device {
     });
   }
 
-  // The run is ending: send nothing new, close once what was sent is
-  // acknowledged (or reply_timeout has passed).
+  // The run is ending: make no new reports; close once what was sent is
+  // acknowledged, or when drain_timeout has passed (what is left is lost).
   void drain() {
+    if (draining_ || state_ == state::closing || state_ == state::done) return;
+    draining_ = true;
+    timer_.cancel();
     switch (state_) {
       case state::waiting:
-        timer_.cancel();
         done();
-        break;
+        return;
       case state::connecting:
-        state_ = state::draining;  // on_connected closes
-        break;
-      case state::running:
-        state_ = state::draining;
-        timer_.cancel();
-        if (in_flight_ == 0) {
-          close();
-        } else {
-          timer_.expires_after(options_.reply_timeout);
-          timer_.async_wait([this](boost::system::error_code ec) {
-            if (!ec && state_ == state::draining) close();
-          });
-        }
-        break;
+        return;  // on_first_connect closes
       default:
         break;
     }
+    if (settle_drain()) return;
+    drain_timer_.expires_after(options_.drain_timeout);
+    drain_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) give_up_draining();
+    });
   }
 
  private:
-  enum class state { waiting, connecting, running, draining, closing, done };
+  enum class state { waiting, connecting, up, down, closing, done };
 
-  void connect() {
-    state_ = state::connecting;
-    client_.connect([this](const result<void>& r) { on_connected(r); });
+  struct ping {
+    std::string id;
+    std::uint64_t through;   // the unacked_queue mark it acknowledges
+    bool timed_out = false;  // unanswered past reply_timeout (the answer may still come)
+  };
+
+  void set_state(state s) {
+    if (state_ == state::down) run_.reconnecting.fetch_sub(1, std::memory_order_relaxed);
+    if (s == state::down) run_.reconnecting.fetch_add(1, std::memory_order_relaxed);
+    if (s != state::up) set_stalled(false);
+    state_ = s;
   }
 
-  void on_connected(const result<void>& r) {
+  void set_stalled(bool stalled) {
+    if (stalled == stalled_) return;
+    stalled_ = stalled;
+    if (stalled)
+      run_.waiting_for_acks.fetch_add(1, std::memory_order_relaxed);
+    else
+      run_.waiting_for_acks.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void connect() {
+    set_state(state::connecting);
+    client_.connect([this](const result<void>& r) { on_first_connect(r); });
+  }
+
+  void on_first_connect(const result<void>& r) {
     if (!r) {
       fail(room_.name() + ": " + r.error().message);
       return;
     }
+    // From now on the client reconnects after every loss; on_up runs after
+    // each bind, this one included.
+    client_.keep_connected(
+        options_.reconnect, [this] { on_up(); }, [this](const error& e) { on_down(e); });
+  }
+
+  void on_up() {
+    if (state_ == state::up || state_ == state::closing || state_ == state::done) return;
+    bool again = state_ == state::down;
+    set_state(state::up);
     raise_to(run_.peak_connected, run_.connected.fetch_add(1, std::memory_order_relaxed) + 1);
     was_bound_ = true;
-    if (state_ == state::draining) {
-      close();
+    if (again) run_.reconnects.fetch_add(1, std::memory_order_relaxed);
+    flush();  // resends what the last connection left unacknowledged
+    if (draining_) {
+      settle_drain();
       return;
     }
-    state_ = state::running;
-    auto now = steady::now();
-    // Spread the fleet's reports and queries over their periods.
-    next_report_ =
-        now + std::chrono::duration_cast<steady::duration>(options_.interval * uniform());
-    next_query_ = now + std::chrono::duration_cast<steady::duration>(options_.query_every *
-                                                                     (0.1 + 0.9 * uniform()));
+    if (!again) {
+      auto now = steady::now();
+      // Spread the fleet's reports and queries over their periods.
+      next_report_ =
+          now + std::chrono::duration_cast<steady::duration>(options_.interval * uniform());
+      next_query_ = now + std::chrono::duration_cast<steady::duration>(options_.query_every *
+                                                                       (0.1 + 0.9 * uniform()));
+    }
     if (options_.interval.count() == 0) pump();
     schedule();
+  }
+
+  // After each lost connection and each failed attempt to make it again.
+  void on_down(const error& e) {
+    if (!gives_up_on(e)) return;  // the client tries again after its back-off
+    client_.close();
+    fail(room_.name() + ": gave up reconnecting: " + reason_of(e));
   }
 
   void on_closed(const std::optional<error>& why) {
     if (was_bound_) run_.connected.fetch_sub(1, std::memory_order_relaxed);
     was_bound_ = false;
     if (state_ == state::done) return;
-    if (why && state_ != state::closing) {
-      fail(room_.name() + ": stream lost: " + why->message +
-           (why->condition.empty() ? "" : " (" + why->condition + ")"));
+    if (!why || state_ == state::closing) {
+      done();
       return;
     }
-    done();
+    // Lost: the reports held are written again on the next connection, and
+    // this connection's pings can acknowledge nothing any more.
+    run_.disconnects.fetch_add(1, std::memory_order_relaxed);
+    run_.record_disconnect(room_.name() + ": " + reason_of(*why));
+    set_state(state::down);
+    timer_.cancel();
+    unacked_.connection_lost();
+    pings_.clear();
+    pinged_through_ = 0;
+    query_in_flight_ = false;
+    if (draining_) settle_drain();
   }
 
   void on_stanza(pugi::xml_node stanza) {
+    std::string_view name = stanza.name();
+    std::string_view type = stanza.attribute("type").value();
+    std::string_view id = stanza.attribute("id").value();
     // A refused report comes back as <message type='error' id='…'>.
-    if (std::string_view(stanza.name()) == "message" &&
-        std::string_view(stanza.attribute("type").value()) == "error") {
-      ++rejected_pending_;
-      run_.reports_rejected.fetch_add(1, std::memory_order_relaxed);
-      run_.record_error(room_.name() + ": report " + stanza.attribute("id").value() + " refused");
+    if (name == "message" && type == "error") {
+      if (unacked_.refuse(id)) {
+        run_.reports_unacknowledged.fetch_sub(1, std::memory_order_relaxed);
+        run_.reports_rejected.fetch_add(1, std::memory_order_relaxed);
+      }
+      run_.record_error(room_.name() + ": report " + std::string(id) + " refused");
+      return;
+    }
+    // The answer to a ping that timed out: it acknowledges as late as it is.
+    if (name == "iq" && (type == "result" || type == "error")) {
+      if (type == "result")
+        on_ping_answer(id, xml_element::from(stanza));
+      else
+        on_ping_answer(id,
+                       iotxmpp::fail(error_kind::remote, "the server answered a ping with an error",
+                                     "internal-server-error"));
     }
   }
 
   // Arms the timer for the next report or query, whichever is first.
   void schedule() {
-    if (state_ != state::running) return;
+    if (state_ != state::up || draining_) return;
     auto next = steady::time_point::max();
     if (options_.interval.count() > 0) next = std::min(next, next_report_);
     if (options_.query_every.count() > 0) next = std::min(next, next_query_);
@@ -214,13 +304,13 @@ class device {
   }
 
   void on_timer() {
-    if (state_ != state::running) return;
+    if (state_ != state::up || draining_) return;
     auto now = steady::now();
     if (options_.interval.count() > 0 && now >= next_report_) {
-      if (in_flight_ < options_.window) {
-        send_group(1);
+      if (!unacked_.full()) {
+        make_reports(1);
       } else {
-        report_due_ = true;  // the server is behind: send when it acknowledges
+        report_due_ = true;  // the queue is full: report when the server acknowledges
       }
       double jitter = std::min(options_.jitter, options_.interval / 2).count();
       double spread = jitter * (2 * uniform() - 1);
@@ -237,60 +327,96 @@ class device {
     schedule();
   }
 
-  // With interval 0: keep the window full.
+  // With interval 0: keep the queue full, in groups of a quarter of it.
   void pump() {
     std::size_t group = std::max<std::size_t>(1, options_.window / 4);
-    while (state_ == state::running && in_flight_ < options_.window) {
-      if (!send_group(std::min(group, options_.window - in_flight_))) break;
+    while (state_ == state::up && !draining_ && !unacked_.full()) {
+      if (make_reports(std::min(group, unacked_.capacity() - unacked_.size())) == 0) break;
     }
   }
 
-  // Sends up to `n` reports and a ping after them; false when nothing was
-  // sent (no report slot left, or the client refused).
-  bool send_group(std::size_t n) {
-    std::string out;
+  // Makes up to `n` reports (as long as report slots last), holds them and
+  // sends them with a ping after them; returns how many it made.
+  std::size_t make_reports(std::size_t n) {
     std::size_t k = 0;
-    for (; k < n && run_.claim_report(); ++k) append_report(out);
-    if (k == 0) return false;
-    auto sent = client_.send(out);
-    if (!sent) {
-      run_.record_error(room_.name() + ": " + sent.error().message);
-      return false;
+    for (; k < n && !unacked_.full() && run_.claim_report(); ++k) {
+      ++seq_;
+      std::string id = run_.run_id + "-" + std::to_string(seq_);
+      std::string stanza =
+          status_message(room_.report(clock::wall_now()), options_.client.domain, id, seq_);
+      unacked_.push(std::move(id), std::move(stanza));
     }
+    if (k == 0) return 0;
     run_.reports_sent.fetch_add(k, std::memory_order_relaxed);
-    in_flight_ += k;
-    client_.send_iq(ping_request(options_.client.domain), options_.reply_timeout,
-                    [this, k](result<xml_element> r) { on_acknowledged(k, r); });
-    return true;
+    run_.reports_unacknowledged.fetch_add(k, std::memory_order_relaxed);
+    flush();
+    return k;
   }
 
-  void append_report(std::string& out) {
-    ++seq_;
-    out += status_message(room_.report(clock::wall_now()), options_.client.domain,
-                          run_.run_id + "-" + std::to_string(seq_), seq_);
-  }
-
-  void on_acknowledged(std::size_t k, const result<xml_element>& r) {
-    in_flight_ -= k;
-    if (state_ == state::closing || state_ == state::done) return;
-    if (r) {
-      // Refusals arrive before the ping's answer: they belong to this group
-      // or an earlier one.
-      std::size_t refused = std::min(k, rejected_pending_);
-      rejected_pending_ -= refused;
-      run_.reports_acknowledged.fetch_add(k - refused, std::memory_order_relaxed);
-    } else {
-      run_.record_error(room_.name() + ": reports not acknowledged: " + r.error().message);
+  // Writes every held report not yet written on this connection (after a
+  // reconnect: all of them, with their original ids), then a ping that
+  // acknowledges them once answered.
+  void flush() {
+    if (state_ != state::up) return;
+    auto batch = unacked_.unwritten();
+    if (batch.reports > 0) {
+      auto sent = client_.send(batch.bytes);
+      if (!sent) {
+        // Held still: the next flush (the next report, acknowledgement or
+        // connection) writes them.
+        run_.record_error(room_.name() + ": " + sent.error().message);
+        return;
+      }
+      unacked_.written(batch.through);
+      run_.reports_resent.fetch_add(batch.resends, std::memory_order_relaxed);
     }
-    if (state_ == state::draining) {
-      if (in_flight_ == 0) close();
+    if (unacked_.written_through() <= pinged_through_) return;
+    pinged_through_ = unacked_.written_through();
+    std::string id = client_.next_id();
+    pings_.push_back({id, pinged_through_});
+    client_.send_iq(ping_request(options_.client.domain, id), options_.reply_timeout,
+                    [this, id](result<xml_element> r) { on_ping_answer(id, r); });
+  }
+
+  // A ping of this connection answered (in time or late), or failed.
+  void on_ping_answer(std::string_view id, const result<xml_element>& r) {
+    if (state_ == state::done) return;
+    auto it = std::find_if(pings_.begin(), pings_.end(), [&](const ping& p) { return p.id == id; });
+    if (it == pings_.end()) return;  // an older connection's, or already settled
+    if (!r && r.error().kind == error_kind::timeout) {
+      // The server (or its database) is slow or down: keep waiting; the
+      // answer still acknowledges when it comes.
+      run_.ack_timeouts.fetch_add(1, std::memory_order_relaxed);
+      it->timed_out = true;
+      set_stalled(true);
       return;
     }
-    if (options_.interval.count() == 0) {
+    // The connection ended (its pending IQs fail with the stream error, if
+    // any, before on_closed runs): the next connection resends.
+    if (!r && (r.error().kind != error_kind::remote || !client_.bound())) return;
+    std::uint64_t through = it->through;
+    pings_.erase(pings_.begin(), it + 1);  // answered in order: the earlier ones are covered
+    set_stalled(
+        std::any_of(pings_.begin(), pings_.end(), [](const ping& p) { return p.timed_out; }));
+    std::size_t n = unacked_.acknowledge(through);
+    run_.reports_unacknowledged.fetch_sub(n, std::memory_order_relaxed);
+    if (r) {
+      run_.reports_acknowledged.fetch_add(n, std::memory_order_relaxed);
+    } else {
+      // The server says a write since its last answer was lost for good; it
+      // cannot say which, so none of these is acknowledged.
+      run_.reports_lost.fetch_add(n, std::memory_order_relaxed);
+      run_.record_error(room_.name() + ": the server lost a report of " + std::to_string(n) + " (" +
+                        r.error().condition + ")");
+    }
+    if (state_ != state::up) return;
+    if (draining_) {
+      settle_drain();
+    } else if (options_.interval.count() == 0) {
       pump();
-    } else if (report_due_) {
+    } else if (report_due_ && !unacked_.full()) {
       report_due_ = false;
-      send_group(1);
+      make_reports(1);
     }
   }
 
@@ -298,29 +424,57 @@ class device {
     query_in_flight_ = true;
     run_.queries_sent.fetch_add(1, std::memory_order_relaxed);
     auto asked = steady::now();
-    client_.send_iq(recommend_request(options_.client.domain, room_.name()), options_.reply_timeout,
-                    [this, asked](result<xml_element> r) {
-                      query_in_flight_ = false;
-                      if (state_ == state::closing || state_ == state::done) return;
-                      if (!r) {
-                        run_.record_error(room_.name() + ": recommendation: " + r.error().message);
-                        return;
-                      }
-                      run_.rtt.record(std::chrono::duration_cast<std::chrono::microseconds>(
-                          steady::now() - asked));
-                      auto answer = parse_recommendation(*r);
-                      if (!answer) {
-                        run_.record_error(room_.name() + ": " + answer.error().message);
-                        return;
-                      }
-                      run_.queries_answered.fetch_add(1, std::memory_order_relaxed);
-                      room_.steer(*answer);
-                    });
+    client_.send_iq(
+        recommend_request(options_.client.domain, room_.name()), options_.reply_timeout,
+        [this, asked](result<xml_element> r) {
+          query_in_flight_ = false;
+          if (state_ == state::closing || state_ == state::done) return;
+          if (!r) {
+            // Unanswered (timeout, lost connection) is no error:
+            // asked minus answered shows it.
+            if (r.error().kind == error_kind::remote && client_.bound())
+              run_.record_error(room_.name() + ": recommendation: " + r.error().message);
+            return;
+          }
+          run_.rtt.record(
+              std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - asked));
+          auto answer = parse_recommendation(*r);
+          if (!answer) {
+            run_.record_error(room_.name() + ": " + answer.error().message);
+            return;
+          }
+          run_.queries_answered.fetch_add(1, std::memory_order_relaxed);
+          room_.steer(*answer);
+        });
+  }
+
+  // While draining: closes once nothing is left to acknowledge; true when
+  // the device is closing or done.
+  bool settle_drain() {
+    if (!unacked_.empty()) return false;
+    if (state_ == state::up) {
+      close();
+    } else if (state_ == state::down) {
+      client_.close();  // stops reconnecting
+      done();
+    }
+    return true;
+  }
+
+  // drain_timeout has passed: what is still held is lost.
+  void give_up_draining() {
+    if (state_ == state::up) {
+      close();
+    } else if (state_ == state::down) {
+      client_.close();
+      done();
+    }
   }
 
   void close() {
-    state_ = state::closing;
+    set_state(state::closing);
     timer_.cancel();
+    drain_timer_.cancel();
     client_.close();  // on_closed(nullopt) follows
   }
 
@@ -332,8 +486,9 @@ class device {
 
   void done() {
     if (state_ == state::done) return;
-    state_ = state::done;
+    set_state(state::done);
     timer_.cancel();
+    drain_timer_.cancel();
     run_.device_done();
   }
 
@@ -345,13 +500,16 @@ class device {
   const simulator_options& options_;
   client client_;
   room_model room_;
-  asio::steady_timer timer_;
+  asio::steady_timer timer_, drain_timer_;
   std::minstd_rand random_;
   state state_ = state::waiting;
+  bool draining_ = false;
   bool was_bound_ = false;
+  bool stalled_ = false;  // a ping of this connection went unanswered past reply_timeout
   std::uint64_t seq_ = 0;
-  std::size_t in_flight_ = 0;         // reports sent and not yet acknowledged
-  std::size_t rejected_pending_ = 0;  // refusals not yet matched to an acknowledgement
+  unacked_queue unacked_;
+  std::deque<ping> pings_;            // this connection's unanswered pings, in order
+  std::uint64_t pinged_through_ = 0;  // the mark of this connection's last ping
   bool report_due_ = false;
   bool query_in_flight_ = false;
   steady::time_point next_report_{}, next_query_{};
@@ -369,6 +527,11 @@ void fleet::record_error(const std::string& what) {
   errors.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex);
   if (first_error.empty()) first_error = what;
+}
+
+void fleet::record_disconnect(const std::string& why) {
+  std::lock_guard lock(mutex);
+  if (first_disconnect.empty()) first_disconnect = why;
 }
 
 void fleet::device_done() {
@@ -423,6 +586,8 @@ std::string new_run_id() {
 result<std::unique_ptr<simulator>> simulator::start(simulator_options o) {
   if (o.count == 0) return fail(error_kind::usage, "the device count must be at least 1");
   if (o.window == 0) return fail(error_kind::usage, "the window must be at least 1");
+  if (o.drain_timeout.count() < 0)
+    return fail(error_kind::usage, "the drain timeout must not be negative");
   if (o.interval.count() < 0 || o.jitter.count() < 0 || o.query_every.count() < 0 ||
       o.duration.count() < 0 || o.reply_timeout.count() <= 0)
     return fail(error_kind::usage, "durations must not be negative");
@@ -500,6 +665,13 @@ simulator_stats simulator::stats() const {
   s.connected = p.connected.load(std::memory_order_relaxed);
   s.peak_connected = p.peak_connected.load(std::memory_order_relaxed);
   s.failed = p.failed.load(std::memory_order_relaxed);
+  s.reconnecting = p.reconnecting.load(std::memory_order_relaxed);
+  s.waiting_for_acks = p.waiting_for_acks.load(std::memory_order_relaxed);
+  s.disconnects = p.disconnects.load(std::memory_order_relaxed);
+  s.reconnects = p.reconnects.load(std::memory_order_relaxed);
+  s.reports_resent = p.reports_resent.load(std::memory_order_relaxed);
+  s.reports_unacknowledged = p.reports_unacknowledged.load(std::memory_order_relaxed);
+  s.ack_timeouts = p.ack_timeouts.load(std::memory_order_relaxed);
   s.reports_sent = p.reports_sent.load(std::memory_order_relaxed);
   s.reports_acknowledged = p.reports_acknowledged.load(std::memory_order_relaxed);
   s.reports_rejected = p.reports_rejected.load(std::memory_order_relaxed);
@@ -514,7 +686,11 @@ simulator_stats simulator::stats() const {
   s.rtt_p99_ms = ms(p.rtt.quantile(0.99));
   std::lock_guard lock(p.mutex);
   s.first_error = p.first_error;
+  s.first_disconnect = p.first_disconnect;
   s.finished = p.finished;
+  // Once the run has ended, nothing still held will be acknowledged.
+  s.reports_lost =
+      p.reports_lost.load(std::memory_order_relaxed) + (p.finished ? s.reports_unacknowledged : 0);
   s.elapsed_seconds =
       std::chrono::duration<double>((p.finished ? p.ended : steady::now()) - p.started).count();
   return s;
