@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/private_mariadb.hpp"
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
 #include "support/store_records.hpp"
@@ -24,37 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string script = IOTXMPP_SOURCE_DIR "/scripts/test-mariadb";
-
-// A MariaDB server in a temporary directory, stopped and removed at the end.
-class private_mariadb {
- public:
-  private_mariadb() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "iotxmpp_outage_XXXXXX").string();
-    if (mkdtemp(tmpl.data())) dir_ = tmpl;
-  }
-  ~private_mariadb() {
-    if (dir_.empty()) return;
-    test::run_process({script, "stop", dir_});
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  // Runs `scripts/test-mariadb <what> DIR`; empty on success, else its stderr.
-  std::string run(const std::string& what) {
-    if (dir_.empty()) return "mkdtemp failed";
-    auto r = test::run_process({script, what, dir_}, {}, 60s);
-    return r.exit_code == 0 ? std::string() : what + " failed: " + r.err;
-  }
-  std::string url() const {
-    std::ifstream in(dir_ + "/url");
-    std::string u;
-    std::getline(in, u);
-    return u;
-  }
-
- private:
-  std::string dir_;
-};
+using test::private_mariadb;
 
 // Sends this process's stderr (where the log goes) to a file until destroyed.
 class stderr_capture {
