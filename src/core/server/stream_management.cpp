@@ -41,12 +41,14 @@ std::string stream_management::too_high_text(std::uint32_t h) const {
 }
 
 void stream_management::drop_acknowledged() {
-  while (!queue_.empty() &&
-         static_cast<std::uint32_t>(acked_ - queue_base_) >= queue_.front().second) {
-    queue_base_ += queue_.front().second;
-    queued_bytes_ -= queue_.front().first.size();
-    queue_.pop_front();
+  if (!queue_) return;
+  auto& q = *queue_;
+  while (!q.empty() && static_cast<std::uint32_t>(acked_ - queue_base_) >= q.front().second) {
+    queue_base_ += q.front().second;
+    queued_bytes_ -= q.front().first.size();
+    q.pop_front();
   }
+  if (q.empty()) queue_.reset();
 }
 
 std::optional<std::string> stream_management::resume_from(std::uint32_t h) {
@@ -56,14 +58,17 @@ std::optional<std::string> stream_management::resume_from(std::uint32_t h) {
   drop_acknowledged();
   std::string again;
   std::uint32_t count = 0;
-  for (const auto& [bytes, n] : queue_) {
-    again += bytes;
-    count += n;
+  if (queue_) {
+    for (const auto& [bytes, n] : *queue_) {
+      again += bytes;
+      count += n;
+    }
+    // The client counts what it gets from h on: the first queued chunk may
+    // hold stanzas it had (a feed batch acknowledged in part); they come
+    // again. With nothing queued, everything sent was acknowledged: out_ is h.
+    out_ = queue_base_ + count;
+    acked_ = queue_base_;
   }
-  // The client counts what it gets from h on: the first queued chunk may
-  // hold stanzas it had (a feed batch acknowledged in part); they come again.
-  out_ = queue_base_ + count;
-  acked_ = queue_base_;
   asked_ = false;
   return again;
 }
@@ -71,7 +76,11 @@ std::optional<std::string> stream_management::resume_from(std::uint32_t h) {
 bool stream_management::sent(std::string_view bytes, std::uint32_t n) {
   if (!enabled_) return false;
   if (resumable() && n > 0) {
-    queue_.emplace_back(std::string(bytes), n);
+    if (!queue_) {
+      queue_ = std::make_unique<std::deque<std::pair<std::string, std::uint32_t>>>();
+      queue_base_ = out_;
+    }
+    queue_->emplace_back(std::string(bytes), n);
     queued_bytes_ += bytes.size();
   }
   out_ += n;
