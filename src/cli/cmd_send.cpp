@@ -108,8 +108,9 @@ int send_all(const client_flags& flags,
     ++sent;
     c.poll();
   }
-  // The server answers a ping only after everything before it was handled
-  // and committed, so its reply proves the stanzas were processed.
+  // The server's XEP-0198 h (or, without stream management, its answer to a
+  // ping) covers a stanza only once it was handled and committed, so it
+  // proves the stanzas were processed.
   if (auto synced = c.sync(*timeout); !synced) return fail_with(synced.error());
   c.close();
   for (const auto& e : refused) report(e);
@@ -157,7 +158,8 @@ int run_raw(const client_flags& flags, const raw_flags& f) {
 runner setup_send(CLI::App& sub) {
   sub.description(
       "Send a status report, a presence change or raw stanzas, as a device would.\n"
-      "Exits 0 once the server has processed everything (a ping proves it); 5 with the\n"
+      "Exits 0 once the server has processed everything (its XEP-0198 acknowledgement,\n"
+      "or a ping when it offers no stream management, proves it); 5 with the\n"
       "server's error condition when it refused a stanza.");
   sub.require_subcommand(1);
 

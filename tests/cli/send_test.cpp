@@ -159,6 +159,63 @@ TEST(CliSend, ConnectFailureExits3AndSilenceExits4) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
+// scripted_server::negotiation with XEP-0198 offered and enabled, then `then`.
+scripted_server::script sm_negotiation(scripted_server::script then) {
+  auto s = scripted_server::negotiation("r");
+  std::string& bind_features = s[2].second;
+  bind_features.replace(bind_features.find("</stream:features>"), 0, "<sm xmlns='urn:xmpp:sm:3'/>");
+  s.push_back({"<enable xmlns='urn:xmpp:sm:3' resume='true'/>",
+               "<enabled xmlns='urn:xmpp:sm:3' id='sm-1' resume='true' max='60'/>"});
+  s.insert(s.end(), then.begin(), then.end());
+  return s;
+}
+
+TEST(CliSend, WithStreamManagementEveryRowIsStoredOnExit) {
+  test_server server;
+  auto db = open_test_store(server);
+  auto before = db->count_reports().value();
+  std::string lines;
+  for (int i = 0; i < 40; ++i)
+    lines += report("sm-" + std::to_string(i), "r" + std::to_string(i)) + "\n";
+  auto r = send(server, {"raw", "-l", "--json"}, lines);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Counted when the command has returned: its exit vouches for every row.
+  EXPECT_EQ(db->count_reports().value() - before, 40u);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["sent"], 40);
+  EXPECT_EQ(j["refused"], 0);
+}
+
+TEST(CliSend, WaitsForTheServersAckWhenStreamManagementIsOn) {
+  // Answers <r/> and never a ping: exit 0 proves the ack was the barrier.
+  scripted_server fake(
+      sm_negotiation({{"<r xmlns='urn:xmpp:sm:3'/>", "<a xmlns='urn:xmpp:sm:3' h='1'/>"}}));
+  auto r = run_iotxmpp({"send", "presence", "--timeout", "3s", "--server",
+                        "127.0.0.1:" + std::to_string(fake.port())});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(fake.received().find("urn:xmpp:ping"), std::string::npos) << fake.received();
+
+  // An ack that does not cover the stanza is no proof: it times out (exit 4).
+  scripted_server short_ack(
+      sm_negotiation({{"<r xmlns='urn:xmpp:sm:3'/>", "<a xmlns='urn:xmpp:sm:3' h='0'/>"}}));
+  r = run_iotxmpp({"send", "presence", "--timeout", "500ms", "--server",
+                   "127.0.0.1:" + std::to_string(short_ack.port())});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+}
+
+TEST(CliSend, WithoutStreamManagementThePingIsTheBarrier) {
+  scripted_server fake(
+      scripted_server::negotiation("r", {{"urn:xmpp:ping", "<iq type='result' id='c1'/>"}}));
+  auto r = run_iotxmpp({"send", "presence", "--timeout", "3s", "--server",
+                        "127.0.0.1:" + std::to_string(fake.port())});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string got = fake.received();
+  EXPECT_NE(got.find("urn:xmpp:ping"), std::string::npos) << got;
+  EXPECT_EQ(got.find("<enable"), std::string::npos) << got;
+  EXPECT_EQ(got.find("<r xmlns"), std::string::npos) << got;
+}
+
 TEST(CliSend, ServerComesFromTheEnvironment) {
   test_server server;
   auto r = run_iotxmpp({"send", "status", "--room", "envroom", "--temperature", "5"}, {}, 20s,

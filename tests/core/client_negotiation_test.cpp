@@ -569,6 +569,119 @@ TEST(ClientNegotiationSasl, LoginAgainstTheServersNegotiationStillBinds) {
   EXPECT_EQ(run.d.client.bound_jid().to_string(), "dev0001@iot.local/r");
 }
 
+// --- XEP-0198 stream management --------------------------------------------
+
+constexpr const char* bind_and_sm =
+    "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+    "<sm xmlns='urn:xmpp:sm:3'/></stream:features>";
+constexpr const char* bind_result =
+    "<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+    "<jid>1@127.0.0.1/r</jid></bind></iq>";
+
+// Anonymous login up to the bind result, with these post-auth features;
+// the step the bind result gave.
+client_negotiation::step up_to_bind_result(driver& d, const char* bind_features) {
+  d.header();
+  d.feed(anonymous);
+  d.feed(success);
+  d.header();
+  EXPECT_NE(d.feed(bind_features).send.find("urn:ietf:params:xml:ns:xmpp-bind"), std::string::npos);
+  return d.feed(bind_result);
+}
+
+client_login anonymous_login(bool sm = true) {
+  client_login l;
+  l.resource = "r";
+  l.stream_management = sm;
+  return l;
+}
+
+TEST(ClientNegotiationSm, EnablesWithResumptionAfterBindWhenOffered) {
+  driver d(anonymous_login());
+  auto s = up_to_bind_result(d, bind_and_sm);
+  EXPECT_FALSE(s.failure);
+  EXPECT_FALSE(s.bound) << "not done before the server answered <enable/>";
+  EXPECT_EQ(s.send, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+  EXPECT_EQ(d.client.current(), client_negotiation::phase::enable_sm);
+  EXPECT_EQ(d.client.bound_jid().to_string(), "1@127.0.0.1/r");
+
+  s = d.feed("<enabled xmlns='urn:xmpp:sm:3' id='abc123' resume='true' max='300'/>");
+  EXPECT_FALSE(s.failure);
+  EXPECT_TRUE(s.bound);
+  EXPECT_EQ(s.send, "");
+  EXPECT_EQ(d.client.current(), client_negotiation::phase::bound);
+  ASSERT_TRUE(d.client.stream_management());
+  EXPECT_EQ(d.client.stream_management()->id, "abc123");
+  EXPECT_TRUE(d.client.stream_management()->resume);
+  EXPECT_EQ(d.client.stream_management()->max_seconds, 300u);
+  EXPECT_EQ(d.client.sm_refusal(), "");
+}
+
+TEST(ClientNegotiationSm, EnabledWithoutResumption) {
+  // serve --resume-window 0: <enabled/> without an id.
+  driver d(anonymous_login());
+  up_to_bind_result(d, bind_and_sm);
+  auto s = d.feed("<enabled xmlns='urn:xmpp:sm:3'/>");
+  EXPECT_TRUE(s.bound);
+  ASSERT_TRUE(d.client.stream_management());
+  EXPECT_FALSE(d.client.stream_management()->resume);
+  EXPECT_EQ(d.client.stream_management()->id, "");
+  EXPECT_EQ(d.client.stream_management()->max_seconds, 0u);
+
+  // resume='true' without an id gives nothing to resume with.
+  driver odd(anonymous_login());
+  up_to_bind_result(odd, bind_and_sm);
+  EXPECT_TRUE(odd.feed("<enabled xmlns='urn:xmpp:sm:3' resume='true' max='x'/>").bound);
+  ASSERT_TRUE(odd.client.stream_management());
+  EXPECT_FALSE(odd.client.stream_management()->resume);
+  EXPECT_EQ(odd.client.stream_management()->max_seconds, 0u);
+}
+
+TEST(ClientNegotiationSm, FailedGoesOnWithoutStreamManagement) {
+  driver d(anonymous_login());
+  up_to_bind_result(d, bind_and_sm);
+  auto s = d.feed(
+      "<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+      "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+  EXPECT_FALSE(s.failure);
+  EXPECT_TRUE(s.bound);
+  EXPECT_EQ(s.send, "");
+  EXPECT_FALSE(d.client.stream_management());
+  EXPECT_EQ(d.client.sm_refusal(), "unexpected-request");
+
+  driver bare(anonymous_login());
+  up_to_bind_result(bare, bind_and_sm);
+  EXPECT_TRUE(bare.feed("<failed xmlns='urn:xmpp:sm:3'/>").bound);
+  EXPECT_EQ(bare.client.sm_refusal(), "undefined-condition");
+}
+
+TEST(ClientNegotiationSm, NotOfferedOrNotWantedBindsAtOnce) {
+  driver not_offered(anonymous_login());
+  auto s = up_to_bind_result(not_offered, bind_offered);
+  EXPECT_TRUE(s.bound);
+  EXPECT_EQ(s.send, "");
+  EXPECT_FALSE(not_offered.client.stream_management());
+
+  driver not_wanted(anonymous_login(false));
+  s = up_to_bind_result(not_wanted, bind_and_sm);
+  EXPECT_TRUE(s.bound);
+  EXPECT_EQ(s.send, "");
+  EXPECT_FALSE(not_wanted.client.stream_management());
+  EXPECT_EQ(not_wanted.client.sm_refusal(), "");
+}
+
+TEST(ClientNegotiationSm, AnythingElseWhileEnablingIsAProtocolError) {
+  driver d(anonymous_login());
+  up_to_bind_result(d, bind_and_sm);
+  auto s = d.feed("<message from='x@y'/>");
+  ASSERT_TRUE(s.failure);
+  EXPECT_EQ(s.failure->kind, error_kind::protocol);
+  // <enabled/> in another namespace is not XEP-0198's.
+  driver other(anonymous_login());
+  up_to_bind_result(other, bind_and_sm);
+  EXPECT_TRUE(other.feed("<enabled xmlns='urn:xmpp:sm:2'/>").failure);
+}
+
 TEST(RemoteError, ReadsStreamAndStanzaErrors) {
   pugi::xml_document doc;
   doc.load_string(

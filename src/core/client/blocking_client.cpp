@@ -109,6 +109,18 @@ result<xml_element> blocking_client::iq(xml_element request, std::chrono::millis
 
 result<void> blocking_client::sync(std::chrono::milliseconds timeout) {
   auto& c = impl_->c;
+  if (c.stream_management()) {
+    std::optional<result<void>> outcome;
+    c.when_acked(timeout, [&](result<void> r) { outcome = std::move(r); });
+    auto reason = run_until([&] { return outcome.has_value(); }, timeout + std::chrono::seconds(5));
+    if (reason == stop_reason::done) return *outcome;
+    if (reason == stop_reason::interrupted) {
+      c.close();
+      run_until([&] { return outcome.has_value(); }, std::chrono::seconds(1));
+      return std::unexpected(interrupted_error());
+    }
+    return fail(error_kind::timeout, "no acknowledgement within the timeout");
+  }
   auto reply = iq(ping_request(c.options().domain, c.next_id()), timeout);
   if (!reply) return std::unexpected(reply.error());
   return {};

@@ -30,8 +30,11 @@ class blocking_client {
   // Sends the IQ and waits for its reply (client::send_iq).
   result<xml_element> iq(xml_element request, std::chrono::milliseconds timeout);
 
-  // Sends a ping and waits for its reply: the server answers it only once
-  // everything sent before was processed and committed (PROTOCOL.md §3.4).
+  // Waits until the server has processed and committed everything sent
+  // before. With stream management, until the server's h covers every
+  // stanza sent (client::when_acked; PROTOCOL.md §3.5); without it, by a
+  // ping, which the server answers only once everything sent before was
+  // processed and committed (PROTOCOL.md §3.4).
   result<void> sync(std::chrono::milliseconds timeout);
 
   // Runs the handlers that are ready now, without waiting (so that queued

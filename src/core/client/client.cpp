@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -88,6 +89,66 @@ std::string handshake_problem(SSL* ssl, const boost::system::error_code& ec) {
   return ec.message();
 }
 
+// Whether the start tag `tag` ("<name attr='v' ...>") declares
+// xmlns='urn:xmpp:sm:3'.
+bool in_sm_namespace(std::string_view tag) {
+  for (std::string_view quote : {"'", "\""}) {
+    std::string needle = "xmlns=" + std::string(quote) + std::string(ns::sm) + std::string(quote);
+    auto at = tag.find(needle);
+    if (at != std::string_view::npos && at > 0 &&
+        (tag[at - 1] == ' ' || tag[at - 1] == '\t' || tag[at - 1] == '\n' || tag[at - 1] == '\r'))
+      return true;
+  }
+  return false;
+}
+
+// The stanzas in `xml`, serialized top-level elements as send() gets them:
+// elements at depth 0, not counting urn:xmpp:sm:3 ones (nonzas). Skips
+// comments, CDATA and processing instructions; attribute values may hold
+// '>' and '/' inside their quotes. Well-formedness is the caller's.
+std::uint32_t count_stanzas(std::string_view xml) {
+  std::uint32_t n = 0;
+  int depth = 0;
+  std::size_t i = 0;
+  auto skip_past = [&](std::string_view end) {
+    auto at = xml.find(end, i);
+    i = at == std::string_view::npos ? xml.size() : at + end.size();
+  };
+  while ((i = xml.find('<', i)) != std::string_view::npos) {
+    std::string_view rest = xml.substr(i);
+    if (rest.starts_with("<!--")) {
+      skip_past("-->");
+    } else if (rest.starts_with("<![CDATA[")) {
+      skip_past("]]>");
+    } else if (rest.starts_with("<?") || rest.starts_with("<!")) {
+      skip_past(">");
+    } else if (rest.starts_with("</")) {
+      skip_past(">");
+      --depth;
+    } else {
+      // A start tag: find its end outside quoted attribute values.
+      std::size_t j = i + 1;
+      char quote = 0;
+      for (; j < xml.size(); ++j) {
+        char c = xml[j];
+        if (quote) {
+          if (c == quote) quote = 0;
+        } else if (c == '\'' || c == '"') {
+          quote = c;
+        } else if (c == '>') {
+          break;
+        }
+      }
+      std::string_view tag = xml.substr(i, j - i + 1);
+      bool empty = j > i + 1 && j < xml.size() && xml[j - 1] == '/';
+      if (depth == 0 && !in_sm_namespace(tag)) ++n;
+      if (!empty) ++depth;
+      i = j + 1;
+    }
+  }
+  return n;
+}
+
 std::string seconds_text(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
@@ -103,6 +164,26 @@ struct client::impl : std::enable_shared_from_this<impl> {
     std::string id;
     steady::time_point deadline;
     iq_handler done;
+  };
+
+  struct ack_waiter {
+    std::uint32_t upto;  // covered once the server's h reaches this count
+    steady::time_point deadline;
+    ack_handler done;
+  };
+
+  // XEP-0198 on the bound connection, made only when the server enabled it
+  // (a client without it pays one pointer). Counts wrap at 2^32.
+  struct sm_state {
+    std::uint32_t sent = 0;       // our stanzas since <enable/>
+    std::uint32_t acked = 0;      // the server's last h
+    std::uint32_t handled = 0;    // the server's stanzas we read
+    std::uint32_t requested = 0;  // `sent` when our last <r/> went out
+    std::vector<ack_waiter> waiting;
+    sm_enabled enabled;  // the id and window, for resumption
+    // Why we ended the stream ourselves (the server broke XEP-0198):
+    // reported once the closing handshake is over.
+    std::optional<error> ending;
   };
 
   impl(asio::io_context& io, client_options o)
@@ -134,6 +215,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   bool writing_ = false;
 
   std::vector<pending_iq> pending_;
+  std::unique_ptr<sm_state> sm_;
   connect_handler connect_done_;
   steady::time_point connect_deadline_ = never;
   steady::time_point close_deadline_ = never;
@@ -211,7 +293,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     negotiation_.emplace(client_login{
         options_.domain, options_.resource, options_.user, options_.password,
         options_.tls != client_options::tls_mode::starttls_if_offered || !options_.tls_ca.empty(),
-        options_.allow_plain_over_plaintext});
+        options_.allow_plain_over_plaintext, options_.stream_management});
     if (options_.tls == client_options::tls_mode::direct) {
       start_tls();
       return;
@@ -283,6 +365,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   void on_bound() {
     address_ = negotiation_->bound_jid();
+    sm_.reset();
+    if (const auto& sm = negotiation_->stream_management()) {
+      sm_ = std::make_unique<sm_state>();
+      sm_->enabled = *sm;
+    }
     negotiation_.reset();
     state_ = state::bound;
     connect_deadline_ = never;
@@ -413,6 +500,13 @@ struct client::impl : std::enable_shared_from_this<impl> {
       return;
     }
     if (state_ != state::bound) return;  // closing: nobody listens any more
+    if (element.attribute("xmlns").value() == ns::sm) {
+      on_sm(element);
+      return;
+    }
+    // Counted as read: the server's <r/> is answered with what we read
+    // before it, and on_stanza handles a stanza during its call.
+    if (sm_) ++sm_->handled;
     if (local_name(element) == "iq") {
       std::string_view type = element.attribute("type").value();
       if (type == "result" || type == "error") {
@@ -433,10 +527,94 @@ struct client::impl : std::enable_shared_from_this<impl> {
         write(error_reply(element, stanza_condition::service_unavailable, {},
                           element.attribute("from").value())
                   .str());
+        if (sm_) ++sm_->sent;
         return;
       }
     }
     if (on_stanza_) on_stanza_(element);
+  }
+
+  // --- stream management (XEP-0198) ---------------------------------------
+
+  void on_sm(pugi::xml_node element) {
+    if (!sm_) return;  // not enabled: nothing of ours to answer or count
+    std::string_view name = local_name(element);
+    if (name == "r") {
+      write("<a xmlns='" + std::string(ns::sm) + "' h='" + std::to_string(sm_->handled) + "'/>");
+      return;
+    }
+    if (name != "a") return;  // <enabled/> again, <failed/>: nothing to do
+    const char* text = element.attribute("h").value();
+    char* end = nullptr;
+    unsigned long long h = std::strtoull(text, &end, 10);
+    if (!*text || *end || h > 0xffffffffULL) {
+      end_stream(stream_condition::bad_format, "<a/> without a valid h", nullptr,
+                 error{error_kind::protocol, "the server sent <a/> without a valid h", {}});
+      return;
+    }
+    auto acked = static_cast<std::uint32_t>(h);
+    // Both counts wrap: compare the distances from the last ack.
+    if (static_cast<std::uint32_t>(acked - sm_->acked) >
+        static_cast<std::uint32_t>(sm_->sent - sm_->acked)) {
+      xml_element app("handled-count-too-high");
+      app.set("xmlns", ns::sm);
+      app.set("h", std::to_string(acked));
+      app.set("send-count", std::to_string(sm_->sent));
+      end_stream(stream_condition::undefined_condition, {}, &app,
+                 error{error_kind::protocol,
+                       "the server acknowledged " + std::to_string(acked) + " stanzas of " +
+                           std::to_string(sm_->sent) + " sent",
+                       "handled-count-too-high"});
+      return;
+    }
+    sm_->acked = acked;
+    // Take the covered waiters out first: a handler may send, wait again or
+    // close, which changes the list.
+    std::vector<ack_waiter> covered;
+    auto& waiting = sm_->waiting;
+    auto is_covered = [&](const ack_waiter& w) {
+      return static_cast<std::uint32_t>(sm_->sent - w.upto) >=
+             static_cast<std::uint32_t>(sm_->sent - acked);
+    };
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (is_covered(*it)) {
+        covered.push_back(std::move(*it));
+        it = waiting.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& w : covered) w.done({});
+  }
+
+  void when_acked(std::chrono::milliseconds timeout, ack_handler done) {
+    auto later = [&](result<void> r) {
+      asio::post(io_, [done = std::move(done), r = std::move(r)] { done(r); });
+    };
+    if (state_ != state::bound) return later(fail(error_kind::connect, "not connected"));
+    if (!sm_)
+      return later(fail(error_kind::usage, "stream management is not enabled on this connection"));
+    if (sm_->acked == sm_->sent) return later({});
+    sm_->waiting.push_back({sm_->sent, steady::now() + timeout, std::move(done)});
+    if (sm_->requested != sm_->sent) {
+      // An <r/> already out covers only what was sent before it.
+      sm_->requested = sm_->sent;
+      write("<r xmlns='" + std::string(ns::sm) + "'/>");
+    }
+    rearm();
+  }
+
+  // Ends the stream ourselves: sends the stream error, fails what waits,
+  // and reports `why` once the server closed too (or the close wait passed).
+  void end_stream(stream_condition condition, std::string_view text, const xml_element* app,
+                  error why) {
+    state_ = state::closing;
+    sm_->ending = why;
+    write(stream_error(condition, text, app));
+    close_deadline_ = steady::now() + std::min<std::chrono::milliseconds>(options_.connect_timeout,
+                                                                          longest_close_wait);
+    fail_pending(why);
+    rearm();
   }
 
   void apply(client_negotiation::step step) {
@@ -512,19 +690,25 @@ struct client::impl : std::enable_shared_from_this<impl> {
       return;
     }
     if (state_ != state::bound && state_ != state::closing) return;
+    if (sm_ && sm_->ending) why = std::move(sm_->ending);
     drop_connection();
     state_ = state::idle;
     close_deadline_ = never;
     error lost = why ? *why : error{error_kind::connect, "connection closed", {}};
     fail_pending(lost);
+    sm_.reset();
     if (on_closed_) on_closed_(why);
     if (why) after_loss(*why);
   }
 
+  // Fails every IQ and ack that waits.
   void fail_pending(const error& e) {
     auto pending = std::move(pending_);
     pending_.clear();
+    std::vector<ack_waiter> waiting;
+    if (sm_) waiting = std::exchange(sm_->waiting, {});
     for (auto& p : pending) p.done(std::unexpected(e));
+    for (auto& w : waiting) w.done(std::unexpected(e));
   }
 
   void close() {
@@ -562,6 +746,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
     if (state_ == state::closing) t = std::min(t, close_deadline_);
     if (state_ == state::waiting) t = std::min(t, reconnect_at_);
     for (const auto& p : pending_) t = std::min(t, p.deadline);
+    if (sm_)
+      for (const auto& w : sm_->waiting) t = std::min(t, w.deadline);
     return t;
   }
 
@@ -602,6 +788,17 @@ struct client::impl : std::enable_shared_from_this<impl> {
           fail(error_kind::timeout, "no reply to IQ '" + expired.id + "' within the timeout"));
       i = 0;  // the handler may have changed the list
     }
+    for (std::size_t i = 0; sm_ && i < sm_->waiting.size();) {
+      if (sm_->waiting[i].deadline > now) {
+        ++i;
+        continue;
+      }
+      ack_waiter expired = std::move(sm_->waiting[i]);
+      sm_->waiting.erase(sm_->waiting.begin() + static_cast<std::ptrdiff_t>(i));
+      expired.done(
+          fail(error_kind::timeout, "no acknowledgement from the server within the timeout"));
+      i = 0;  // the handler may have changed the list
+    }
     rearm();
   }
 };
@@ -619,6 +816,7 @@ client::~client() {
   impl_->on_down_ = nullptr;
   impl_->connect_done_ = nullptr;
   impl_->pending_.clear();
+  impl_->sm_.reset();
   impl_->drop_connection();
   impl_->state_ = impl::state::idle;
   impl_->timer_.cancel();
@@ -643,7 +841,20 @@ result<void> client::send(std::string_view stanzas) {
   if (i.outbox_.size() + i.in_flight_.size() + stanzas.size() > i.options_.max_queued_bytes)
     return fail(error_kind::io, "write queue full", "resource-constraint");
   i.write(stanzas);
+  if (i.sm_) i.sm_->sent += count_stanzas(stanzas);
   return {};
+}
+
+bool client::stream_management() const { return impl_->state_ == impl::state::bound && impl_->sm_; }
+
+std::optional<client::sm_counts> client::stream_counts() const {
+  const auto& sm = impl_->sm_;
+  if (!sm || impl_->state_ != impl::state::bound) return std::nullopt;
+  return sm_counts{sm->sent, sm->acked, sm->handled};
+}
+
+void client::when_acked(std::chrono::milliseconds timeout, ack_handler done) {
+  impl_->when_acked(timeout, std::move(done));
 }
 
 std::size_t client::queued_bytes() const {

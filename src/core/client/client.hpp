@@ -2,7 +2,8 @@
 // The XMPP client every client subcommand uses (PROTOCOL.md from the
 // device's side): connect with a timeout, negotiate (TLS, SASL), bind,
 // send stanzas, await IQ replies by id, receive pushed stanzas, close
-// gracefully, and reconnect with back-off. Asynchronous on a caller's
+// gracefully, and reconnect with back-off; with XEP-0198 stream management
+// when the server offers it (counts and acks, no resumption yet). Asynchronous on a caller's
 // io_context, so thousands of clients share one thread: no thread per
 // client, one write in flight and a bounded queue, one timer each, and a
 // read buffer shared by all clients of a thread. Asio stays behind the pimpl.
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,6 +58,10 @@ struct client_options {
   // Let PLAIN send the password without TLS when the server offers nothing
   // better (a lab on a trusted network).
   bool allow_plain_over_plaintext = false;
+  // Enable XEP-0198 stream management (with resume='true') after bind when
+  // the server offers it, so that when_acked() can tell what the server
+  // handled. Off: the stream never has it.
+  bool stream_management = true;
 
   // From the start of connect() until bound: name resolution, TCP connect
   // and negotiation together.
@@ -77,6 +83,7 @@ class client {
   using iq_handler = std::function<void(result<xml_element>)>;
   using stanza_handler = std::function<void(pugi::xml_node)>;
   using closed_handler = std::function<void(const std::optional<error>&)>;
+  using ack_handler = std::function<void(result<void>)>;
 
   client(boost::asio::io_context& io, client_options options);
   // Drops the connection at once (no closing handshake); no handler is
@@ -106,7 +113,9 @@ class client {
 
   // Queues one or more serialized stanzas, written in order. Fails (nothing
   // queued) when not bound (connect) or when the queue would pass
-  // max_queued_bytes (io, condition "resource-constraint").
+  // max_queued_bytes (io, condition "resource-constraint"). With stream
+  // management, each top-level element counts as one stanza sent, except
+  // the urn:xmpp:sm:3 ones (the server does not count those either).
   result<void> send(std::string_view stanzas);
   // Bytes queued or being written.
   std::size_t queued_bytes() const;
@@ -120,6 +129,31 @@ class client {
   // (type='error'), timeout when no reply came within `timeout`, connect when
   // the connection ended first or was not up. Never called synchronously.
   void send_iq(xml_element request, std::chrono::milliseconds timeout, iq_handler done);
+
+  // True while bound with XEP-0198 stream management enabled on this
+  // connection (the server offered it and options().stream_management).
+  bool stream_management() const;
+  // Stream management's counts on this connection (nullopt without it):
+  // stanzas sent since <enable/>, how many of them the server's last
+  // <a h/> acknowledged, and the server's stanzas handled here (each
+  // counted as it is read, before on_stanza sees it; the <a h/> that
+  // answers the server's <r/> carries it at once). All wrap at 2^32.
+  struct sm_counts {
+    std::uint32_t sent = 0;
+    std::uint32_t acked = 0;
+    std::uint32_t handled = 0;
+  };
+  std::optional<sm_counts> stream_counts() const;
+
+  // Calls `done` once the server's h covers every stanza sent (queued by
+  // send or send_iq) before this call, asking for it with <r/> unless a
+  // request covering them is out already. The server's h counts a status
+  // report only once it is committed (PROTOCOL.md §3.5), so ok means
+  // stored. Errors: usage when stream management is not enabled, connect
+  // when not bound, timeout when no covering <a/> came within `timeout`,
+  // and the connection's error (as on_closed gets it) when it ended first.
+  // Never called synchronously.
+  void when_acked(std::chrono::milliseconds timeout, ack_handler done);
 
   // Called for each stanza the server pushes (messages, presence, and IQ
   // replies nobody waits for). The node is valid during the call only.

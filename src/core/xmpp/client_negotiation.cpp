@@ -150,18 +150,10 @@ client_negotiation::step client_negotiation::on_element(pugi::xml_node element) 
       error e = stanza_error_of(element);
       return failed(error_kind::remote, "bind refused: " + e.condition, e.condition);
     }
-    if (type == "result") {
-      auto text = child_in(element, "bind", ns::bind).child_value("jid");
-      auto bound = jid::parse(text);
-      if (!bound || bound->is_bare())
-        return failed(error_kind::protocol, "bind result without a full JID");
-      bound_ = std::move(*bound);
-      phase_ = phase::bound;
-      step s;
-      s.bound = true;
-      return s;
-    }
+    if (type == "result") return on_bind_result(element);
   }
+  if (phase_ == phase::enable_sm && xmlns == ns::sm && (name == "enabled" || name == "failed"))
+    return on_sm(name, element);
   return failed(error_kind::protocol,
                 "unexpected <" + std::string(element.name()) + "> during stream negotiation");
 }
@@ -182,10 +174,57 @@ client_negotiation::step client_negotiation::on_features(pugi::xml_node features
   }
   if (!child_in(features, "bind", ns::bind))
     return failed(error_kind::protocol, "the server does not offer resource binding");
+  sm_offered_ = static_cast<bool>(child_in(features, "sm", ns::sm));
   xml_element request = iq("set", "bind");
   xml_element& bind = request.add_child("bind").set("xmlns", ns::bind);
   if (!login_.resource.empty()) bind.add_child("resource").set_text(login_.resource);
   s.send = request.str();
+  return s;
+}
+
+client_negotiation::step client_negotiation::on_bind_result(pugi::xml_node iq) {
+  auto text = child_in(iq, "bind", ns::bind).child_value("jid");
+  auto bound = jid::parse(text);
+  if (!bound || bound->is_bare())
+    return failed(error_kind::protocol, "bind result without a full JID");
+  bound_ = std::move(*bound);
+  step s;
+  if (sm_offered_ && login_.stream_management) {
+    // XEP-0198 §3: enable right after bind, before any stanza, so that the
+    // counts of both sides start together.
+    s.send = "<enable xmlns='" + std::string(ns::sm) + "' resume='true'/>";
+    phase_ = phase::enable_sm;
+    return s;
+  }
+  phase_ = phase::bound;
+  s.bound = true;
+  return s;
+}
+
+client_negotiation::step client_negotiation::on_sm(std::string_view name, pugi::xml_node element) {
+  if (name == "enabled") {
+    sm_enabled e;
+    std::string_view resume = element.attribute("resume").value();
+    e.resume = resume == "true" || resume == "1";
+    if (e.resume) e.id = element.attribute("id").value();
+    if (e.id.empty()) e.resume = false;  // nothing to resume with
+    // XEP-0198 §3: max is the server's preferred maximum resumption time;
+    // a value that does not parse is taken as not said.
+    e.max_seconds = element.attribute("max").as_uint(0);
+    sm_ = std::move(e);
+  } else {
+    // XEP-0198 §3: <failed/> to <enable/> leaves a working stream without
+    // stream management.
+    for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling())
+      if (c.type() == pugi::node_element) {
+        sm_refusal_ = local_name(c);
+        break;
+      }
+    if (sm_refusal_.empty()) sm_refusal_ = "undefined-condition";
+  }
+  phase_ = phase::bound;
+  step s;
+  s.bound = true;
   return s;
 }
 

@@ -5,10 +5,12 @@
 // I/O, fed the framer's events as the server's negotiation is, so it is
 // tested without sockets. TLS itself is the caller's: the machine asks for
 // the handshake (step::start_tls) and is told when it is done
-// (tls_established).
+// (tls_established). After bind, when the server offered XEP-0198 and the
+// login asks for it, it enables stream management (PROTOCOL.md §3.5) before
+// it reports the stream bound.
 //
 //   header -> features -> [starttls -> tls_handshake -> header -> features]
-//          -> auth -> restart_features -> bind -> bound
+//          -> auth -> restart_features -> bind -> [enable_sm] -> bound
 
 #include <cstdint>
 #include <optional>
@@ -37,6 +39,17 @@ struct client_login {
   // PLAIN sends the password itself; it is used only over TLS unless this is
   // set (a lab without certificates).
   bool allow_plain_over_plaintext = false;
+  // After bind, send <enable resume='true'/> when the server offers
+  // urn:xmpp:sm:3. A <failed/> answer is no failure: the stream goes on
+  // without stream management.
+  bool stream_management = true;
+};
+
+// The server's <enabled/> (XEP-0198 §3).
+struct sm_enabled {
+  std::string id;                 // the resumption id; empty: not resumable
+  bool resume = false;            // the server will let this stream be resumed
+  std::uint32_t max_seconds = 0;  // how long it keeps it; 0: not said
 };
 
 class client_negotiation {
@@ -49,6 +62,7 @@ class client_negotiation {
     auth,              // SASL exchange under way
     restart_features,  // after <success/>: waiting for the new header
     bind,              // waiting for bind features, then the bind result
+    enable_sm,         // sent <enable/>, waiting for <enabled/> or <failed/>
     bound,
   };
 
@@ -58,7 +72,7 @@ class client_negotiation {
     std::string send;              // bytes for the server
     bool restart = false;          // a new stream follows: reset the framer
     bool start_tls = false;        // handshake now, then call tls_established()
-    bool bound = false;            // bound_jid() is valid from now on
+    bool bound = false;            // done: bound_jid(), stream_management() are valid
     std::optional<error> failure;  // negotiation failed: give up the connection
   };
 
@@ -85,6 +99,11 @@ class client_negotiation {
   const jid& bound_jid() const { return bound_; }
   // The SASL mechanism chosen (empty before the features).
   const std::string& mechanism() const { return mechanism_; }
+  // Stream management as the server enabled it; nullopt when it was not
+  // offered, not asked for, or refused.
+  const std::optional<sm_enabled>& stream_management() const { return sm_; }
+  // The condition of the server's <failed/> to <enable/> (empty: none).
+  const std::string& sm_refusal() const { return sm_refusal_; }
 
  private:
   step on_features(pugi::xml_node features);
@@ -92,6 +111,8 @@ class client_negotiation {
   step on_sasl(std::string_view name, pugi::xml_node element);
   step on_challenge(std::string_view payload);
   step on_success(std::string_view payload);
+  step on_bind_result(pugi::xml_node iq);
+  step on_sm(std::string_view name, pugi::xml_node element);
 
   client_login login_;
   phase phase_ = phase::header;
@@ -102,6 +123,9 @@ class client_negotiation {
   bool scram_final_sent_ = false;      // the client-final-message is out
   bool server_verified_ = false;       // the server-final-message was checked
   jid bound_;
+  bool sm_offered_ = false;  // the bind features carried <sm xmlns='urn:xmpp:sm:3'/>
+  std::optional<sm_enabled> sm_;
+  std::string sm_refusal_;
 };
 
 }  // namespace iotxmpp
