@@ -3,6 +3,7 @@
 // thread drives all connections. Prints one JSON object on stdout.
 //
 //   iotxmpp_loadgen ingest    --port P [--conns 50 --reports 20000 --size 300 --tag T --probe]
+//   iotxmpp_loadgen ingest    --port P --sm   (XEP-0198: <r/> and <a h/> instead of the ping)
 //   iotxmpp_loadgen ingest    --proto mqtt --port P --qos 1|0
 //   iotxmpp_loadgen ingest    --port P --domain localhost --sink   (Prosody: to a bound user)
 //   iotxmpp_loadgen logins    --port P [--sessions 5000 --inflight 200 --sources 8]
@@ -40,6 +41,7 @@ struct options {
   std::string room_prefix = "bench-";
   bool sink = false;   // XMPP: send to a bound user (Prosody), not the domain
   bool probe = false;  // ingest: measure recommend round trips meanwhile
+  bool sm = false;     // ingest over XMPP: end with XEP-0198 <r/> instead of a ping
   int qos = 1;
   std::size_t sessions = 5000, inflight = 200, samples = 2000;
   long gap_us = 500;
@@ -72,6 +74,10 @@ options parse(int argc, char** argv) {
     }
     if (k == "--probe") {
       o.probe = true;
+      continue;
+    }
+    if (k == "--sm") {
+      o.sm = true;
       continue;
     }
     if (k == "--warmup") {
@@ -154,9 +160,10 @@ json_object common(const options& o) {
       .text("proto", proto_name(o))
       .integer("port", o.t.to.port)
       .text("tls", tls[static_cast<int>(o.t.tls)]);
-  if (o.t.proto == protocol::xmpp)
+  if (o.t.proto == protocol::xmpp) {
     j.text("sasl", o.t.user_pattern.empty() ? "ANONYMOUS" : "SCRAM-SHA-256");
-  else
+    if (o.scenario == "ingest") j.text("barrier", o.sm ? "xep-0198" : "ping");
+  } else
     j.text("auth", o.t.user_pattern.empty() ? "anonymous" : "username/password");
   return j;
 }
@@ -174,6 +181,9 @@ std::string ingest_bytes(const options& o, std::size_t k, const std::string& to)
   std::string room = o.room_prefix + std::to_string(k);
   std::string out;
   out.reserve(o.reports * (o.size + 40) + 128);
+  // XEP-0198: enabled first (inside the timed span: one element), so h
+  // counts exactly the reports.
+  if (o.t.proto == protocol::xmpp && o.sm) out += "<enable xmlns='urn:xmpp:sm:3'/>";
   for (std::size_t i = 0; i < o.reports; ++i) {
     std::string id = o.tag + "-" + std::to_string(i);
     std::string report = xmpp_report(to, id, i + 1, room, o.size);
@@ -182,7 +192,9 @@ std::string ingest_bytes(const options& o, std::size_t k, const std::string& to)
     else
       out += mqtt_publish("iot/" + room, report, o.qos, static_cast<std::uint16_t>(i % 65535 + 1));
   }
-  if (o.t.proto == protocol::xmpp)
+  if (o.t.proto == protocol::xmpp && o.sm)
+    out += "<r xmlns='urn:xmpp:sm:3'/>";  // answered once every report is committed
+  else if (o.t.proto == protocol::xmpp)
     out += xmpp_ping(o.t.domain, "pe" + o.tag + "-" + std::to_string(k));
   else if (o.qos == 0)
     out += mqtt_pingreq();
@@ -225,7 +237,9 @@ std::string run_ingest(const options& o) {
     // A ping answer arrives only on its own connection, so its id cannot
     // be confused with another connection's ("pe…-1" vs "pe…-10").
     w.end =
-        needle_counter(xmpp ? "pe" + o.tag + "-" + std::to_string(k) : std::string(mqtt_pingresp));
+        needle_counter(!xmpp  ? std::string(mqtt_pingresp)
+                       : o.sm ? "<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(o.reports) + "'/>"
+                              : "pe" + o.tag + "-" + std::to_string(k));
     w.base = conns[k].received;
     conns[k].on_read = [&, k](connection& c, std::string_view d) {
       auto& w = watch[k];
