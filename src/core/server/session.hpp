@@ -249,7 +249,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // XEP-0198 elements after bind, and the count of stanzas sent.
   void on_stream_management(pugi::xml_node element);
   void count_sent(std::string_view bytes, std::uint32_t stanzas);
-  // Resumption (session_resume.cpp).
+  // Resumption (session_sm.cpp).
   struct handover;
   bool can_detach() const;
   void detach();

@@ -1,4 +1,5 @@
-// XEP-0198 resumption (PROTOCOL.md §3.5): a resumable session whose
+// XEP-0198 (PROTOCOL.md §3.5): the stream-management elements after bind,
+// the count of stanzas sent, and resumption. A resumable session whose
 // connection is lost detaches (no transport; still registered, subscribed,
 // and collecting what it is sent) for config.resume_window. A new connection
 // that sends <resume previd h/> in place of bind takes its state over: the
@@ -8,10 +9,52 @@
 // half runs on its own session's shard and they meet only through posts.
 
 #include "core/base/log.hpp"
+#include "core/base/random_id.hpp"
 #include "core/server/session.hpp"
 #include "core/xmpp/namespaces.hpp"
 
 namespace iotxmpp {
+
+void session::on_stream_management(pugi::xml_node element) {
+  if (!sm_) sm_ = std::make_unique<stream_management>();
+  const auto window = context().config.resume_window;
+  std::string id;
+  if (window.count() > 0 && !sm_->enabled() && local_name(element) == "enable") {
+    id = random_hex(16);
+    std::lock_guard lock(context().resume_mutex);
+    context().resumable[id] = shared_from_this();
+  }
+  auto a = sm_->on_element(
+      element, id,
+      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(window).count()));
+  if (a.fatal) {
+    xml_element app("handled-count-too-high");
+    app.set("xmlns", ns::sm);
+    if (a.too_high_h) {
+      app.set("h", std::to_string(*a.too_high_h));
+      app.set("send-count", std::to_string(sm_->sent_out()));
+    }
+    ending why = ending::error(*a.fatal, a.fatal_text);
+    if (a.too_high_h) why.app = &app;
+    end(why);
+    return;
+  }
+  if (!a.send.empty()) send(a.send);
+  if (a.after_commit.empty()) return;
+  // The <a/> vouches for every write queued before the <r/>: held like a
+  // ping's answer until they are committed.
+  std::string none;
+  if (commits_.in_flight()) {
+    commits_.defer(std::move(a.after_commit), std::move(none));
+    commits_.release([this](std::string& bytes) { send(bytes); });
+  } else {
+    send(commits_.vouch(a.after_commit, none));
+  }
+}
+
+void session::count_sent(std::string_view bytes, std::uint32_t stanzas) {
+  if (sm_ && sm_->sent(bytes, stanzas)) send(stream_management::request());
+}
 
 // What moves from the detached session to the resuming one.
 struct session::handover {
