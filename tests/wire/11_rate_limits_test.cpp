@@ -96,7 +96,7 @@ TEST(Wire11RateLimits, TooManyNewConnectionsFromOneAddressAreRefused) {
   r.stanzas_per_second = 0;
   r.bytes_per_second = 0;
   r.connections_per_second = 5;
-  r.burst_seconds = 1;  // 5 at once
+  r.burst_seconds = 1;      // 5 at once
   r.limit_loopback = true;  // the test's only source is loopback
   auto s = limited(r);
   std::vector<std::unique_ptr<raw_client>> clients;

@@ -25,9 +25,7 @@ void account_directory::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  found none;
-  none.keys.state = login_keys::status::unavailable;
-  for (auto& [name, done] : queue_) done(none);
+  for (auto& [name, done] : queue_) done(unavailable());
   queue_.clear();
 }
 
@@ -44,9 +42,7 @@ void account_directory::lookup(std::string name, answer done) {
       return;
     }
   }
-  found none;
-  none.keys.state = login_keys::status::unavailable;
-  done(none);
+  done(unavailable());
 }
 
 account_directory::found account_directory::from_account(const std::optional<account>& a) {
@@ -122,8 +118,7 @@ void account_directory::run() {
       auto [name, done] = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
-      found answer_now;
-      answer_now.keys.state = login_keys::status::unavailable;
+      found answer_now = unavailable();
       if (ensure_store()) {
         auto a = db_->find_account(name);
         if (a) {

@@ -47,6 +47,12 @@ class account_directory {
   // Ends the thread; pending look-ups are answered `unavailable`.
   void stop();
 
+  // The answer when the store cannot be read (temporary-auth-failure).
+  static found unavailable() {
+    found f;
+    f.keys.state = login_keys::status::unavailable;
+    return f;
+  }
   // The store's account as a login sees it (exposed for tests).
   static found from_account(const std::optional<account>& a);
 

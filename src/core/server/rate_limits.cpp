@@ -5,7 +5,7 @@
 namespace iotxmpp {
 
 void token_bucket::refill(steady_time now, double rate, double capacity) {
-  if (tokens_ < -0.5 && last_ == steady_time{}) {
+  if (last_ == steady_time{}) {  // the first take: a full bucket
     tokens_ = capacity;
     last_ = now;
     return;

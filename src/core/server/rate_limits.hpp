@@ -45,7 +45,7 @@ class token_bucket {
 
  private:
   void refill(steady_time now, double rate, double capacity);
-  double tokens_ = -1;  // < 0 before the first take: full
+  double tokens_ = 0;  // full at the first take (last_ unset)
   steady_time last_{};
 };
 

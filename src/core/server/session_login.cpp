@@ -59,9 +59,7 @@ void session::look_up(std::string name) {
   if (context().accounts) {
     context().accounts->lookup(std::move(name), std::move(answered));
   } else {
-    account_directory::found none;
-    none.keys.state = login_keys::status::unavailable;
-    answered(std::move(none));
+    answered(account_directory::unavailable());
   }
 }
 

@@ -69,8 +69,8 @@ struct session::handover {
 };
 
 bool session::can_detach() const {
-  return phase_ == phase::bound && sm_ && sm_->resumable() && !context().stopping.load() &&
-         context().config.resume_window.count() > 0;
+  // Only a window > 0 gives a stream its resumption id (resumable()).
+  return phase_ == phase::bound && sm_ && sm_->resumable() && !context().stopping.load();
 }
 
 void session::detach() {
