@@ -27,6 +27,10 @@ enum : int {
   er_too_many_user_connections = 1203,
   er_lock_wait_timeout = 1205,
   er_lock_deadlock = 1213,
+  // Galera: the node is not in the primary component or not yet synced
+  // (leaving, joining, SST/IST). It accepts connections and refuses
+  // statements; another attempt, on a fresh connection, is the cure.
+  er_unknown_com_error = 1047,
   er_connection_killed = 1927,
   er_idle_disconnect = 4031,
   cr_connection_error = 2002,
@@ -109,8 +113,10 @@ std::pair<error_kind, std::string> classify(const store_url& url, int code, std:
     case er_connection_killed:
     case er_idle_disconnect:
       return {error_kind::connect, "connection lost"};
+    case er_unknown_com_error:
+      return {error_kind::connect, "cluster node not ready (WSREP not synced)"};
     case er_lock_deadlock:
-      return {error_kind::timeout, "deadlock"};
+      return {error_kind::timeout, "deadlock (or Galera certification failure)"};
     case er_lock_wait_timeout:
       return {error_kind::timeout, "lock wait timeout"};
     case er_disk_full:
