@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include <sqlite3.h>
+
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
 #include "wire/wire_fixture.hpp"
@@ -128,6 +130,48 @@ TEST(Wire12StreamManagement, TheServerAsksSubscribersForAcks) {
   follower.send(std::string("<a xmlns='") + sm + "' h='" + std::to_string(stanzas) + "'/>");
   sync(follower, "still-here");
   EXPECT_FALSE(follower.closed());
+}
+
+// A report the database refuses for good (here a trigger refuses one room)
+// is answered with an error stanza naming it, before the <a/> that counts
+// it; the reports beside it are stored (PROTOCOL.md §3.5).
+TEST(Wire12StreamManagement, ARefusedReportIsAnErrorBeforeTheAckThatCountsIt) {
+  test_server s;
+  {
+    const std::string path = s.store_url().substr(std::string("sqlite:").size());
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* why = nullptr;
+    int rc = sqlite3_exec(db,
+                          "CREATE TRIGGER refuse_vault BEFORE INSERT ON readings "
+                          "WHEN NEW.room = 'vault' BEGIN SELECT RAISE(ABORT, 'no vault'); END",
+                          nullptr, nullptr, &why);
+    std::string message = why ? why : "";
+    sqlite3_free(why);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  raw_client c("127.0.0.1", s.port());
+  c.negotiate();
+  enable(c);
+  c.send(report("ok1") + report("bad1", "vault") + report("ok2"));
+  c.send(std::string("<r xmlns='") + sm + "'/>");
+  std::string got = c.read_until("<a xmlns='urn:xmpp:sm:3'");
+  got += c.read_until("/>");
+  const auto error = got.find("id='bad1' type='error'");
+  ASSERT_NE(error, std::string::npos) << got;
+  EXPECT_LT(error, got.find("<a xmlns='urn:xmpp:sm:3'")) << got;
+  EXPECT_NE(got.find("<internal-server-error", error), std::string::npos) << got;
+  EXPECT_NE(got.find("h='3'"), std::string::npos) << got;
+  EXPECT_EQ(got.find("id='ok1' type='error'"), std::string::npos) << got;
+  EXPECT_EQ(open_test_store(s)->count_reports().value(), 2u);
+  // The error is a stanza the server counts: our <a h='1'/> acknowledges
+  // it, and a request of ours is answered with the next report counted.
+  c.send(std::string("<a xmlns='") + sm + "' h='1'/>" + report("ok3") + "<r xmlns='" + sm + "'/>");
+  got = c.read_until("<a xmlns='urn:xmpp:sm:3'");
+  got += c.read_until("/>");
+  EXPECT_NE(got.find("h='4'"), std::string::npos) << got;
+  EXPECT_EQ(got.find("<stream:error"), std::string::npos) << got;
 }
 
 TEST(Wire12StreamManagement, LibstropheEnablesItAndGetsItsAck) {

@@ -4,6 +4,7 @@
 // the boundary that owns the library and turned into an `error`.
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,6 +27,10 @@ struct error {
   error_kind kind = error_kind::internal;
   std::string message;      // one line, for a human; never holds a password
   std::string condition{};  // RFC 6120 condition where there is one
+  // What the error is about, when it is one item of many: the store writer
+  // puts a refused status report's stanza id here ("" for an id-less one;
+  // store_writer.hpp).
+  std::optional<std::string> subject{};
 };
 
 template <class T>

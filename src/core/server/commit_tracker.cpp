@@ -2,6 +2,16 @@
 
 namespace iotxmpp {
 
+commit_tracker::~commit_tracker() {
+  take_refused([](std::string&) {});
+}
+
+void commit_tracker::refused_report(std::string id) {
+  auto* node = new refused_node{std::move(id), refused_.load()};
+  while (!refused_.compare_exchange_weak(node->next, node)) {
+  }
+}
+
 bool commit_tracker::completed(bool ok) {
   // A loss is counted before the completion: a reply released by this
   // completion must see it.

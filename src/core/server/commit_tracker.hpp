@@ -31,6 +31,11 @@ namespace iotxmpp {
 
 class commit_tracker {
  public:
+  commit_tracker() = default;
+  commit_tracker(const commit_tracker&) = delete;
+  commit_tracker& operator=(const commit_tracker&) = delete;
+  ~commit_tracker();
+
   // Session thread: the writer accepted one more write.
   void submitted() { ++submitted_; }
   // Writes accepted so far, and completed so far (committed or lost).
@@ -44,6 +49,16 @@ class commit_tracker {
   // then runs release() on the session's thread (one hop per waited reply,
   // none per write).
   bool completed(bool ok);
+
+  // Writer thread, before that write's completed(false): the refused write
+  // was status report `id` ("" when it had none). Rare: a heap node each.
+  void refused_report(std::string id);
+  // Session thread: calls f(std::string& id) for each refused report noted
+  // so far, oldest first, and forgets them. Once completed_count() covers a
+  // refused write, its report is here: tell the device before anything
+  // vouches for that write (XEP-0198 acks, PROTOCOL.md §3.5).
+  template <class F>
+  void take_refused(F&& f);
 
   // Session thread: holds `reply` until every write submitted so far has
   // completed. Call release() next: it sends the reply at once when those
@@ -77,7 +92,32 @@ class commit_tracker {
   std::atomic<std::uint32_t> lost_{0};
   std::uint32_t lost_told_ = 0;
   std::unique_ptr<std::vector<deferred_reply>> deferred_;
+  // Refused reports not yet told, newest first (pushed on the writer
+  // thread, taken whole on the session's).
+  struct refused_node {
+    std::string id;
+    refused_node* next;
+  };
+  std::atomic<refused_node*> refused_{nullptr};
 };
+
+template <class F>
+void commit_tracker::take_refused(F&& f) {
+  refused_node* list = refused_.exchange(nullptr);
+  if (!list) return;
+  refused_node* oldest = nullptr;  // reverse: oldest first
+  while (list) {
+    refused_node* next = list->next;
+    list->next = oldest;
+    oldest = list;
+    list = next;
+  }
+  while (oldest) {
+    std::unique_ptr<refused_node> node(oldest);
+    oldest = oldest->next;
+    f(node->id);
+  }
+}
 
 template <class Send>
 bool commit_tracker::release(Send&& send) {

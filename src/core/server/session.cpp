@@ -442,9 +442,9 @@ void session::settle(handled& done) {
     send(done.reply);
   } else if (commits_.in_flight()) {
     commits_.defer(std::move(done.reply), std::move(done.reply_if_lost));
-    commits_.release([this](std::string& bytes) { send(bytes); });
+    commits_.release([this](std::string& bytes) { send_vouching(bytes); });
   } else {
-    send(commits_.vouch(done.reply, done.reply_if_lost));
+    send_vouching(commits_.vouch(done.reply, done.reply_if_lost));
   }
 }
 
@@ -466,14 +466,16 @@ bool session::submit(write_item& item) {
   bool queued = context().writer.try_submit(
       std::move(item),
       [self = shared_from_this()](const result<void>& r) {
-        if (!r)
+        if (!r) {
           log::error("store write failed",
                      {{"jid", self->describe()}, {"error", r.error().message}});
+          if (r.error().subject) self->commits_.refused_report(*r.error().subject);
+        }
         // On the writer thread, in submission order (store_writer.hpp). Only
         // a completion some reply waits for costs a hop to the session.
         if (self->commits_.completed(r.has_value()))
           asio::post(self->home_.io, [self] {
-            if (self->commits_.release([&](std::string& bytes) { self->send(bytes); }))
+            if (self->commits_.release([&](std::string& bytes) { self->send_vouching(bytes); }))
               self->relax();
           });
       },

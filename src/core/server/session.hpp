@@ -249,6 +249,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   // XEP-0198 elements after bind, and the count of stanzas sent.
   void on_stream_management(pugi::xml_node element);
   void count_sent(std::string_view bytes, std::uint32_t stanzas);
+  // Sends a reply that vouches for writes (a ping's answer, an <a/>), after
+  // an error stanza for each refused report it covers (tell_refused).
+  void send_vouching(std::string_view bytes);
+  void tell_refused();
   // Resumption (session_sm.cpp).
   struct handover;
   bool can_detach() const;

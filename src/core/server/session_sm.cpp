@@ -12,6 +12,7 @@
 #include "core/base/random_id.hpp"
 #include "core/server/session.hpp"
 #include "core/xmpp/namespaces.hpp"
+#include "core/xmpp/stanza.hpp"
 
 namespace iotxmpp {
 
@@ -46,14 +47,36 @@ void session::on_stream_management(pugi::xml_node element) {
   std::string none;
   if (commits_.in_flight()) {
     commits_.defer(std::move(a.after_commit), std::move(none));
-    commits_.release([this](std::string& bytes) { send(bytes); });
+    commits_.release([this](std::string& bytes) { send_vouching(bytes); });
   } else {
-    send(commits_.vouch(a.after_commit, none));
+    send_vouching(commits_.vouch(a.after_commit, none));
   }
 }
 
 void session::count_sent(std::string_view bytes, std::uint32_t stanzas) {
   if (sm_ && sm_->sent(bytes, stanzas)) send(stream_management::request());
+}
+
+void session::send_vouching(std::string_view bytes) {
+  tell_refused();
+  send(bytes);
+}
+
+// A report the database refused for good was counted as handled when it was
+// read; with stream management the device learns of it from an error
+// stanza that comes before the <a/> covering it (PROTOCOL.md §3.5). Without
+// stream management the ping barrier's error answer tells it.
+void session::tell_refused() {
+  commits_.take_refused([this](std::string& id) {
+    if (!sm_ || !sm_->enabled()) return;
+    xml_element error = message(address_.to_string(), id, "error");
+    error.set("from", context().config.domain);
+    error.add(stanza_error(stanza_condition::internal_server_error,
+                           "the database refused this report: it is not stored"));
+    std::string bytes = error.str();
+    count_sent(bytes, 1);
+    send(bytes);
+  });
 }
 
 // What moves from the detached session to the resuming one.
@@ -138,6 +161,19 @@ void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string 
     return fail("item-not-found");
   if (phase_ == phase::bound) detach();  // the old connection is not dead yet: it is now
   if (phase_ != phase::detached) return fail("item-not-found");
+  if (commits_.in_flight()) {
+    // <resumed h/> vouches for every stanza handled, reports included: it
+    // waits until their writes completed (through a database outage too;
+    // the client waits for <resumed/> or tries again).
+    auto timer = std::make_shared<asio::steady_timer>(home_.io, std::chrono::milliseconds(5));
+    timer->async_wait([self = shared_from_this(), timer, to = std::move(to), h,
+                       account = std::move(account)](boost::system::error_code) mutable {
+      // The resuming connection gave up: this stream stays detached.
+      if (!to.expired()) self->hand_over(std::move(to), h, std::move(account));
+    });
+    return;
+  }
+  tell_refused();  // into the resumption queue: the new connection gets them
   auto resend = sm_->resume_from(h);
   if (!resend) return fail("unexpected-request");  // h above what was sent
 

@@ -285,6 +285,11 @@ void store_writer::impl::write(pending& p, std::size_t lo, std::size_t hi) {
     log::warn("write refused",
               {{"db", db_name}, {"items", std::to_string(hi - lo)}, {"error", r.error().message}});
   }
+  if (!r && hi - lo == 1 && p.slots[lo].kind == 0) {
+    // One refused report: its completion learns which one (the session
+    // tells the device, PROTOCOL.md §3.5).
+    r.error().subject = p.batch.reports[p.slots[lo].pos].stanza_id;
+  }
   for (std::size_t i = lo; i < hi; ++i)
     if (p.dones[i]) p.dones[i](r);
 }

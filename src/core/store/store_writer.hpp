@@ -44,6 +44,8 @@ using write_item = std::variant<status_report, presence_update, recommendation, 
 // queued ahead of it that stop() is still committing (a completion that
 // submits then sees its item's completion run inside it, ahead of the rest of
 // its batch). A producer that counts completions stops submitting first.
+// A report refused for good on its own completes with its stanza id in the
+// error's `subject`.
 using write_done = std::function<void(const result<void>&)>;
 
 struct writer_options {
