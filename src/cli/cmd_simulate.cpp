@@ -87,6 +87,7 @@ void print_summary_json(const simulator_stats& s, const std::string& run_id) {
       {"connections",
        {{"disconnects", s.disconnects},
         {"reconnects", s.reconnects},
+        {"resumed", s.resumes},
         {"first_disconnect",
          s.first_disconnect.empty() ? json_value() : json_value(s.first_disconnect)}}},
       {"ack_timeouts", s.ack_timeouts},
@@ -110,8 +111,9 @@ void print_text(const simulator_stats& s, const std::string& run_id) {
   std::printf("delivery         %" PRIu64 " resent, %" PRIu64 " lost, %" PRIu64
               " acknowledgements late\n",
               s.reports_resent, s.reports_lost, s.ack_timeouts);
-  std::printf("connections      %" PRIu64 " lost, %" PRIu64 " made again%s%s\n", s.disconnects,
-              s.reconnects,
+  std::printf("connections      %" PRIu64 " lost, %" PRIu64 " made again (%" PRIu64
+              " resumed)%s%s\n",
+              s.disconnects, s.reconnects, s.resumes,
               s.first_disconnect.empty() ? "" : ", first: ", s.first_disconnect.c_str());
   std::printf("rate             %.1f reports/s stored\n", stored_per_second(s));
   std::printf("recommendations  %" PRIu64 " asked, %" PRIu64

@@ -96,9 +96,15 @@ int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
   });
   client& async = c.async();
   auto subscribe = [&] {
-    if (!was_up)
-      log::info("reconnected; following the live feed again", {{"server", flags.server}});
+    const bool again = !was_up;
     was_up = true;
+    if (again && async.resumed()) {
+      // The same stream (XEP-0198): still subscribed, and the server sends
+      // again the events this client had not acknowledged.
+      log::info("resumed; the events missed meanwhile follow", {{"server", flags.server}});
+      return;
+    }
+    if (again) log::info("reconnected; following the live feed again", {{"server", flags.server}});
     async.send_iq(subscribe_request(flags.domain, f.room), *timeout, [&](result<xml_element> r) {
       if (r) return;
       if (r.error().kind == error_kind::remote)
@@ -143,8 +149,9 @@ int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
 runner setup_tail(CLI::App& sub) {
   sub.description(
       "Follow the live feed: one line per status report or presence change as the server\n"
-      "accepts it (JSON lines with --json). Reconnects and subscribes again when the server\n"
-      "restarts. Ctrl-C ends it (exit 0).");
+      "accepts it (JSON lines with --json). After a lost connection it resumes the stream\n"
+      "(XEP-0198) and gets the events it missed, or, when the server no longer has it (a\n"
+      "restart), subscribes again. Ctrl-C ends it (exit 0).");
   auto flags = add_client_options(
       sub,
       "Connect/subscribe timeout; given explicitly, also exit after this long without an event "

@@ -360,12 +360,16 @@ TEST(ClientNegotiationSasl, PlainOnlyWithoutTlsSaysWhy) {
 }
 
 TEST(ClientNegotiationSasl, AnonymousWithoutAUser) {
-  driver d(client_login{"iot.local", "r", "", "", false, false});
+  client_login login;
+  login.resource = "r";
+  driver d(login);
   d.header();
   auto s = d.feed(features("SCRAM-SHA-256 ANONYMOUS"));
   ASSERT_FALSE(s.failure);
   EXPECT_EQ(s.send, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
-  driver no_anonymous(client_login{"iot.local", "r", "", "", false, false});
+  client_login anonymous_login;
+  anonymous_login.resource = "r";
+  driver no_anonymous(anonymous_login);
   no_anonymous.header();
   s = no_anonymous.feed(features("SCRAM-SHA-256 PLAIN"));
   ASSERT_TRUE(s.failure);

@@ -216,6 +216,18 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   std::vector<pending_iq> pending_;
   std::unique_ptr<sm_state> sm_;
+  // A resumable stream whose connection was lost: the next connect() asks
+  // to resume it (XEP-0198 §5) until `until`.
+  struct resumable_stream {
+    sm_enabled enabled;
+    jid address;
+    std::uint32_t handled = 0;  // the server's stanzas we read on it
+    std::uint32_t sent = 0;     // ours, for resumed().unacknowledged
+    std::uint32_t acked = 0;
+    steady::time_point until;
+  };
+  std::unique_ptr<resumable_stream> resumable_;
+  std::optional<client::resumption> resumed_;  // how the last bind went
   connect_handler connect_done_;
   steady::time_point connect_deadline_ = never;
   steady::time_point close_deadline_ = never;
@@ -290,10 +302,21 @@ struct client::impl : std::enable_shared_from_this<impl> {
     socket_.set_option(tcp::no_delay(true), ec);
     state_ = state::negotiating;
     framer_.reset();
-    negotiation_.emplace(client_login{
-        options_.domain, options_.resource, options_.user, options_.password,
-        options_.tls != client_options::tls_mode::starttls_if_offered || !options_.tls_ca.empty(),
-        options_.allow_plain_over_plaintext, options_.stream_management});
+    client_login login;
+    login.domain = options_.domain;
+    login.resource = options_.resource;
+    login.user = options_.user;
+    login.password = options_.password;
+    login.tls_required =
+        options_.tls != client_options::tls_mode::starttls_if_offered || !options_.tls_ca.empty();
+    login.allow_plain_over_plaintext = options_.allow_plain_over_plaintext;
+    login.stream_management = options_.stream_management;
+    if (resumable_ && steady::now() >= resumable_->until) resumable_.reset();
+    if (resumable_) {
+      login.resume_previd = resumable_->enabled.id;
+      login.resume_handled = resumable_->handled;
+    }
+    negotiation_.emplace(std::move(login));
     if (options_.tls == client_options::tls_mode::direct) {
       start_tls();
       return;
@@ -364,12 +387,26 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_bound() {
-    address_ = negotiation_->bound_jid();
     sm_.reset();
-    if (const auto& sm = negotiation_->stream_management()) {
+    resumed_.reset();
+    if (const auto& h = negotiation_->resumed(); h && resumable_) {
+      // The old stream goes on: its JID and counts. The server handled our
+      // stanzas up to h; those after it are the caller's to send again, and
+      // count from h.
+      resumed_ = client::resumption{*h, resumable_->sent - *h};
+      address_ = resumable_->address;
       sm_ = std::make_unique<sm_state>();
-      sm_->enabled = *sm;
+      sm_->enabled = resumable_->enabled;
+      sm_->handled = resumable_->handled;
+      sm_->sent = sm_->acked = sm_->requested = *h;
+    } else {
+      address_ = negotiation_->bound_jid();
+      if (const auto& sm = negotiation_->stream_management()) {
+        sm_ = std::make_unique<sm_state>();
+        sm_->enabled = *sm;
+      }
     }
+    resumable_.reset();
     negotiation_.reset();
     state_ = state::bound;
     connect_deadline_ = never;
@@ -691,6 +728,21 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
     if (state_ != state::bound && state_ != state::closing) return;
     if (sm_ && sm_->ending) why = std::move(sm_->ending);
+    if (why && sm_ && sm_->enabled.resume && state_ == state::bound &&
+        why->kind == error_kind::connect) {
+      // Lost, not ended by either side: the server keeps the stream for
+      // its window (XEP-0198 §5), so the next connection asks for it.
+      auto r = std::make_unique<resumable_stream>();
+      r->enabled = sm_->enabled;
+      r->address = address_;
+      r->handled = sm_->handled;
+      r->sent = sm_->sent;
+      r->acked = sm_->acked;
+      const auto window =
+          std::chrono::seconds(sm_->enabled.max_seconds ? sm_->enabled.max_seconds : 60);
+      r->until = steady::now() + window;
+      resumable_ = std::move(r);
+    }
     drop_connection();
     state_ = state::idle;
     close_deadline_ = never;
@@ -713,6 +765,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   void close() {
     keep_ = false;
+    resumable_.reset();  // a closed stream is not resumed
     switch (state_) {
       case state::idle:
         return;
@@ -846,6 +899,8 @@ result<void> client::send(std::string_view stanzas) {
 }
 
 bool client::stream_management() const { return impl_->state_ == impl::state::bound && impl_->sm_; }
+
+const std::optional<client::resumption>& client::resumed() const { return impl_->resumed_; }
 
 std::optional<client::sm_counts> client::stream_counts() const {
   const auto& sm = impl_->sm_;

@@ -3,7 +3,7 @@
 // device's side): connect with a timeout, negotiate (TLS, SASL), bind,
 // send stanzas, await IQ replies by id, receive pushed stanzas, close
 // gracefully, and reconnect with back-off; with XEP-0198 stream management
-// when the server offers it (counts and acks, no resumption yet). Asynchronous on a caller's
+// when the server offers it (counts, acks and resumption). Asynchronous on a caller's
 // io_context, so thousands of clients share one thread: no thread per
 // client, one write in flight and a bounded queue, one timer each, and a
 // read buffer shared by all clients of a thread. Asio stays behind the pimpl.
@@ -144,6 +144,20 @@ class client {
     std::uint32_t handled = 0;
   };
   std::optional<sm_counts> stream_counts() const;
+
+  // XEP-0198 resumption: after a connection with a resumable stream was
+  // lost (not closed), the next connect() resumes it in place of bind when
+  // the server still has it (its window), else binds afresh. After a
+  // resumed bind: the same address(), counts going on, the stanzas the
+  // server had not acknowledged sent again by the server; `handled` is the
+  // server's h (our stanzas it handled: for status reports, stored), and
+  // `unacknowledged` how many of ours after it the caller should send
+  // again (they count from h). nullopt when the last bind was fresh.
+  struct resumption {
+    std::uint32_t handled = 0;
+    std::uint32_t unacknowledged = 0;
+  };
+  const std::optional<resumption>& resumed() const;
 
   // Calls `done` once the server's h covers every stanza sent (queued by
   // send or send_iq) before this call, asking for it with <r/> unless a

@@ -78,7 +78,7 @@ struct fleet {
 
   std::atomic<std::size_t> connected{0}, peak_connected{0}, failed{0};
   std::atomic<std::size_t> reconnecting{0}, waiting_for_acks{0};
-  std::atomic<std::uint64_t> disconnects{0}, reconnects{0};
+  std::atomic<std::uint64_t> disconnects{0}, reconnects{0}, resumes{0};
   std::atomic<std::uint64_t> reports_sent{0}, reports_acknowledged{0}, reports_rejected{0};
   std::atomic<std::uint64_t> reports_resent{0}, reports_unacknowledged{0}, reports_lost{0};
   std::atomic<std::uint64_t> ack_timeouts{0};
@@ -221,7 +221,14 @@ class device {
     raise_to(run_.peak_connected, run_.connected.fetch_add(1, std::memory_order_relaxed) + 1);
     was_bound_ = true;
     if (again) run_.reconnects.fetch_add(1, std::memory_order_relaxed);
-    flush();  // resends what the last connection left unacknowledged
+    if (const auto& resumed = client_.resumed()) {
+      // The same stream (XEP-0198 §5): the server's h says which of our
+      // stanzas it handled, and for reports handled means stored.
+      run_.resumes.fetch_add(1, std::memory_order_relaxed);
+      acknowledge_through_h(resumed->handled);
+    }
+    sm_marks_.clear();  // counts start again from h, or afresh
+    flush();            // resends what the last connection left unacknowledged
     if (draining_) {
       settle_drain();
       return;
@@ -369,6 +376,12 @@ class device {
       }
       unacked_.written(batch.through);
       run_.reports_resent.fetch_add(batch.resends, std::memory_order_relaxed);
+      if (auto counts = client_.stream_counts()) {
+        // Where this batch ends in the stream's count: a resumed stream's h
+        // at or past it acknowledges it.
+        if (sm_marks_.size() >= options_.window) sm_marks_.pop_front();
+        sm_marks_.push_back({counts->sent, batch.through});
+      }
     }
     if (unacked_.written_through() <= pinged_through_) return;
     pinged_through_ = unacked_.written_through();
@@ -376,6 +389,18 @@ class device {
     pings_.push_back({id, pinged_through_});
     client_.send_iq(ping_request(options_.client.domain, id), options_.reply_timeout,
                     [this, id](result<xml_element> r) { on_ping_answer(id, r); });
+  }
+
+  // The server's h on a resumed stream: every batch written before it is
+  // stored; the rest is written again by flush().
+  void acknowledge_through_h(std::uint32_t h) {
+    std::uint64_t through = 0;
+    for (const auto& m : sm_marks_)
+      if (static_cast<std::uint32_t>(h - m.sent) < 0x80000000u) through = m.through;
+    if (through == 0) return;
+    std::size_t n = unacked_.acknowledge(through);
+    run_.reports_unacknowledged.fetch_sub(n, std::memory_order_relaxed);
+    run_.reports_acknowledged.fetch_add(n, std::memory_order_relaxed);
   }
 
   // A ping of this connection answered (in time or late), or failed.
@@ -508,7 +533,14 @@ class device {
   bool stalled_ = false;  // a ping of this connection went unanswered past reply_timeout
   std::uint64_t seq_ = 0;
   unacked_queue unacked_;
-  std::deque<ping> pings_;            // this connection's unanswered pings, in order
+  std::deque<ping> pings_;  // this connection's unanswered pings, in order
+  // With stream management: where each written batch ended in the stream's
+  // count of our stanzas (at most `window` kept), for a resumption's h.
+  struct sm_mark {
+    std::uint32_t sent;
+    std::uint64_t through;
+  };
+  std::deque<sm_mark> sm_marks_;
   std::uint64_t pinged_through_ = 0;  // the mark of this connection's last ping
   bool report_due_ = false;
   bool query_in_flight_ = false;
@@ -669,6 +701,7 @@ simulator_stats simulator::stats() const {
   s.waiting_for_acks = p.waiting_for_acks.load(std::memory_order_relaxed);
   s.disconnects = p.disconnects.load(std::memory_order_relaxed);
   s.reconnects = p.reconnects.load(std::memory_order_relaxed);
+  s.resumes = p.resumes.load(std::memory_order_relaxed);
   s.reports_resent = p.reports_resent.load(std::memory_order_relaxed);
   s.reports_unacknowledged = p.reports_unacknowledged.load(std::memory_order_relaxed);
   s.ack_timeouts = p.ack_timeouts.load(std::memory_order_relaxed);

@@ -79,6 +79,7 @@ struct simulator_stats {
   std::size_t waiting_for_acks = 0;        // devices with a ping unanswered past reply_timeout now
   std::uint64_t disconnects = 0;           // connections lost after bind
   std::uint64_t reconnects = 0;            // logins again after such a loss
+  std::uint64_t resumes = 0;               // of those, streams resumed (XEP-0198)
   std::uint64_t reports_sent = 0;          // reports made and sent (each counted once)
   std::uint64_t reports_acknowledged = 0;  // committed by the server (ping after them answered)
   std::uint64_t reports_rejected = 0;      // answered with an error message (bad report)

@@ -90,9 +90,17 @@ constexpr std::array<candidate, 5> preference{{
 
 client_negotiation::client_negotiation(client_login login) : login_(std::move(login)) {}
 
+namespace {
+client_login anonymous_login(std::string domain, std::string resource) {
+  client_login login;
+  login.domain = std::move(domain);
+  login.resource = std::move(resource);
+  return login;
+}
+}  // namespace
+
 client_negotiation::client_negotiation(std::string domain, std::string resource)
-    : client_negotiation(
-          client_login{std::move(domain), std::move(resource), {}, {}, false, false}) {}
+    : client_negotiation(anonymous_login(std::move(domain), std::move(resource))) {}
 
 std::string client_negotiation::opening() const {
   std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
@@ -154,6 +162,8 @@ client_negotiation::step client_negotiation::on_element(pugi::xml_node element) 
   }
   if (phase_ == phase::enable_sm && xmlns == ns::sm && (name == "enabled" || name == "failed"))
     return on_sm(name, element);
+  if (phase_ == phase::resume && xmlns == ns::sm && (name == "resumed" || name == "failed"))
+    return on_resume_answer(name, element);
   return failed(error_kind::protocol,
                 "unexpected <" + std::string(element.name()) + "> during stream negotiation");
 }
@@ -175,11 +185,49 @@ client_negotiation::step client_negotiation::on_features(pugi::xml_node features
   if (!child_in(features, "bind", ns::bind))
     return failed(error_kind::protocol, "the server does not offer resource binding");
   sm_offered_ = static_cast<bool>(child_in(features, "sm", ns::sm));
+  if (sm_offered_ && !login_.resume_previd.empty()) {
+    // XEP-0198 §5: <resume/> in place of bind.
+    xml_element resume("resume");
+    resume.set("xmlns", ns::sm)
+        .set("previd", login_.resume_previd)
+        .set("h", std::to_string(login_.resume_handled));
+    s.send = resume.str();
+    phase_ = phase::resume;
+    return s;
+  }
+  return bind_request();
+}
+
+client_negotiation::step client_negotiation::bind_request() {
+  step s;
   xml_element request = iq("set", "bind");
   xml_element& bind = request.add_child("bind").set("xmlns", ns::bind);
   if (!login_.resource.empty()) bind.add_child("resource").set_text(login_.resource);
   s.send = request.str();
   return s;
+}
+
+client_negotiation::step client_negotiation::on_resume_answer(std::string_view name,
+                                                              pugi::xml_node element) {
+  if (name == "resumed") {
+    auto h = element.attribute("h");
+    if (!h || element.attribute("previd").value() != login_.resume_previd)
+      return failed(error_kind::protocol, "<resumed/> without h or for another stream");
+    resumed_ = static_cast<std::uint32_t>(h.as_ullong());
+    phase_ = phase::bound;
+    step s;
+    s.bound = true;
+    return s;
+  }
+  // XEP-0198 §5: the stream is gone; bind a new one on this stream.
+  for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling())
+    if (c.type() == pugi::node_element) {
+      resume_refusal_ = local_name(c);
+      break;
+    }
+  if (resume_refusal_.empty()) resume_refusal_ = "undefined-condition";
+  phase_ = phase::bind;
+  return bind_request();
 }
 
 client_negotiation::step client_negotiation::on_bind_result(pugi::xml_node iq) {

@@ -11,6 +11,8 @@
 //
 //   header -> features -> [starttls -> tls_handshake -> header -> features]
 //          -> auth -> restart_features -> bind -> [enable_sm] -> bound
+//                                          `-> resume -> bound (resumed)
+//                                                   `-> (failed) bind ...
 
 #include <cstdint>
 #include <optional>
@@ -43,6 +45,12 @@ struct client_login {
   // urn:xmpp:sm:3. A <failed/> answer is no failure: the stream goes on
   // without stream management.
   bool stream_management = true;
+  // XEP-0198 §5: resume this stream in place of bind when the server offers
+  // urn:xmpp:sm:3 (`previd` empty: bind). `handled` is how many of the
+  // server's stanzas the client handled on it. A <failed/> answer is no
+  // failure: the negotiation binds a new stream instead.
+  std::string resume_previd;
+  std::uint32_t resume_handled = 0;
 };
 
 // The server's <enabled/> (XEP-0198 §3).
@@ -63,6 +71,7 @@ class client_negotiation {
     restart_features,  // after <success/>: waiting for the new header
     bind,              // waiting for bind features, then the bind result
     enable_sm,         // sent <enable/>, waiting for <enabled/> or <failed/>
+    resume,            // sent <resume/>, waiting for <resumed/> or <failed/>
     bound,
   };
 
@@ -104,6 +113,12 @@ class client_negotiation {
   const std::optional<sm_enabled>& stream_management() const { return sm_; }
   // The condition of the server's <failed/> to <enable/> (empty: none).
   const std::string& sm_refusal() const { return sm_refusal_; }
+  // After <resumed h/>: the h the server gave (how many of the client's
+  // stanzas it handled); the stream is the old one, bound_jid() is empty.
+  // nullopt when the stream was bound afresh.
+  const std::optional<std::uint32_t>& resumed() const { return resumed_; }
+  // The condition of the server's <failed/> to <resume/> (empty: none).
+  const std::string& resume_refusal() const { return resume_refusal_; }
 
  private:
   step on_features(pugi::xml_node features);
@@ -113,6 +128,8 @@ class client_negotiation {
   step on_success(std::string_view payload);
   step on_bind_result(pugi::xml_node iq);
   step on_sm(std::string_view name, pugi::xml_node element);
+  step on_resume_answer(std::string_view name, pugi::xml_node element);
+  step bind_request();
 
   client_login login_;
   phase phase_ = phase::header;
@@ -126,6 +143,8 @@ class client_negotiation {
   bool sm_offered_ = false;  // the bind features carried <sm xmlns='urn:xmpp:sm:3'/>
   std::optional<sm_enabled> sm_;
   std::string sm_refusal_;
+  std::optional<std::uint32_t> resumed_;
+  std::string resume_refusal_;
 };
 
 }  // namespace iotxmpp
