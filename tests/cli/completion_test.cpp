@@ -145,20 +145,16 @@ TEST(CliCompletion, ZshAndFishNameEveryCommandAndFlag) {
   }
 }
 
-// Where the shells are installed, their files at least parse.
+// The zsh and fish files at least parse (scripts/setup-deps installs both shells).
 TEST(CliCompletion, ZshAndFishFilesParse) {
-  bool ran = false;
-  if (std::filesystem::exists("/usr/bin/zsh")) {
-    auto r = run_process({"zsh", "-n", completions + "_iotxmpp"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    ran = true;
-  }
-  if (std::filesystem::exists("/usr/bin/fish")) {
-    auto r = run_process({"fish", "--no-execute", completions + "iotxmpp.fish"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    ran = true;
-  }
-  if (!ran) GTEST_SKIP() << "neither zsh nor fish is installed";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/zsh"))
+      << "zsh is not installed: run scripts/setup-deps";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/fish"))
+      << "fish is not installed: run scripts/setup-deps";
+  auto zsh = run_process({"zsh", "-n", completions + "_iotxmpp"});
+  EXPECT_EQ(zsh.exit_code, 0) << zsh.err;
+  auto fish = run_process({"fish", "--no-execute", completions + "iotxmpp.fish"});
+  EXPECT_EQ(fish.exit_code, 0) << fish.err;
 }
 
 }  // namespace
