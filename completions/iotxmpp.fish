@@ -68,6 +68,10 @@ complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-burst -x -d 'Seconds of burs
 complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-grace -x -d 'Close a session slowed down this long'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l max-connect-rate -x -d 'New connections per second per address'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l resume-window -x -d 'How long a lost stream waits for resume'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l listen-proxy -x -d 'Address for connections with a PROXY header'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l listen-tls-proxy -x -d 'Direct-TLS address for connections with a PROXY header'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l trusted-proxy -x -d 'Load balancer network (CIDR) allowed on PROXY listeners'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l node-id -x -d 'This node'"'"'s name (default: the host name)'
 
 # db-init, reap
 complete -c iotxmpp -n '__iotxmpp_in db-init' -l json -d 'Print JSON'

@@ -37,6 +37,9 @@ struct serve_flags {
   rate_policy rates;
   std::string rate_grace = "30s";
   std::string resume_window = "5m";
+  std::vector<std::string> listen_proxy, listen_tls_proxy, trusted_proxies;
+  std::string node_id;
+  bool listen_given = false;  // --listen came from somewhere (flag, environment, file)
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
@@ -45,7 +48,18 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   o.handle_signals = true;
   o.store_url = db_url;
   auto& c = o.config;
-  c.listen = f.listen;
+  // Behind a load balancer the PROXY listeners usually take the standard
+  // ports: the plain defaults ([::]:5222, and [::]:5223 with a certificate)
+  // then stay closed unless --listen / --listen-tls ask for them.
+  const bool proxied = !f.listen_proxy.empty() || !f.listen_tls_proxy.empty();
+  if (!proxied || f.listen_given)
+    c.listen = f.listen;
+  else
+    c.listen.clear();
+  c.listen_proxy = f.listen_proxy;
+  c.listen_tls_proxy = f.listen_tls_proxy;
+  c.trusted_proxies = f.trusted_proxies;
+  c.node_id = f.node_id;
   c.domain = f.domain;
   c.threads = f.threads;
   c.limits.max_stanza_bytes = f.max_stanza_bytes;
@@ -56,7 +70,7 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.tls_key = f.tls_key;
   c.listen_tls = f.listen_tls;
   // XEP-0368's port once a certificate is there, unless told otherwise.
-  if (c.listen_tls.empty() && !c.tls_cert.empty()) c.listen_tls = {"[::]:5223"};
+  if (c.listen_tls.empty() && !c.tls_cert.empty() && !proxied) c.listen_tls = {"[::]:5223"};
   c.tls_optional = f.tls_optional;
   c.anonymous = f.anonymous == "yes";
   c.plain_in_clear = f.plain_in_clear;
@@ -94,10 +108,11 @@ runner setup_serve(CLI::App& sub) {
       "Run the XMPP server: devices connect, report room status (stored in the database)\n"
       "and ask for recommendations. SIGINT/SIGTERM stop it gracefully (everything accepted\n"
       "is committed, exit 0); a second signal exits at once.");
-  sub.add_option("-l,--listen", f->listen,
-                 "Address to listen on, HOST:PORT or [IPV6]:PORT (repeatable)")
-      ->capture_default_str()
-      ->envname("IOTXMPP_LISTEN");
+  auto* listen = sub.add_option("-l,--listen", f->listen,
+                                "Address to listen on, HOST:PORT or [IPV6]:PORT (repeatable;\n"
+                                "no default when a --listen-proxy or --listen-tls-proxy is given)")
+                     ->capture_default_str()
+                     ->envname("IOTXMPP_LISTEN");
   sub.add_option("--domain", f->domain, "The server's XMPP domain")
       ->capture_default_str()
       ->envname("IOTXMPP_DOMAIN");
@@ -136,6 +151,19 @@ runner setup_serve(CLI::App& sub) {
   sub.add_option("--listen-tls", f->listen_tls,
                  "Direct-TLS (XEP-0368) address, HOST:PORT (repeatable; default [::]:5223 with\n"
                  "--tls-cert)");
+  sub.add_option("--listen-proxy", f->listen_proxy,
+                 "Address, HOST:PORT, whose connections start with a PROXY protocol header\n"
+                 "(v1 or v2, from a load balancer such as HAProxy), then XMPP as on --listen\n"
+                 "(repeatable; needs --trusted-proxy)");
+  sub.add_option("--listen-tls-proxy", f->listen_tls_proxy,
+                 "Direct-TLS address, HOST:PORT, whose connections start with a PROXY header\n"
+                 "before the TLS handshake (repeatable; needs --trusted-proxy and --tls-cert)");
+  sub.add_option("--trusted-proxy", f->trusted_proxies,
+                 "Load balancer allowed on the PROXY listeners, as a CIDR (10.0.0.0/8,\n"
+                 "2001:db8::/32) or one address (repeatable); any other source is closed")
+      ->type_name("CIDR");
+  sub.add_option("--node-id", f->node_id,
+                 "This node's name among several serving one database (default: the host name)");
   sub.add_flag("--tls-optional", f->tls_optional,
                "Offer STARTTLS but do not require it (labs only)");
   sub.add_option("--anonymous", f->anonymous,
@@ -169,7 +197,10 @@ runner setup_serve(CLI::App& sub) {
                  "(loopback is not limited; 0: no limit)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  return [f, db, logging] { return run_serve(*f, *db, *logging); };
+  return [f, db, logging, listen] {
+    f->listen_given = listen->count() > 0;
+    return run_serve(*f, *db, *logging);
+  };
 }
 
 }  // namespace iotxmpp::cli

@@ -1,7 +1,9 @@
 #include "core/server/server.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include "core/base/thread_name.hpp"
 #include "core/server/account_directory.hpp"
 #include "core/server/feed.hpp"
+#include "core/server/proxy_intake.hpp"
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
 #include "core/server/session.hpp"
@@ -43,6 +46,31 @@ result<std::vector<tcp::endpoint>> resolve_listen(const std::string& text, std::
   return out;
 }
 
+// What a listener expects first: TLS (XEP-0368) and/or a PROXY header.
+struct listener_kind {
+  bool direct_tls = false;
+  bool proxy = false;
+};
+
+// --node-id, or the host name. Fails (usage) on a name the cluster could
+// not store or log plainly.
+result<std::string> node_name(std::string id) {
+  if (id.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+      return fail(error_kind::usage, "no host name to use as the node id: give --node-id");
+    id = host;
+  }
+  const bool plain = id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                     });
+  if (!plain)
+    return fail(error_kind::usage,
+                "--node-id " + id + ": 1-64 characters of A-Z a-z 0-9 . _ - expected");
+  return id;
+}
+
 void raise_open_file_limit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
@@ -71,7 +99,8 @@ struct server::impl {
   std::unique_ptr<session_context> context;
   std::vector<std::unique_ptr<shard>> shards;
   std::vector<tcp::acceptor> acceptors;
-  std::vector<bool> acceptor_tls;  // per acceptor: direct TLS (XEP-0368)
+  std::vector<listener_kind> acceptor_kinds;  // per acceptor
+  std::vector<address_range> trusted_proxies;
   std::shared_ptr<tls_holder> tls;
   std::unique_ptr<account_directory> accounts;
   std::vector<std::pair<std::string, unsigned short>> bound;
@@ -89,9 +118,10 @@ struct server::impl {
   std::condition_variable reaper_cv;
   bool reaper_stop = false;
 
-  result<void> bind_listeners(std::vector<std::pair<tcp::endpoint, bool>> endpoints);
+  result<void> bind_listeners(std::vector<std::pair<tcp::endpoint, listener_kind>> endpoints);
   void launch();
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool direct_tls);
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_kind kind);
+  void accepted_from_proxy(session_socket socket, shard& target, listener_kind kind);
   void end_sessions_of(const std::vector<account_event>& events);
   void warn_if_exposed() const;
   void arm_sweeper(shard& s);
@@ -101,7 +131,7 @@ struct server::impl {
   void reaper_loop();
 };
 
-asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool direct_tls) {
+asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, listener_kind kind) {
   for (;;) {
     shard& target = *shards[next_shard++ % shards.size()];
     boost::system::error_code ec;
@@ -116,10 +146,33 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool di
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    asio::post(target.io, [&target, direct_tls, s = std::move(socket)]() mutable {
+    if (kind.proxy) {
+      accepted_from_proxy(std::move(socket), target, kind);
+      continue;
+    }
+    asio::post(target.io, [&target, direct_tls = kind.direct_tls, s = std::move(socket)]() mutable {
       std::make_shared<session>(std::move(s), target, direct_tls)->start();
     });
   }
+}
+
+// A connection on a PROXY listener: only a trusted load balancer may say
+// whom it relays. Anyone else is cut off before a byte is read.
+void server::impl::accepted_from_proxy(session_socket socket, shard& target, listener_kind kind) {
+  boost::system::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone; the socket closes with it
+  if (!is_trusted(trusted_proxies, peer.address())) {
+    log::warn(
+        "connection to a PROXY listener from an untrusted address: closed (--trusted-proxy)",
+        {{"source", format_host_port(plain_address(peer.address()).to_string(), peer.port())}});
+    socket.close(ec);
+    return;
+  }
+  asio::post(target.io, [this, &target, kind, peer, s = std::move(socket)]() mutable {
+    receive_proxy_header(std::move(s), peer, target, kind.direct_tls,
+                         options.config.proxy_header_timeout);
+  });
 }
 
 void server::impl::arm_sweeper(shard& s) {
@@ -241,12 +294,22 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   p->options = std::move(options);
   auto& o = p->options;
 
-  std::vector<std::pair<tcp::endpoint, bool>> endpoints;
-  for (bool direct_tls : {false, true}) {
-    for (const auto& l : direct_tls ? o.config.listen_tls : o.config.listen) {
-      auto r = resolve_listen(l, direct_tls ? "--listen-tls" : "--listen");
+  std::vector<std::pair<tcp::endpoint, listener_kind>> endpoints;
+  const struct {
+    const std::vector<std::string>& addresses;
+    std::string_view flag;
+    listener_kind kind;
+  } listeners[] = {
+      {o.config.listen, "--listen", {}},
+      {o.config.listen_tls, "--listen-tls", {.direct_tls = true}},
+      {o.config.listen_proxy, "--listen-proxy", {.proxy = true}},
+      {o.config.listen_tls_proxy, "--listen-tls-proxy", {.direct_tls = true, .proxy = true}},
+  };
+  for (const auto& l : listeners) {
+    for (const auto& address : l.addresses) {
+      auto r = resolve_listen(address, l.flag);
       if (!r) return std::unexpected(r.error());
-      for (const auto& ep : *r) endpoints.emplace_back(ep, direct_tls);
+      for (const auto& ep : *r) endpoints.emplace_back(ep, l.kind);
     }
   }
   if (endpoints.empty()) return fail(error_kind::usage, "no address to listen on");
@@ -254,6 +317,25 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     return fail(error_kind::usage, "--tls-cert and --tls-key go together");
   if (!o.config.listen_tls.empty() && o.config.tls_cert.empty())
     return fail(error_kind::usage, "--listen-tls needs --tls-cert and --tls-key");
+  if (!o.config.listen_tls_proxy.empty() && o.config.tls_cert.empty())
+    return fail(error_kind::usage, "--listen-tls-proxy needs --tls-cert and --tls-key");
+  for (const auto& t : o.config.trusted_proxies) {
+    auto range = address_range::parse(t);
+    if (!range)
+      return fail(error_kind::usage, "--trusted-proxy " + t + ": " + range.error().message);
+    p->trusted_proxies.push_back(*range);
+  }
+  if (p->trusted_proxies.empty()) {
+    if (!o.config.listen_proxy.empty())
+      return fail(error_kind::usage,
+                  "--listen-proxy needs --trusted-proxy CIDR (the load balancers' addresses)");
+    if (!o.config.listen_tls_proxy.empty())
+      return fail(error_kind::usage,
+                  "--listen-tls-proxy needs --trusted-proxy CIDR (the load balancers' addresses)");
+  }
+  auto node = node_name(o.config.node_id);
+  if (!node) return std::unexpected(node.error());
+  o.config.node_id = std::move(*node);
   if (!o.config.tls_cert.empty()) {
     auto loaded = tls_context::load({o.config.tls_cert, o.config.tls_key});
     if (!loaded) return std::unexpected(loaded.error());
@@ -299,10 +381,11 @@ result<std::unique_ptr<server>> server::start(server_options options) {
 
 // Binds every endpoint (by index: an IPv6 wildcard may add its IPv4 twin
 // while we go). Fails with io (address in use, no permission).
-result<void> server::impl::bind_listeners(std::vector<std::pair<tcp::endpoint, bool>> endpoints) {
+result<void> server::impl::bind_listeners(
+    std::vector<std::pair<tcp::endpoint, listener_kind>> endpoints) {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     const tcp::endpoint ep = endpoints[i].first;
-    const bool direct_tls = endpoints[i].second;
+    const listener_kind kind = endpoints[i].second;
     tcp::acceptor a(shards[0]->io);
     boost::system::error_code ec;
     a.open(ep.protocol(), ec);
@@ -319,7 +402,7 @@ result<void> server::impl::bind_listeners(std::vector<std::pair<tcp::endpoint, b
       // IPv4 rather than failing the start.
       if (ep.address().is_v6() && ep.address().is_unspecified() &&
           (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL)) {
-        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), ep.port()), direct_tls);
+        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), ep.port()), kind);
         continue;
       }
       return fail(error_kind::io, "cannot listen on " + where + ": " + ec.message());
@@ -330,12 +413,11 @@ result<void> server::impl::bind_listeners(std::vector<std::pair<tcp::endpoint, b
       asio::ip::v6_only only;
       a.get_option(only, ec);
       if (!ec && only.value())
-        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), local.port()),
-                               direct_tls);
+        endpoints.emplace_back(tcp::endpoint(asio::ip::address_v4::any(), local.port()), kind);
     }
     bound.emplace_back(local.address().to_string(), local.port());
     acceptors.push_back(std::move(a));
-    acceptor_tls.push_back(direct_tls);
+    acceptor_kinds.push_back(kind);
   }
   return {};
 }
@@ -346,7 +428,7 @@ void server::impl::launch() {
   for (std::size_t i = 0; i < acceptors.size(); ++i)
     asio::co_spawn(
         shards[0]->io,
-        [this, &a = acceptors[i], tls = acceptor_tls[i]] { return accept_loop(a, tls); },
+        [this, &a = acceptors[i], kind = acceptor_kinds[i]] { return accept_loop(a, kind); },
         asio::detached);
   for (auto& s : shards) arm_sweeper(*s);
   if (options.handle_signals) {
@@ -365,11 +447,13 @@ void server::impl::launch() {
   for (std::size_t i = 0; i < bound.size(); ++i)
     log::info("listening", {{"address", bound[i].first},
                             {"port", std::to_string(bound[i].second)},
-                            {"tls", acceptor_tls[i]               ? "direct"
+                            {"tls", acceptor_kinds[i].direct_tls  ? "direct"
                                     : !tls                        ? "none"
                                     : options.config.tls_optional ? "starttls-optional"
                                                                   : "starttls-required"},
+                            {"proxy", acceptor_kinds[i].proxy ? "v1/v2" : "no"},
                             {"domain", options.config.domain},
+                            {"node", options.config.node_id},
                             {"store", store_description}});
   warn_if_exposed();
 }
@@ -410,6 +494,8 @@ std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
 }
 
 const registry& server::online() const { return impl_->online; }
+
+const std::string& server::node_id() const { return impl_->options.config.node_id; }
 
 store_writer& server::writer() { return *impl_->writer; }
 

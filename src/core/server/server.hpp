@@ -49,6 +49,8 @@ class server {
   // embedding the server).
   const registry& online() const;
   store_writer& writer();
+  // --node-id, or the host name when none was given.
+  const std::string& node_id() const;
 
  private:
   struct impl;

@@ -53,6 +53,22 @@ struct server_config {
   // Per-session stanza and byte rates (a shaper, then policy-violation) and
   // new connections per source address.
   rate_policy rates;
+
+  // Behind a load balancer (PROTOCOL.md §1): listeners like `listen` and
+  // `listen_tls` whose connections start with a PROXY protocol header (v1
+  // or v2), read before anything else, before the TLS handshake on
+  // listen_tls_proxy. The session then uses the device's address and port
+  // from the header (JIDs, per-address limits, logs). A connection from
+  // outside trusted_proxies (CIDRs) is closed at once, as is one whose
+  // header is malformed or not complete within proxy_header_timeout.
+  std::vector<std::string> listen_proxy;
+  std::vector<std::string> listen_tls_proxy;
+  std::vector<std::string> trusted_proxies;
+  std::chrono::milliseconds proxy_header_timeout{5'000};
+
+  // This node's name among several serving one database; empty: the host
+  // name (server::start fills it in). 1-64 of A-Z a-z 0-9 . _ -
+  std::string node_id;
 };
 
 }  // namespace iotxmpp

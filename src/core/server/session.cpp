@@ -52,6 +52,10 @@ void negotiation_limiter::release(const std::string& address) {
 session::session(session_socket socket, shard& home, bool direct_tls)
     : session(transport(std::move(socket)), home, direct_tls) {}
 
+session::session(session_socket socket, const asio::ip::tcp::endpoint& remote, shard& home,
+                 bool direct_tls)
+    : session(transport(std::move(socket)), remote, home, direct_tls) {}
+
 // std::move is only a cast: remote_of reads the transport before the member
 // is moved from it.
 session::session(transport&& connection, shard& home, bool direct_tls)

@@ -149,6 +149,10 @@ class session final : public peer, public std::enable_shared_from_this<session> 
  public:
   // `direct_tls`: TLS from the first byte (a --listen-tls listener).
   session(session_socket socket, shard& home, bool direct_tls = false);
+  // The client is `remote` rather than the socket's peer: a PROXY listener's
+  // header named it (proxy_intake.hpp).
+  session(session_socket socket, const asio::ip::tcp::endpoint& remote, shard& home,
+          bool direct_tls);
   ~session() override;
 
   // Starts reading. Call on the home thread.
