@@ -160,16 +160,18 @@ result<status_report> parse_status_report(pugi::xml_node message, std::string_vi
   report.stanza_id = stanza_id;
   report.taken_at = *taken_at;
   report.received_at = received_at;
-  std::size_t count = 0;
-  for (auto numeric : stamp->children())
-    if (is_sensordata(numeric, "numeric")) ++count;
-  if (count == 0) return malformed("no numeric value in timestamp");
-  if (count > limits::values_per_report)
-    return malformed("the report has " + std::to_string(count) + " numeric values; the limit is " +
-                     std::to_string(limits::values_per_report));
-  report.values.reserve(count);
+  report.values.reserve(3);  // the usual temperature, humidity, brightness
   for (auto numeric : stamp->children()) {
     if (!is_sensordata(numeric, "numeric")) continue;
+    if (report.values.size() == limits::values_per_report) {
+      // Counted only on this path: each is_sensordata() walks up for xmlns.
+      std::size_t count = 0;
+      for (auto n : stamp->children())
+        if (is_sensordata(n, "numeric")) ++count;
+      return malformed("the report has " + std::to_string(count) +
+                       " numeric values; the limit is " +
+                       std::to_string(limits::values_per_report));
+    }
     auto value = parse_numeric(numeric);
     if (!value) return std::unexpected(value.error());
     // Quadratic, but over at most values_per_report short names, and it
@@ -180,6 +182,7 @@ result<status_report> parse_status_report(pugi::xml_node message, std::string_vi
                          " given twice; a report carries each name once");
     report.values.push_back(std::move(*value));
   }
+  if (report.values.empty()) return malformed("no numeric value in timestamp");
   if (const std::size_t extra = stored_extra_bytes(report); extra > limits::extra.max)
     return malformed(
         "the extra values (names other than temperature, humidity and brightness, units other "
