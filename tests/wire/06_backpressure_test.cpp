@@ -1,9 +1,14 @@
-// 06: a full store writer slows devices down and loses nothing.
+// 06: a full store writer slows devices down and loses nothing; a report the
+// database refuses is not vouched for.
 
+#include <sqlite3.h>
+
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/scratch_db.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -43,13 +48,65 @@ TEST(Wire06BackPressure, TinyWriterQueueStoresEveryPipelinedReport) {
 namespace iotxmpp::test {
 namespace {
 
-// A report the database refuses (a room longer than its column) is not
-// vouched for: the ping after it is answered with an error, not a result.
-TEST(Wire06Lost, PingAfterARefusedWriteIsAnError) {
-  test_server server;
+// The mariadb command-line client on `url`'s database, running `sql`.
+int mariadb_exec(const store_url& url, const std::string& sql) {
+  const std::string command = "mariadb --protocol=tcp -h " + url.host + " -P " +
+                              std::to_string(url.port) + " -u " + url.user +
+                              (url.password.empty() ? "" : " -p" + url.password) + " " +
+                              url.database + " -e \"" + sql + "\"";
+  return std::system(command.c_str());
+}
+
+// Makes the database refuse every readings row of `room` with a rule of its
+// own that passes every limit of the server's: a CHECK on MariaDB, a
+// trigger on SQLite (which cannot add a CHECK to a table).
+void refuse_room_in_database(const std::string& url_text, const std::string& room) {
+  const store_url url = *store_url::parse(url_text);
+  if (url.kind == store_url::engine::mysql) {
+    ASSERT_EQ(mariadb_exec(url,
+                           "ALTER TABLE readings ADD CONSTRAINT refused_by_the_test CHECK "
+                           "(room <> '" +
+                               room + "')"),
+              0);
+    return;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(url.path.c_str(), &db), SQLITE_OK);
+  const std::string sql =
+      "CREATE TRIGGER refused_by_the_test BEFORE INSERT ON readings WHEN "
+      "NEW.room = '" +
+      room + "' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END";
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  const std::string why = message ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << why;
+}
+
+// A report the database refuses (here by a rule the test adds, standing for
+// any the server cannot know: a DBA's constraint, a trigger) is not vouched
+// for: the ping after it is answered with an error, not a result. Every
+// refusal the server can foresee, it makes itself first (a report over a
+// field limit gets bad-request and never reaches the database: below).
+class Wire06Lost : public ::testing::TestWithParam<engine> {};
+
+TEST_P(Wire06Lost, PingAfterARefusedWriteIsAnError) {
+  scratch_db db(GetParam(), "lost");
+  if (!db.skip_reason().empty()) GTEST_SKIP() << db.skip_reason();
+  ASSERT_EQ(db.setup_error(), "");
+  {
+    auto s = open_store(db.url());
+    ASSERT_TRUE(s) << s.error().message;
+    auto migrated = (*s)->migrate();
+    ASSERT_TRUE(migrated) << migrated.error().message;
+  }
+  refuse_room_in_database(db.url(), "refused-room");
+  if (HasFatalFailure()) return;
+  test_server server([&](server_options& o) { o.store_url = db.url(); });
   raw_client device("127.0.0.1", server.port());
   device.negotiate("lost");
-  device.send(report("long-room", std::string(300, 'r')));
+  device.send(report("refused", "refused-room"));
   device.send(ping("p1"));
   std::string got = device.read_until("id='p1'");
   got += device.read_until("</iq>");
@@ -62,6 +119,32 @@ TEST(Wire06Lost, PingAfterARefusedWriteIsAnError) {
   got += device.read_until(">");
   EXPECT_NE(got.find("type='result'"), std::string::npos) << got;
   EXPECT_EQ(open_test_store(server)->count_reports().value(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Wire06Lost, ::testing::Values(engine::sqlite, engine::mysql),
+                         [](const auto& info) { return engine_name(info.param); });
+
+// A room over its limit (300 characters; the column holds 255) used to be
+// accepted and then refused by the database, so the device learnt of it
+// only from its next ping. It is refused up front now: bad-request naming
+// the field and the limit, nothing stored, and the ping after it is a result.
+TEST(Wire06OverLimit, ARoomOverItsLimitIsRefusedBeforeTheDatabase) {
+  test_server server;
+  raw_client device("127.0.0.1", server.port());
+  device.negotiate("over");
+  device.send(report("long-room", std::string(300, 'r')));
+  device.send(ping("p1"));
+  std::string got = device.read_until("</message>");
+  EXPECT_NE(got.find("id='long-room'"), std::string::npos) << got;
+  EXPECT_NE(got.find("type='error'"), std::string::npos) << got;
+  EXPECT_NE(got.find("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+            std::string::npos)
+      << got;
+  EXPECT_NE(got.find("nodeId is 300 characters; the limit is 255"), std::string::npos) << got;
+  got = device.read_until("id='p1'");
+  got += device.read_until(">");
+  EXPECT_NE(got.find("type='result'"), std::string::npos) << got;
+  EXPECT_EQ(open_test_store(server)->count_reports().value(), 0u);
 }
 
 }  // namespace

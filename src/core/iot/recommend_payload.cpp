@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/model/datetime.hpp"
+#include "core/model/limits.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp {
@@ -15,6 +16,14 @@ std::string_view local_of(std::string_view name) {
 }
 
 }  // namespace
+
+result<std::string_view> requested_room(pugi::xml_node recommend) {
+  std::string_view room = recommend.attribute("room").value();
+  if (room.empty()) return fail(error_kind::protocol, "recommend needs a room", "bad-request");
+  if (auto why = over_limit("room", room, limits::room))
+    return fail(error_kind::protocol, std::move(*why), "bad-request");
+  return room;
+}
 
 void write_recommend_payload(const recommendation& r, std::string& out) {
   out += "<recommend";

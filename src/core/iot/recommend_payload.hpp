@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <pugixml.hpp>
+
 #include "core/base/error.hpp"
 #include "core/model/model.hpp"
 #include "core/xml/xml_element.hpp"
@@ -23,6 +25,13 @@ inline constexpr std::string_view recommend_namespace = "urn:iotxmpp:recommend:0
 // PROTOCOL.md §3.3; attributes escaped, numbers in shortest form (21, 21.5).
 // `asked_by` is not written.
 void write_recommend_payload(const recommendation& r, std::string& out);
+
+// The room a recommend request asks about: the `room` attribute of its
+// <recommend> payload, 1 to limits::room (255) characters (it is stored
+// with the recommendation). On failure: error_kind::protocol, condition
+// "bad-request", and "recommend needs a room" or "room is 300 characters;
+// the limit is 255".
+result<std::string_view> requested_room(pugi::xml_node recommend);
 
 // Reads a <recommend> element (the payload itself, not the IQ around it):
 // room, period, at, and its <target> children in order (other children are

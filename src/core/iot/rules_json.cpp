@@ -14,6 +14,7 @@
 
 #include "core/iot/rules.hpp"
 #include "core/iot/sensordata.hpp"
+#include "core/model/limits.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -148,6 +149,9 @@ class loader {
     if (!name.is_string() || name.get_ref<const std::string&>().empty())
       return expected(path + ".name", "a non-empty string", name);
     out.name = name.get<std::string>();
+    // Stored with every recommendation given in the period.
+    if (auto why = over_limit("a period name", out.name, limits::period))
+      return bad(path + ".name", *why);
     const json& start = p["start"];
     auto minute = start.is_string() ? parse_hh_mm(start.get_ref<const std::string&>()) : -1;
     if (minute < 0) return expected(path + ".start", "\"HH:MM\" from 00:00 to 23:59", start);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/model/datetime.hpp"
+#include "core/model/limits.hpp"
 #include "core/xml/xml_attr.hpp"
 
 namespace iotxmpp {
@@ -86,6 +87,11 @@ result<pugi::xml_node> exactly_one(pugi::xml_node parent, std::string_view name,
 result<reading_value> parse_numeric(pugi::xml_node numeric) {
   auto name = numeric.attribute("name");
   if (!name || *name.value() == '\0') return malformed("numeric without a name");
+  // The field's name is built only on the error path: reports arrive at
+  // full ingest rate.
+  if (!within(name.value(), limits::value_name))
+    return malformed(
+        over_limit_text("numeric name " + quoted(name.value()), name.value(), limits::value_name));
   auto value = numeric.attribute("value");
   auto number = value ? parse_finite(value.value()) : std::nullopt;
   if (!number) {
@@ -102,6 +108,9 @@ result<reading_value> parse_numeric(pugi::xml_node numeric) {
     return malformed(why);
   }
   std::string unit = numeric.attribute("unit").value();
+  if (!within(unit, limits::value_unit))
+    return malformed(
+        over_limit_text("unit of numeric " + quoted(name.value()), unit, limits::value_unit));
   if (unit.empty()) unit = default_unit(name.value());
   return reading_value{name.value(), *number, std::move(unit)};
 }
@@ -132,6 +141,10 @@ result<status_report> parse_status_report(pugi::xml_node message, std::string_vi
   auto node_id = node->attribute("nodeId");
   if (!node_id) return malformed("node without nodeId (the room)");
   if (*node_id.value() == '\0') return malformed("empty nodeId (the room)");
+  if (auto why = over_limit("nodeId", node_id.value(), limits::room))
+    return malformed(std::move(*why));
+  std::string_view stanza_id = message.attribute("id").value();
+  if (auto why = over_limit("id", stanza_id, limits::stanza_id)) return malformed(std::move(*why));
   auto stamp = exactly_one(*node, "timestamp", "no timestamp in node",
                            "more than one timestamp: a report carries one");
   if (!stamp) return std::unexpected(stamp.error());
@@ -144,17 +157,38 @@ result<status_report> parse_status_report(pugi::xml_node message, std::string_vi
   status_report report;
   report.device_jid = device_jid;
   report.room = node_id.value();
-  report.stanza_id = message.attribute("id").value();
+  report.stanza_id = stanza_id;
   report.taken_at = *taken_at;
   report.received_at = received_at;
   report.values.reserve(3);  // the usual temperature, humidity, brightness
   for (auto numeric : stamp->children()) {
     if (!is_sensordata(numeric, "numeric")) continue;
+    if (report.values.size() == limits::values_per_report) {
+      // Counted only on this path: each is_sensordata() walks up for xmlns.
+      std::size_t count = 0;
+      for (auto n : stamp->children())
+        if (is_sensordata(n, "numeric")) ++count;
+      return malformed("the report has " + std::to_string(count) +
+                       " numeric values; the limit is " +
+                       std::to_string(limits::values_per_report));
+    }
     auto value = parse_numeric(numeric);
     if (!value) return std::unexpected(value.error());
+    // Quadratic, but over at most values_per_report short names, and it
+    // allocates nothing (reports arrive at full ingest rate).
+    for (const reading_value& earlier : report.values)
+      if (earlier.name == value->name)
+        return malformed("numeric " + quoted(value->name) +
+                         " given twice; a report carries each name once");
     report.values.push_back(std::move(*value));
   }
   if (report.values.empty()) return malformed("no numeric value in timestamp");
+  if (const std::size_t extra = stored_extra_bytes(report); extra > limits::extra.max)
+    return malformed(
+        "the extra values (names other than temperature, humidity and brightness, units other "
+        "than the implied ones) are " +
+        std::to_string(extra) + " bytes as stored; the limit is " +
+        std::to_string(limits::extra.max));
   return report;
 }
 

@@ -36,9 +36,14 @@ bool is_status_report(pugi::xml_node message);
 // Parses the status report carried by `message` (see the shape above).
 // device_jid and received_at are copied in; stanza_id is the message's `id`
 // (empty when absent); unit defaults per default_unit(); numeric values keep
-// their document order, duplicates included. A value is an xs:double that
-// must be finite: optional surrounding whitespace and a leading + are
-// allowed; NaN, INF, hex, empty and trailing junk are not.
+// their document order. A value is an xs:double that must be finite:
+// optional surrounding whitespace and a leading + are allowed; NaN, INF, hex,
+// empty and trailing junk are not. A name given twice (compared exactly)
+// makes the report malformed. Every field the store bounds is checked
+// against model/limits.hpp before anything else is made of it: nodeId and
+// id (characters), each name and unit (characters), the number of values,
+// and the extra values as stored (bytes); the reason names the field and
+// the limit, e.g. "nodeId is 300 characters; the limit is 255".
 // On failure: error_kind::protocol, condition "bad-request", and a one-line
 // reason fit for the error's <text>, e.g. "numeric 'humidity': value 'abc' is
 // not a finite number". Quoted input is cut to 40 bytes.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/model/limits.hpp"
+
 namespace iotxmpp {
 
 const account_credentials* account::credentials_for(std::string_view hash) const {
@@ -11,7 +13,7 @@ const account_credentials* account::credentials_for(std::string_view hash) const
 }
 
 bool valid_account_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
+  if (name.empty() || name.size() > limits::account_name.max) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!alnum(name.front())) return false;
   return std::all_of(name.begin(), name.end(),
@@ -19,7 +21,7 @@ bool valid_account_name(std::string_view name) {
 }
 
 bool valid_room_grant(std::string_view grant) {
-  if (grant.empty() || grant.size() > 1023) return false;
+  if (grant.empty() || grant.size() > limits::room_grant.max) return false;
   auto star = grant.find('*');
   return star == std::string_view::npos || star == grant.size() - 1;
 }

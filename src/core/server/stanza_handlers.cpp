@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "core/base/version.hpp"
+#include "core/iot/presence.hpp"
+#include "core/iot/recommend_payload.hpp"
 #include "core/iot/sensordata.hpp"
 #include "core/model/datetime.hpp"
 #include "core/xml/xml_element.hpp"
@@ -95,13 +97,12 @@ handled software_version(std::string_view id, const sender_state& sender,
 
 handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state& sender,
                   const handler_context& h, sys_micros now) {
-  pugi::xml_attribute room_attr = payload.attribute("room");
-  if (!room_attr || !*room_attr.value())
-    return error_to(iq, stanza_condition::bad_request, sender, h, "recommend needs a room");
-  if (sender.grants && !room_granted(*sender.grants, room_attr.value()))
+  auto room = requested_room(payload);
+  if (!room) return error_to(iq, stanza_condition::bad_request, sender, h, room.error().message);
+  if (sender.grants && !room_granted(*sender.grants, *room))
     return error_to(iq, stanza_condition::forbidden, sender, h,
-                    "this account has no grant for room " + std::string(room_attr.value()));
-  pending_recommend request{iq.attribute("id").value(), room_attr.value()};
+                    "this account has no grant for room " + std::string(*room));
+  pending_recommend request{iq.attribute("id").value(), std::string(*room)};
   auto known = h.rooms.find(request.room);
   if (!known.known) {
     handled out;
@@ -193,16 +194,13 @@ handled handle_presence(pugi::xml_node presence, const sender_state& sender,
   // Rosters and subscriptions are out of scope; directed presence is not
   // routed. Only broadcast availability changes the device's state.
   if ((type != "" && type != "unavailable") || !to_server(presence, sender, h)) return {};
-  presence_update update;
-  update.device_jid = sender.address.to_string();
-  update.online = type.empty();
-  update.show = presence.child_value("show");
-  update.status = presence.child_value("status");
-  update.at = now;
+  auto update = parse_presence_update(presence, sender.address.to_string(), now);
+  if (!update)
+    return error_to(presence, stanza_condition::bad_request, sender, h, update.error().message);
   handled out;
   out.publish = presence;
   out.publish_room = sender.room;
-  out.presence = std::move(update);
+  out.presence = std::move(*update);
   return out;
 }
 

@@ -18,6 +18,15 @@ bool is_stanza(std::string_view name) {
 // practice (PORT@IP already makes the JID unique on one server).
 std::string generated_resource() { return "iotxmpp-" + random_hex(8); }
 
+// Code points of valid UTF-8 (a JID is): the bytes that start a sequence,
+// counted as the store's columns count characters.
+std::size_t characters(std::string_view utf8) {
+  std::size_t n = 0;
+  for (char c : utf8)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
 negotiation::step fatal(stream_condition c, std::string text) {
   negotiation::step s;
   s.fatal = c;
@@ -213,6 +222,15 @@ negotiation::step negotiation::on_bind(pugi::xml_node iq) {
     s.send =
         error_reply(iq, stanza_condition::bad_request, policy_.domain, {}, bound.error().message)
             .str();
+    return s;
+  }
+  if (const std::size_t length = characters(bound->to_string());
+      length > policy_.max_jid_characters) {
+    s.send = error_reply(
+                 iq, stanza_condition::bad_request, policy_.domain, {},
+                 "the full JID is " + std::to_string(length) + " characters; the limit is " +
+                     std::to_string(policy_.max_jid_characters) + " (ask for a shorter resource)")
+                 .str();
     return s;
   }
   bound_ = std::move(*bound);

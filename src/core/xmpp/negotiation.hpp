@@ -33,6 +33,11 @@ struct stream_policy {
   // Failed SASL attempts on one stream before it is closed (RFC 6120
   // §6.4.5 asks for 2 to 5 retries).
   unsigned max_auth_failures = 3;
+  // The longest full JID bind gives, in characters (code points): the store
+  // keeps it in a 767-character column (model/limits.hpp limits::full_jid,
+  // which this layer cannot see; tests/core/limits_test.cpp holds the two
+  // equal). A resource that makes it longer gets bad-request.
+  std::size_t max_jid_characters = 767;
 };
 
 class negotiation {
