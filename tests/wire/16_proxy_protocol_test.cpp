@@ -445,8 +445,8 @@ class haproxy {
 };
 
 TEST(Wire16ProxyProtocol, ThroughHaproxySendProxyV2EachDeviceKeepsItsAddress) {
-  if (!std::filesystem::exists(haproxy::binary))
-    GTEST_SKIP() << "haproxy is not installed (apt-get install haproxy; scripts/setup-deps)";
+  ASSERT_TRUE(std::filesystem::exists(haproxy::binary))
+      << "haproxy is not installed: run scripts/setup-deps";
   log_capture log;
   // HAProxy connects to the server from 127.0.0.3 (its `source`), the only
   // trusted address; the devices connect to HAProxy from 127.0.0.1.
