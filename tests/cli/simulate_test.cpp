@@ -224,9 +224,9 @@ INSTANTIATE_TEST_SUITE_P(Engines, CliSimulateKill,
                          [](const auto& info) { return test::engine_name(info.param); });
 
 // A device that loses what it sent exits 1 and says so: the server is
-// frozen (SIGSTOP) while reports flow, so that every device fills its window
-// with reports no one will acknowledge, then SIGKILLed and never comes back;
-// the run is stopped (SIGINT) with a short drain.
+// frozen (SIGSTOP) while reports flow, so that reports are in flight that no
+// one will acknowledge, then SIGKILLed and never comes back; the run is
+// stopped (SIGINT) with a short drain.
 TEST(CliSimulate, ReportsLostWhenTheServerNeverComesBackExit1) {
   test::temp_dir dir;
   const std::string db = "sqlite:" + dir.path() + "/gone.db";
@@ -242,17 +242,17 @@ TEST(CliSimulate, ReportsLostWhenTheServerNeverComesBackExit1) {
   ASSERT_TRUE(test::eventually([&] { return rows_in(db) > 0 || sim.exited(); }, 30s)) << sim.err();
   ASSERT_FALSE(sim.exited()) << sim.err();
   serve.signal(SIGSTOP);
-  // Frozen, it reads and acknowledges nothing more: each device sends until
-  // its window is full (at once: --interval 0). Wait until every device's
-  // connection holds bytes the server has not read: reports in flight.
-  ASSERT_TRUE(test::eventually(
+  // Frozen, it acknowledges nothing more. A device that had reports read and
+  // not yet acknowledged has lost them already; one that had everything
+  // acknowledged sends its next report at once (--interval 0), which stays
+  // unread: it is lost too. Wait for such bytes, or for a generous while, in
+  // which every device of the second kind has surely run.
+  (void)test::eventually(
       [&] {
         auto unread = test::unread_by_server(port);
-        return unread.size() == static_cast<std::size_t>(devices) &&
-               std::all_of(unread.begin(), unread.end(), [](std::size_t n) { return n > 0; });
+        return std::any_of(unread.begin(), unread.end(), [](std::size_t n) { return n > 0; });
       },
-      30s))
-      << "connections and unread bytes: " << test::unread_by_server(port).size();
+      5s);
   serve.signal(SIGKILL);
   ASSERT_EQ(serve.wait(10s), 128 + SIGKILL);
   const std::size_t stored = rows_in(db);
