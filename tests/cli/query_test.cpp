@@ -29,12 +29,12 @@ void seed_kitchen(test_server& server) {
   raw_client device("127.0.0.1", server.port());
   device.negotiate("thermo");
   device.send(report("k1", "kitchen", "21.5", "2026-11-24T08:00:00+01:00"));
-  sync(device);
+  ASSERT_TRUE(sync(device));
 }
 
 TEST(CliQuery, RecommendJsonHasTheRoomOffsetPeriodAndTargets) {
   test_server server;
-  seed_kitchen(server);
+  ASSERT_NO_FATAL_FAILURE(seed_kitchen(server));
   auto r = query(server.port(), {"recommend", "--room", "kitchen", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = json::parse(r.out);

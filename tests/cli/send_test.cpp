@@ -40,7 +40,14 @@ TEST(CliSend, StatusLandsInTheStore) {
   EXPECT_EQ(got.value_of("temperature"), 21.5);
   EXPECT_EQ(got.value_of("humidity"), 40.2);
   EXPECT_EQ(got.value_of("brightness"), 310);
-  EXPECT_EQ(got.device_jid.find("@127.0.0.1/"), got.device_jid.find('@'));
+  // An anonymous device: PORT@127.0.0.1/RESOURCE.
+  const auto at_sign = got.device_jid.find('@');
+  ASSERT_NE(at_sign, std::string::npos) << got.device_jid;
+  ASSERT_GT(at_sign, 0u) << got.device_jid;
+  EXPECT_EQ(got.device_jid.find_first_not_of("0123456789"), at_sign) << got.device_jid;
+  EXPECT_EQ(got.device_jid.find("@127.0.0.1/"), at_sign) << got.device_jid;
+  EXPECT_GT(got.device_jid.size(), at_sign + std::string_view("@127.0.0.1/").size())
+      << "a resource after the slash: " << got.device_jid;
 }
 
 TEST(CliSend, StatusDefaultsToNowAndOnlyTheGivenValues) {
@@ -66,14 +73,14 @@ TEST(CliSend, ResendWithTheSameIdIsStoredOnce) {
                                 "20",     "--id",   "boot1-7"};
   ASSERT_EQ(send(server, args).exit_code, 0);
   auto db = open_test_store(server);
-  auto once = db->count_reports();
-  ASSERT_TRUE(once);
-  EXPECT_GT(*once, 0u);
+  EXPECT_EQ(db->count_reports().value(), 1u);
   ASSERT_EQ(send(server, args).exit_code, 0);
-  EXPECT_EQ(db->count_reports().value(), *once);
+  EXPECT_EQ(db->count_reports().value(), 1u) << "the resend is stored once";
   // Without --id every run is a new report.
   ASSERT_EQ(send(server, {"status", "--room", "den", "--temperature", "20"}).exit_code, 0);
-  EXPECT_GT(*db->count_reports(), *once);
+  EXPECT_EQ(db->count_reports().value(), 2u);
+  ASSERT_EQ(send(server, {"status", "--room", "den", "--temperature", "20"}).exit_code, 0);
+  EXPECT_EQ(db->count_reports().value(), 3u);
 }
 
 TEST(CliSend, PresenceIsKeptAsTheDeviceState) {
@@ -194,7 +201,11 @@ TEST(CliSend, WaitsForTheServersAckWhenStreamManagementIsOn) {
                         "127.0.0.1:" + std::to_string(fake.port())});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(fake.received().find("urn:xmpp:ping"), std::string::npos) << fake.received();
+  const std::string received = fake.received();
+  // What it sent, so that the absence of a ping below means something.
+  EXPECT_NE(received.find("<presence"), std::string::npos) << received;
+  EXPECT_NE(received.find("<r xmlns='urn:xmpp:sm:3'/>"), std::string::npos) << received;
+  EXPECT_EQ(received.find("urn:xmpp:ping"), std::string::npos) << received;
 
   // An ack that does not cover the stanza is no proof: it times out (exit 4).
   scripted_server short_ack(

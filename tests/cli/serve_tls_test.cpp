@@ -113,7 +113,7 @@ TEST(ServeTls, SighupReloadsTheCertificateForNewSessionsOnly) {
   }
   EXPECT_NE(now, first) << "new sessions get the reloaded certificate";
   // The session from before both reloads goes on.
-  sync(*old_session, "after-reload");
+  ASSERT_TRUE(sync(*old_session, "after-reload"));
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(10s), 0) << serve.err();
   EXPECT_NE(serve.err().find("TLS certificate not reloaded"), std::string::npos) << serve.err();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/store/store.hpp"
+#include "support/eventually.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_server.hpp"
 
@@ -14,6 +15,7 @@ namespace iotxmpp {
 namespace {
 
 using namespace std::chrono_literals;
+using test::eventually;
 
 simulator_options against(const test::test_server& s) {
   simulator_options o;
@@ -67,19 +69,27 @@ TEST(Simulator, StopEndsAnOpenEndedRunAfterDraining) {
   o.query_every = 50ms;
   auto sim = simulator::start(o);
   ASSERT_TRUE(sim);
-  EXPECT_FALSE((*sim)->wait_for(700ms)) << "no limit: runs until stopped";
-  auto during = (*sim)->stats();
-  EXPECT_EQ(during.connected, 10u);
-  EXPECT_FALSE(during.finished);
+  // Every device connected, ten reports each and some answers: a run well
+  // under way, however long the machine takes to get there.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = (*sim)->stats();
+        return s.connected == 10 && s.reports_sent > 10u * 10 && s.queries_answered > 10;
+      },
+      30s))
+      << "connected " << (*sim)->stats().connected << ", sent " << (*sim)->stats().reports_sent;
+  EXPECT_FALSE((*sim)->wait_for(200ms)) << "no limit: runs until stopped";
+  EXPECT_FALSE((*sim)->stats().finished);
   (*sim)->stop();
   ASSERT_TRUE((*sim)->wait_for(10s));
   auto s = (*sim)->stats();
+  EXPECT_TRUE(s.finished);
   EXPECT_GT(s.reports_sent, 10u * 10);
   EXPECT_EQ(s.reports_acknowledged, s.reports_sent);
   EXPECT_GT(s.queries_answered, 10u);
   EXPECT_TRUE(s.rtt_p50_ms && s.rtt_p99_ms);
   EXPECT_EQ(s.errors, 0u) << s.first_error;
-  EXPECT_GE(s.elapsed_seconds, 0.7);
+  EXPECT_GE(s.elapsed_seconds, 0.2);
 }
 
 TEST(Simulator, DurationEndsTheRun) {
@@ -91,19 +101,12 @@ TEST(Simulator, DurationEndsTheRun) {
   auto started = std::chrono::steady_clock::now();
   auto sim = simulator::start(o);
   ASSERT_TRUE(sim);
-  ASSERT_TRUE((*sim)->wait_for(10s));
+  ASSERT_TRUE((*sim)->wait_for(30s)) << "the duration ends the run";
   EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  // Generous for a loaded machine; a run that ignored its duration would
+  // go on until stopped.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_GT((*sim)->stats().reports_acknowledged, 0u);
-}
-
-// Polls `done` every 10 ms for at most `limit`.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 10s) {
-  for (auto until = std::chrono::steady_clock::now() + limit;
-       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms))
-    if (done()) return true;
-  return done();
 }
 
 std::size_t rows_in(const std::string& store_url) {
@@ -222,7 +225,7 @@ TEST(Simulator, ServerGoneForGoodCountsTheUnacknowledgedAsLost) {
   ASSERT_TRUE((*sim)->wait_for(10s));
   auto waited = std::chrono::steady_clock::now() - started;
   EXPECT_GE(waited, 450ms) << "waited for the acknowledgements";
-  EXPECT_LT(waited, 3s) << "bounded by drain_timeout";
+  EXPECT_LT(waited, 5s) << "bounded by drain_timeout";
   auto s = (*sim)->stats();
   EXPECT_EQ(s.failed, 0u);
   EXPECT_EQ(s.reports_lost, held);

@@ -84,6 +84,17 @@ std::optional<std::string> child_process::read_line(std::chrono::milliseconds ti
   }
 }
 
+bool child_process::wait_for_err(std::string_view needle, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (err_.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
+    pump(left);
+  }
+  return true;
+}
+
 void child_process::signal(int signal) {
   if (!code_) kill(pid_, signal);
 }

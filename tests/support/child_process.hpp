@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace iotxmpp::test {
@@ -24,6 +25,10 @@ class child_process {
   // The next complete stdout line (without '\n'), or nullopt when none came
   // within `timeout` or stdout ended.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Reads the child's output until its stderr holds `needle` (true) or
+  // `timeout` passed or both outputs ended (false). Keeps stdout for
+  // read_line.
+  bool wait_for_err(std::string_view needle, std::chrono::milliseconds timeout);
   // Sends `signal` (SIGINT, SIGTERM...).
   void signal(int signal);
   // Waits for the exit; the exit code (128+signal when killed by one), or
@@ -32,6 +37,7 @@ class child_process {
   // True once the child has exited (non-blocking check).
   bool exited();
 
+  pid_t pid() const { return pid_; }
   const std::string& err() const { return err_; }
   // Stdout not yet returned by read_line.
   const std::string& rest() const { return out_; }

@@ -71,6 +71,14 @@ raw_client::~raw_client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void raw_client::close() {
+  if (ssl_) SSL_free(ssl_);
+  ssl_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  closed_ = true;
+}
+
 namespace {
 std::string ssl_reason() {
   unsigned long e = ERR_get_error();

@@ -42,6 +42,9 @@ class raw_client {
   // Waits up to `timeout` for any bytes; returns what arrived (maybe "").
   std::string read_some(std::chrono::milliseconds timeout);
   bool closed() const { return closed_; }
+  // Closes the connection at once (a device that vanishes); later sends
+  // throw and reads return nothing.
+  void close();
   unsigned short local_port() const { return local_port_; }
 
   // A loopback port free right now, for tests that bind clients explicitly

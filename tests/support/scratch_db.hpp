@@ -21,7 +21,9 @@ inline void PrintTo(engine e, std::ostream* os) { *os << engine_name(e); }
 // The shared test MariaDB's URL, or an empty string with `why` filled when
 // the environment does not name one (a binary run by hand). When the
 // environment names a directory without a URL file, `why` says so too and
-// the caller should fail rather than skip: under ctest MariaDB must run.
+// the caller should fail rather than skip: under ctest MariaDB must run. The
+// directory "-" marks a test ctest runs without the MariaDB fixture (one not
+// listed in tests/CMakeLists.txt's IOTXMPP_MARIADB_TESTS): misconfigured too.
 std::string mariadb_url(std::string& why, bool& misconfigured);
 
 // A TCP port on 127.0.0.1 with no listener (bound once, then released).

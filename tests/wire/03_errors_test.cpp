@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/server/registry.hpp"
+#include "support/eventually.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -131,21 +132,36 @@ TEST(Wire03Errors, ConnectionTimeoutWhenIdle) {
 }
 
 TEST(Wire03Errors, WhitespaceKeepaliveKeepsSessionAlive) {
-  test_server server(
-      [](server_options& o) { o.config.idle_timeout = std::chrono::milliseconds(600); });
+  // Up for twice the idle timeout, never silent for long: a space every
+  // 50 ms, a small part of the timeout, so that a test thread woken late on a
+  // loaded machine still keeps well inside it.
+  constexpr auto idle = std::chrono::milliseconds(1200);
+  test_server server([&](server_options& o) { o.config.idle_timeout = idle; });
   raw_client c("127.0.0.1", server.port());
   c.negotiate();
-  for (int i = 0; i < 6; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  std::chrono::steady_clock::duration longest_gap{};
+  while (std::chrono::steady_clock::now() - start < 2 * idle) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto now = std::chrono::steady_clock::now();
+    longest_gap = std::max(longest_gap, now - last);
     c.send(" ");
+    last = now;
   }
-  sync(c);
+  ASSERT_LT(longest_gap, idle) << "the test thread itself was not run for longer than the timeout";
+  ASSERT_TRUE(sync(c));
   EXPECT_FALSE(c.closed());
 }
 
 TEST(Wire03Errors, ConflictWhenTheSameFullJidBindsAgain) {
   // Two listeners, one client port: both connections get PORT@127.0.0.1/same.
-  test_server server([](server_options& o) { o.config.listen = {"127.0.0.1:0", "127.0.0.1:0"}; });
+  // One network thread, so that the server handles the older connection's
+  // close before the newer one's ping (below).
+  test_server server([](server_options& o) {
+    o.config.listen = {"127.0.0.1:0", "127.0.0.1:0"};
+    o.config.threads = 1;
+  });
   // Both clients bind the port explicitly (SO_REUSEADDR) so they may share it.
   auto first = std::make_unique<raw_client>("127.0.0.1", server.port(0), raw_client::free_port());
   std::string jid = first->negotiate("same");
@@ -156,9 +172,12 @@ TEST(Wire03Errors, ConflictWhenTheSameFullJidBindsAgain) {
   // Closing the older connection ends its session on the server at once.
   // Its end must not evict the newer session from the registry, nor mark
   // the device offline in the store.
+  // The closing session keeps reading until the client goes (its linger), so
+  // the close is seen at once; on the one network thread it is handled before
+  // the ping sent after it. The ping then also proves the newer session
+  // lives on.
   first.reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  sync(second);  // the newer session lives on
+  ASSERT_TRUE(sync(second));
   EXPECT_FALSE(second.closed());
   EXPECT_EQ(server.get().online().online(), std::vector<std::string>{jid});
   server.get().writer().flush();
@@ -175,7 +194,7 @@ TEST(Wire03Errors, SystemShutdownOnStop) {
   raw_client c("127.0.0.1", server.port());
   c.negotiate();
   c.send(report("last"));
-  sync(c);
+  ASSERT_TRUE(sync(c));
   std::thread stopper([&] { server.stop(); });
   std::string got = c.read_to_close();
   stopper.join();
@@ -191,7 +210,7 @@ TEST(Wire03Errors, StanzaErrorsKeepTheStream) {
   EXPECT_NE(got.find("<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
             std::string::npos)
       << got;
-  sync(c);
+  ASSERT_TRUE(sync(c));
 }
 
 TEST(Wire03Errors, GarbageClientDoesNotDisturbOthers) {
@@ -207,7 +226,7 @@ TEST(Wire03Errors, GarbageClientDoesNotDisturbOthers) {
     bad.back()->send(junk);
   }
   for (int i = 0; i < 20; ++i) good.send(report("g" + std::to_string(i)));
-  sync(good);
+  ASSERT_TRUE(sync(good));
   for (auto& b : bad) {
     std::string got = b->read_to_close();
     EXPECT_NE(got.find("<stream:error>"), std::string::npos) << got;
@@ -224,17 +243,14 @@ TEST(Wire03Errors, StaleDeviceIsReapedFromStoreAndDisconnected) {
   raw_client c("127.0.0.1", server.port());
   std::string jid = c.negotiate();
   c.send(report("before-reap"));
-  sync(c);
+  ASSERT_TRUE(sync(c));
   std::string got = c.read_to_close(std::chrono::seconds(5));
   EXPECT_NE(got.find(condition_element("connection-timeout")), std::string::npos) << got;
   auto db = open_test_store(server);
-  for (int i = 0; i < 50; ++i) {
+  EXPECT_TRUE(eventually([&] {
     auto d = db->devices(false);
-    ASSERT_TRUE(d.has_value());
-    if (d->empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_TRUE(db->devices(false)->empty());
+    return d.has_value() && d->empty();
+  })) << "the reaped device's row is still there";
   EXPECT_EQ(db->count_reports().value(), 1u) << "readings stay after reaping";
 }
 

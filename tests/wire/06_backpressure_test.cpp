@@ -37,7 +37,7 @@ TEST(Wire06BackPressure, TinyWriterQueueStoresEveryPipelinedReport) {
     });
   }
   for (auto& t : senders) t.join();
-  for (int c = 0; c < clients; ++c) sync(*devices[c], "done" + std::to_string(c));
+  for (int c = 0; c < clients; ++c) ASSERT_TRUE(sync(*devices[c], "done" + std::to_string(c)));
   EXPECT_EQ(open_test_store(server)->count_reports().value(),
             static_cast<std::size_t>(clients * reports));
 }

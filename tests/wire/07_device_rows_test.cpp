@@ -27,7 +27,7 @@ TEST(Wire07DeviceRows, AReapedDeviceStaysRemovedAndLastUpdateIsWhenItWasHeard) {
   raw_client c("127.0.0.1", server.port());
   const std::string jid = c.negotiate("quiet");
   c.send(report("r1"));
-  sync(c, "s1");
+  ASSERT_TRUE(sync(c, "s1"));
   const sys_micros last_sent = wall_now();  // nothing is sent after this
   // The device falls silent but keeps its TCP connection: the server closes
   // the session as stale, and the reaper removes its row.
@@ -66,7 +66,7 @@ TEST(Wire07DeviceRows, LastUpdateFollowsWhatIsReceivedAndTheEndMarksOffline) {
   std::this_thread::sleep_for(400ms);
   const sys_micros before_report = wall_now();
   c.send(report("r1", "hall"));
-  sync(c, "s1");
+  ASSERT_TRUE(sync(c, "s1"));
   const sys_micros after_report = wall_now();
   // Quiet now: sweeps go on, but last_update stays at what was heard.
   std::this_thread::sleep_for(700ms);

@@ -51,7 +51,7 @@ TEST(Wire08SlowStore, AnUncachedRoomWaitsForTheDatabaseAndNobodyElseDoes) {
   raw_client kitchen("127.0.0.1", server.port());
   kitchen.negotiate("kitchen");
   kitchen.send(report("k1", "kitchen"));
-  sync(kitchen, "k-sync");
+  ASSERT_TRUE(sync(kitchen, "k-sync"));
   {
     // A report of the attic stored by someone else (another node): this
     // server's cache does not hold it.
@@ -96,7 +96,7 @@ TEST(Wire08SlowStore, AnUncachedRoomWaitsForTheDatabaseAndNobodyElseDoes) {
   // A ping is answered once the fast answer's record is committed (the
   // recommendations table is not locked).
   const auto t1 = steady::now();
-  sync(kitchen, "k-sync2");
+  ASSERT_TRUE(sync(kitchen, "k-sync2"));
   const auto ping_took = steady::now() - t1;
 
   std::string slow = asker.read_until("id='slow'", 5s);

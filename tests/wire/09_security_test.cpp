@@ -107,7 +107,7 @@ TEST_F(Security, StarttlsThenScramSha256AsAnAccountReportsForItsRoomsOnly) {
       "<iq type='get' id='rec' to='iot.local'><recommend xmlns='urn:iotxmpp:recommend:0' "
       "room='cellar'/></iq>");
   EXPECT_NE(c.read_until("</iq>").find("<forbidden"), std::string::npos);
-  sync(c);
+  ASSERT_TRUE(sync(c));
   auto db = open_test_store(*s);
   EXPECT_EQ(db->count_reports().value(), 2u);
   auto a = db->find_account("dev1");
@@ -238,7 +238,7 @@ TEST_F(Security, AnonymousDevicesStillReportForAnyRoomAfterStarttls) {
   std::string jid = c.bind_after_auth("anon");
   EXPECT_NE(jid.find("@127.0.0.1/anon"), std::string::npos) << jid;
   c.send(report("a1", "anywhere"));
-  sync(c);
+  ASSERT_TRUE(sync(c));
   EXPECT_EQ(open_test_store(*s)->count_reports().value(), 1u);
 }
 
@@ -265,7 +265,7 @@ TEST_F(Security, DisablingOrRemovingAnAccountEndsItsLiveSessions) {
   EXPECT_NE(got.find("<not-authorized"), std::string::npos) << got;
   EXPECT_NE(got.find("account disabled"), std::string::npos) << got;
   // The other account's session goes on.
-  sync(two);
+  ASSERT_TRUE(sync(two));
   ASSERT_TRUE(db->remove_account("dev2").value());
   got = two.read_to_close(std::chrono::seconds(5));
   EXPECT_NE(got.find("account removed"), std::string::npos) << got;
@@ -298,7 +298,7 @@ TEST_F(Security, GarbageAndStalledHandshakesDoNotDisturbOthers) {
   EXPECT_NE(got.find("<policy-violation"), std::string::npos) << got;
 
   good.send(report("still", "kitchen"));
-  sync(good);
+  ASSERT_TRUE(sync(good));
   EXPECT_EQ(open_test_store(*s)->count_reports().value(), 1u);
 }
 

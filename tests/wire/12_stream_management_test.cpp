@@ -121,14 +121,14 @@ TEST(Wire12StreamManagement, TheServerAsksSubscribersForAcks) {
   raw_client device("127.0.0.1", s.port());
   device.negotiate("device");
   for (int i = 0; i < 12; ++i) device.send(report("h" + std::to_string(i), "hall"));
-  sync(device);
+  ASSERT_TRUE(sync(device));
   std::string got = follower.read_until("<r xmlns='urn:xmpp:sm:3'/>", 5s);
   ASSERT_FALSE(got.empty()) << "after 10 unacknowledged stanzas the server asks";
   // Everything received so far: the subscribe result and the feed messages.
   std::size_t stanzas = 1;
   for (std::size_t at = 0; (at = got.find("<message", at)) != std::string::npos; ++at) ++stanzas;
   follower.send(std::string("<a xmlns='") + sm + "' h='" + std::to_string(stanzas) + "'/>");
-  sync(follower, "still-here");
+  ASSERT_TRUE(sync(follower, "still-here"));
   EXPECT_FALSE(follower.closed());
 }
 
@@ -231,7 +231,7 @@ TEST(Wire12Resumption, ADroppedConnectionResumesWithItsJidAndMissedFeedStanzas) 
   raw_client device("127.0.0.1", s.port());
   device.negotiate("device");
   for (int i = 0; i < 3; ++i) device.send(report("missed" + std::to_string(i), "hall"));
-  sync(device);
+  ASSERT_TRUE(sync(device));
 
   raw_client again("127.0.0.1", s.port());
   authenticate(again);

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include "core/base/clock.hpp"
 #include "core/sasl/scram_credentials.hpp"
@@ -34,13 +36,29 @@ inline std::string ping(std::string_view id) {
          "' to='iot.local'><ping xmlns='urn:xmpp:ping'/></iq>";
 }
 
-// Sends a ping and waits for its result: the server answers it only once
-// everything this session sent before is committed.
-inline void sync(raw_client& c, std::string_view id = "sync") {
+// Sends a ping and waits for its answer: the server answers it only once
+// everything this session sent before is committed (PROTOCOL.md §3.5), and
+// answers with an error when some of it was lost. Fails on no answer and on
+// an error answer; call it as ASSERT_TRUE(sync(c)) so that a failure stops
+// the test.
+[[nodiscard]] inline testing::AssertionResult sync(
+    raw_client& c, std::string_view id = "sync",
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   c.send(ping(id));
-  std::string got = c.read_until("id='" + std::string(id) + "'");
-  ASSERT_FALSE(got.empty()) << "no answer to ping " << id;
-  c.read_until(">");
+  const std::string needle = "id='" + std::string(id) + "'";
+  std::string got = c.read_until(needle, timeout);
+  if (got.empty())
+    return testing::AssertionFailure()
+           << "no answer to ping '" << id << "' within " << timeout.count() << " ms";
+  auto start = got.rfind("<iq");
+  if (start == std::string::npos)
+    return testing::AssertionFailure() << "the answer to ping '" << id << "' is no iq: " << got;
+  std::string answer = got.substr(start) + c.read_until(">", timeout);
+  if (answer.size() < 2 || answer[answer.size() - 2] != '/')
+    answer += c.read_until("</iq>", timeout);  // an error answer carries <error/>
+  if (answer.find("type='result'") == std::string::npos)
+    return testing::AssertionFailure() << "ping '" << id << "' answered with: " << answer;
+  return testing::AssertionSuccess();
 }
 
 // A separate connection to the server's store, for assertions.

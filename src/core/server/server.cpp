@@ -104,7 +104,13 @@ struct server::impl {
   std::shared_ptr<tls_holder> tls;
   std::unique_ptr<account_directory> accounts;
   std::vector<std::pair<std::string, unsigned short>> bound;
+  // Signals are served on a thread of their own until wait() has committed
+  // everything: a second SIGINT/SIGTERM must end the process at once even
+  // while the writer waits for the database, after the network threads are
+  // gone (man iotxmpp-serve).
+  asio::io_context signal_io;
   std::optional<asio::signal_set> signals;
+  std::thread signal_thread;
   std::vector<std::thread> threads;
   std::atomic<unsigned> next_shard{0};
   std::atomic<bool> stop_requested{false};
@@ -432,8 +438,12 @@ void server::impl::launch() {
         asio::detached);
   for (auto& s : shards) arm_sweeper(*s);
   if (options.handle_signals) {
-    signals.emplace(shards[0]->io, SIGINT, SIGTERM, SIGHUP);
+    signals.emplace(signal_io, SIGINT, SIGTERM, SIGHUP);
     arm_signals();
+    signal_thread = std::thread([this] {
+      name_this_thread("iotxmpp-signals");
+      signal_io.run();
+    });
   }
   for (std::size_t i = 0; i < shards.size(); ++i)
     threads.emplace_back([sh = shards[i].get(), i] {
@@ -522,6 +532,10 @@ void server::wait() {
   log::info("stopped", {{"committed", std::to_string(st.committed_items)},
                         {"transactions", std::to_string(st.batches)},
                         {"retries", std::to_string(st.retries)}});
+  if (p.signal_thread.joinable()) {
+    p.signal_io.stop();
+    p.signal_thread.join();
+  }
   p.waited = true;
 }
 
