@@ -35,7 +35,7 @@ TEST(CliTailResume, ADroppedConnectionMissesNoEvent) {
   relay.refuse_new(true);
   ASSERT_GE(relay.drop_all(), 1u);
   for (int i = 0; i < 5; ++i) device.send(report("missed-" + std::to_string(i), "hall"));
-  ASSERT_NO_FATAL_FAILURE(sync(device));
+  ASSERT_TRUE(sync(device));
   relay.refuse_new(false);
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {

@@ -151,7 +151,7 @@ TEST(Wire16ProxyProtocol, V1HeaderGivesTheDeviceAddressToItsJid) {
   raw_client c("127.0.0.1", s->port(1));
   EXPECT_EQ(negotiate_behind(c, v1("TCP4", "203.0.113.7", "192.0.2.1", 40001, 5222)),
             "40001@203.0.113.7/dev");
-  sync(c);
+  ASSERT_TRUE(sync(c));
   EXPECT_NE(log.wait_for({"bound", "jid=40001@203.0.113.7/dev"}), "") << log.text();
 
   raw_client six("127.0.0.1", s->port(1));
@@ -170,7 +170,7 @@ TEST(Wire16ProxyProtocol, V2HeaderWithTlvsGivesTheDeviceAddressToItsJid) {
   EXPECT_EQ(negotiate_behind(c, v2("198.51.100.23", 50123, "192.0.2.1", 5222, tlvs)),
             "50123@198.51.100.23/dev");
   c.send(report("r1"));
-  sync(c);
+  ASSERT_TRUE(sync(c));
   raw_client six("127.0.0.1", s->port(1));
   EXPECT_EQ(negotiate_behind(six, v2("2001:db8::23", 50124, "2001:db8::1", 5222)),
             "50124@[2001:db8::23]/dev");
@@ -261,7 +261,7 @@ TEST(Wire16ProxyProtocol, LocalAndUnknownUseTheRealPeer) {
   { raw_client plain_check("127.0.0.1", s->port(1)); }  // a TCP check: connect, close
   EXPECT_NE(log.wait_for({"closed before sending a PROXY header"}), "") << log.text();
   EXPECT_NE(log.wait_for({"disconnected"}), "") << log.text();
-  sync(local);
+  ASSERT_TRUE(sync(local));
   EXPECT_EQ(log.warnings(), "");
 }
 
@@ -309,7 +309,7 @@ TEST(Wire16ProxyProtocol, DirectTlsStartsAfterAV2Header) {
   c.send(v2("203.0.113.44", 45000, "192.0.2.1", 5223));
   c.start_tls({.ca_file = pki.ca_cert()});  // the handshake follows the header
   EXPECT_EQ(c.negotiate(), "45000@203.0.113.44/dev");
-  sync(c);
+  ASSERT_TRUE(sync(c));
 
   // A client that starts TLS without the header is refused.
   raw_client bare("127.0.0.1", s->port(1));
@@ -481,7 +481,7 @@ TEST(Wire16ProxyProtocol, ThroughHaproxySendProxyV2EachDeviceKeepsItsAddress) {
   EXPECT_EQ(one.negotiate("a"), std::to_string(one.local_port()) + "@127.0.0.1/a") << log.text();
   EXPECT_EQ(two.negotiate("b"), std::to_string(two.local_port()) + "@127.0.0.1/b");
   one.send(report("h1"));
-  sync(one);
+  ASSERT_TRUE(sync(one));
   // HAProxy's health checks (a LOCAL header, then gone) reach the server
   // and are no warning.
   EXPECT_NE(
