@@ -24,7 +24,7 @@ _iotxmpp_flags() {
                      --max-stanza-bytes --max-depth --max-negotiating --queue --tls-cert
                      --tls-key --listen-tls --tls-optional --anonymous --allow-plaintext-auth
                      --max-stanza-rate --max-byte-rate --rate-burst --rate-grace
-                     --max-connect-rate --resume-window --help" ;;
+                     --max-connect-rate --resume-window --metrics --help" ;;
         db-init) echo "--db --json --help" ;;
         reap) echo "--db --stale-after --dry-run --json --help" ;;
         "device add") echo "--db --room --password-file --iterations --count --prefix

@@ -68,6 +68,7 @@ complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-burst -x -d 'Seconds of burs
 complete -c iotxmpp -n '__iotxmpp_in serve' -l rate-grace -x -d 'Close a session slowed down this long'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l max-connect-rate -x -d 'New connections per second per address'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l resume-window -x -d 'How long a lost stream waits for resume'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l metrics -x -d 'Serve Prometheus metrics at HOST:PORT/metrics'
 
 # db-init, reap
 complete -c iotxmpp -n '__iotxmpp_in db-init' -l json -d 'Print JSON'

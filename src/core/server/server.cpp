@@ -13,8 +13,10 @@
 #include "core/base/thread_name.hpp"
 #include "core/server/account_directory.hpp"
 #include "core/server/feed.hpp"
+#include "core/server/metrics_http.hpp"
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
+#include "core/server/server_metrics.hpp"
 #include "core/server/session.hpp"
 #include "core/store/store.hpp"
 
@@ -74,6 +76,8 @@ struct server::impl {
   std::vector<bool> acceptor_tls;  // per acceptor: direct TLS (XEP-0368)
   std::shared_ptr<tls_holder> tls;
   std::unique_ptr<account_directory> accounts;
+  std::unique_ptr<metrics_http> metrics_server;
+  std::vector<metrics::callback_handle> watched;  // the writer's gauges, while it runs
   std::vector<std::pair<std::string, unsigned short>> bound;
   std::optional<asio::signal_set> signals;
   std::vector<std::thread> threads;
@@ -116,6 +120,7 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool di
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    server_metrics().connections_accepted.add();
     asio::post(target.io, [&target, direct_tls, s = std::move(socket)]() mutable {
       std::make_shared<session>(std::move(s), target, direct_tls)->start();
     });
@@ -220,6 +225,7 @@ void server::impl::reaper_loop() {
         log::warn("reap failed", {{"error", removed.error().message}});
         db.reset();
       } else {
+        server_metrics().reaped_devices.add(removed->size());
         for (const auto& d : *removed) log::info("reaped", {{"jid", d.jid}, {"room", d.room}});
       }
     }
@@ -279,10 +285,17 @@ result<std::unique_ptr<server>> server::start(server_options options) {
 
   if (auto bound = p->bind_listeners(std::move(endpoints)); !bound)
     return std::unexpected(bound.error());
+  server_metrics();  // every series from the first scrape, zero or not
+  if (!o.config.metrics.empty()) {
+    auto m = metrics_http::start(o.config.metrics, [] { return metrics::global().render(); });
+    if (!m) return std::unexpected(m.error());
+    p->metrics_server = std::move(*m);
+  }
   raise_open_file_limit();
 
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
   p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
+  p->watched = watch_writer(*p->writer, o.writer.queue_capacity);
   p->rooms = std::make_unique<room_cache>(o.config.room_cache_size,
                                           [u = *url]() { return open_store(u); });
   p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
@@ -409,6 +422,11 @@ std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
   return impl_->bound;
 }
 
+std::pair<std::string, unsigned short> server::metrics_endpoint() const {
+  return impl_->metrics_server ? impl_->metrics_server->endpoint()
+                               : std::pair<std::string, unsigned short>{};
+}
+
 const registry& server::online() const { return impl_->online; }
 
 store_writer& server::writer() { return *impl_->writer; }
@@ -436,6 +454,9 @@ void server::wait() {
   log::info("stopped", {{"committed", std::to_string(st.committed_items)},
                         {"transactions", std::to_string(st.batches)},
                         {"retries", std::to_string(st.retries)}});
+  // Scrapes go on through the drain; they end with the server.
+  if (p.metrics_server) p.metrics_server->stop();
+  p.watched.clear();
   p.waited = true;
 }
 

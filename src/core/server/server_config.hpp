@@ -53,6 +53,10 @@ struct server_config {
   // Per-session stanza and byte rates (a shaper, then policy-violation) and
   // new connections per source address.
   rate_policy rates;
+
+  // HOST:PORT where GET /metrics serves Prometheus metrics (metrics_http.hpp);
+  // empty: no metrics endpoint.
+  std::string metrics;
 };
 
 }  // namespace iotxmpp
