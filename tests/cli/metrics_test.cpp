@@ -25,6 +25,7 @@
 
 #include "support/child_process.hpp"
 #include "support/process.hpp"
+#include "support/test_pki.hpp"
 #include "wire/wire_fixture.hpp"
 
 extern char** environ;
@@ -272,6 +273,105 @@ TEST(ServeMetrics, PromtoolFindsARealScrapeClean) {
   EXPECT_EQ(checked.exit_code, 0) << "promtool (Debian package prometheus) missing or unhappy:\n"
                                   << checked.out << checked.err;
   EXPECT_EQ(checked.out + checked.err, "") << "lint findings";
+}
+
+// Polls the series' value in the server's own scrape until it is `want`
+// (10 s at most); returns the last value.
+double wait_sample(unsigned short metrics_port, const std::string& series, double want) {
+  double seen = -1;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    seen = sample(get(metrics_port, "/metrics").body, series);
+    if (seen == want) break;
+  }
+  return seen;
+}
+
+TEST(ServeMetrics, SessionGaugesFollowEachSessionsLife) {
+  test_pki pki;
+  test_server server([&](server_options& o) {
+    o.config.metrics = "127.0.0.1:0";
+    o.config.tls_cert = pki.server_cert();
+    o.config.tls_key = pki.server_key();
+    o.config.tls_optional = true;  // plain devices too
+    o.config.resume_window = 1s;
+  });
+  add_device(server, "dev1", "s3cret-pw", {"kitchen"});
+  const auto port = server.get().metrics_endpoint().second;
+  const std::string negotiating = "iotxmpp_sessions{state=\"negotiating\"}",
+                    bound = "iotxmpp_sessions{state=\"bound\"}",
+                    detached = "iotxmpp_sessions{state=\"detached\"}",
+                    plain_anonymous =
+                        "iotxmpp_bound_sessions{transport=\"plain\",login=\"anonymous\"}",
+                    tls_account = "iotxmpp_bound_sessions{transport=\"tls\",login=\"account\"}";
+  // Gauges are per process: each is measured against its value before.
+  const std::string before = get(port, "/metrics").body;
+  auto at = [&](const std::string& series, double delta) {
+    return wait_sample(port, series, sample(before, series) + delta) - sample(before, series);
+  };
+
+  auto half = std::make_unique<raw_client>("127.0.0.1", server.port());
+  half->send(raw_client::header());
+  half->read_until("</stream:features>");
+  EXPECT_EQ(at(negotiating, 1), 1);
+
+  auto plain = std::make_unique<raw_client>("127.0.0.1", server.port());
+  plain->negotiate("p");
+  EXPECT_EQ(at(bound, 1), 1);
+  EXPECT_EQ(at(plain_anonymous, 1), 1);
+
+  raw_client secure("127.0.0.1", server.port());
+  secure.send(raw_client::header());
+  secure.read_until("</stream:features>");
+  secure.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  ASSERT_NE(secure.read_until("/>").find("<proceed"), std::string::npos);
+  secure.start_tls({.ca_file = pki.ca_cert()});
+  secure.send(raw_client::header());
+  secure.read_until("</stream:features>");
+  ASSERT_NE(secure.authenticate("SCRAM-SHA-256", "dev1", "s3cret-pw").find("<success"),
+            std::string::npos);
+  EXPECT_EQ(secure.bind_after_auth("s"), "dev1@iot.local/s");
+  EXPECT_EQ(at(bound, 2), 2);
+  EXPECT_EQ(at(tls_account, 1), 1);
+
+  // A resumable stream whose connection drops is detached, still bound by
+  // kind, until the resumption window is over.
+  plain->send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+  ASSERT_NE(plain->read_until("/>").find("<enabled"), std::string::npos);
+  plain.reset();
+  EXPECT_EQ(at(detached, 1), 1);
+  EXPECT_EQ(at(bound, 1), 1);
+  EXPECT_EQ(at(plain_anonymous, 1), 1);
+  EXPECT_EQ(at(detached, 0), 0) << "the window is 1 s";
+  EXPECT_EQ(at(plain_anonymous, 0), 0);
+
+  secure.send("</stream:stream>");
+  secure.read_to_close(5s);
+  half.reset();
+  for (const auto& series : {negotiating, bound, detached, plain_anonymous, tls_account})
+    EXPECT_EQ(at(series, 0), 0) << series;
+  EXPECT_EQ(at("iotxmpp_sessions{state=\"closing\"}", 0), 0);
+}
+
+TEST(ServeMetrics, TheReaperCountsWhatItRemoves) {
+  test_server server([](server_options& o) {
+    o.config.metrics = "127.0.0.1:0";
+    o.config.stale_after = 1500ms;
+    o.config.reap_every = 200ms;
+    o.config.touch_every = 500ms;
+  });
+  const auto port = server.get().metrics_endpoint().second;
+  const std::string reaped = "iotxmpp_reaped_devices_total",
+                    timeout = "iotxmpp_stream_errors_total{condition=\"connection-timeout\"}";
+  const std::string before = get(port, "/metrics").body;
+  raw_client c("127.0.0.1", server.port());
+  c.negotiate("quiet");
+  c.send(report("r1"));
+  sync(c, "s1");
+  // Silent: its session ends as stale and the reaper removes its row.
+  EXPECT_NE(c.read_to_close(5s).find("<connection-timeout"), std::string::npos);
+  EXPECT_EQ(wait_sample(port, reaped, sample(before, reaped) + 1) - sample(before, reaped), 1);
+  EXPECT_EQ(wait_sample(port, timeout, sample(before, timeout) + 1) - sample(before, timeout), 1);
 }
 
 // --- the real Prometheus -----------------------------------------------------
