@@ -25,7 +25,7 @@ _iotxmpp_flags() {
                      --tls-key --listen-tls --tls-optional --anonymous --allow-plaintext-auth
                      --max-stanza-rate --max-byte-rate --rate-burst --rate-grace
                      --max-connect-rate --resume-window --listen-proxy --listen-tls-proxy
-                     --trusted-proxy --node-id --help" ;;
+                     --trusted-proxy --node-id --metrics --help" ;;
         db-init) echo "--db --json --help" ;;
         reap) echo "--db --stale-after --dry-run --json --help" ;;
         "device add") echo "--db --room --password-file --iterations --count --prefix

@@ -72,6 +72,7 @@ complete -c iotxmpp -n '__iotxmpp_in serve' -l listen-proxy -x -d 'Address for c
 complete -c iotxmpp -n '__iotxmpp_in serve' -l listen-tls-proxy -x -d 'Direct-TLS address for connections with a PROXY header'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l trusted-proxy -x -d 'Load balancer network (CIDR) allowed on PROXY listeners'
 complete -c iotxmpp -n '__iotxmpp_in serve' -l node-id -x -d 'This node'"'"'s name (default: the host name)'
+complete -c iotxmpp -n '__iotxmpp_in serve' -l metrics -x -d 'Serve Prometheus metrics at HOST:PORT/metrics'
 
 # db-init, reap
 complete -c iotxmpp -n '__iotxmpp_in db-init' -l json -d 'Print JSON'

@@ -40,6 +40,7 @@ struct serve_flags {
   std::vector<std::string> listen_proxy, listen_tls_proxy, trusted_proxies;
   std::string node_id;
   bool listen_given = false;  // --listen came from somewhere (flag, environment, file)
+  std::string metrics;  // HOST:PORT of GET /metrics; empty: none
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
@@ -75,6 +76,7 @@ int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& 
   c.anonymous = f.anonymous == "yes";
   c.plain_in_clear = f.plain_in_clear;
   c.rates = f.rates;
+  c.metrics = f.metrics;
   c.resume_window =
       std::chrono::duration_cast<std::chrono::milliseconds>(duration_value(f.resume_window));
   c.rates.grace =
@@ -197,6 +199,8 @@ runner setup_serve(CLI::App& sub) {
                  "(loopback is not limited; 0: no limit)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub.add_option("--metrics", f->metrics,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
   return [f, db, logging, listen] {
     f->listen_given = listen->count() > 0;
     return run_serve(*f, *db, *logging);

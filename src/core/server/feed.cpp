@@ -2,20 +2,23 @@
 
 #include <mutex>
 
+#include "core/server/server_metrics.hpp"
 #include "core/xml/xml_element.hpp"
 
 namespace iotxmpp {
 
 void feed::subscribe(const std::shared_ptr<peer>& p, std::string room) {
   std::unique_lock lock(mutex_);
+  const auto before = subscribers_.size();
   subscribers_[p.get()] = subscription{p, std::move(room)};
   count_.store(subscribers_.size());
+  server_metrics().feed_subscribers.add(double(subscribers_.size()) - double(before));
 }
 
 void feed::unsubscribe(const peer& p) {
   if (count_.load() == 0) return;
   std::unique_lock lock(mutex_);
-  subscribers_.erase(&p);
+  if (subscribers_.erase(&p) != 0) server_metrics().feed_subscribers.add(-1);
   count_.store(subscribers_.size());
 }
 
@@ -29,6 +32,7 @@ void feed::publish(std::string_view room, pugi::xml_node stanza, std::string_vie
     std::string bytes;
     write_node(stanza, bytes, from, target->address().to_string());
     target->deliver(std::move(bytes));
+    count_stanza_sent_named(stanza.name());
   }
 }
 

@@ -16,8 +16,10 @@
 #include "core/server/account_directory.hpp"
 #include "core/server/feed.hpp"
 #include "core/server/proxy_intake.hpp"
+#include "core/server/metrics_http.hpp"
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
+#include "core/server/server_metrics.hpp"
 #include "core/server/session.hpp"
 #include "core/store/store.hpp"
 
@@ -103,6 +105,8 @@ struct server::impl {
   std::vector<address_range> trusted_proxies;
   std::shared_ptr<tls_holder> tls;
   std::unique_ptr<account_directory> accounts;
+  std::unique_ptr<metrics_http> metrics_server;
+  std::vector<metrics::callback_handle> watched;  // the writer's gauges, while it runs
   std::vector<std::pair<std::string, unsigned short>> bound;
   // Signals are served on a thread of their own until wait() has committed
   // everything: a second SIGINT/SIGTERM must end the process at once even
@@ -152,6 +156,7 @@ asio::awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, listene
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    server_metrics().connections_accepted.add();
     if (kind.proxy) {
       accepted_from_proxy(std::move(socket), target, kind);
       continue;
@@ -279,6 +284,7 @@ void server::impl::reaper_loop() {
         log::warn("reap failed", {{"error", removed.error().message}});
         db.reset();
       } else {
+        server_metrics().reaped_devices.add(removed->size());
         for (const auto& d : *removed) log::info("reaped", {{"jid", d.jid}, {"room", d.room}});
       }
     }
@@ -367,10 +373,17 @@ result<std::unique_ptr<server>> server::start(server_options options) {
 
   if (auto bound = p->bind_listeners(std::move(endpoints)); !bound)
     return std::unexpected(bound.error());
+  server_metrics();  // every series from the first scrape, zero or not
+  if (!o.config.metrics.empty()) {
+    auto m = metrics_http::start(o.config.metrics, [] { return metrics::global().render(); });
+    if (!m) return std::unexpected(m.error());
+    p->metrics_server = std::move(*m);
+  }
   raise_open_file_limit();
 
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
   p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
+  p->watched = watch_writer(*p->writer, o.writer.queue_capacity);
   p->rooms = std::make_unique<room_cache>(o.config.room_cache_size,
                                           [u = *url]() { return open_store(u); });
   p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
@@ -503,6 +516,11 @@ std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
   return impl_->bound;
 }
 
+std::pair<std::string, unsigned short> server::metrics_endpoint() const {
+  return impl_->metrics_server ? impl_->metrics_server->endpoint()
+                               : std::pair<std::string, unsigned short>{};
+}
+
 const registry& server::online() const { return impl_->online; }
 
 const std::string& server::node_id() const { return impl_->options.config.node_id; }
@@ -536,6 +554,9 @@ void server::wait() {
     p.signal_io.stop();
     p.signal_thread.join();
   }
+  // Scrapes go on through the drain; they end with the server.
+  if (p.metrics_server) p.metrics_server->stop();
+  p.watched.clear();
   p.waited = true;
 }
 

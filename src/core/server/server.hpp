@@ -36,6 +36,8 @@ class server {
 
   // The bound endpoints as (address, port): the real port when 0 was asked.
   std::vector<std::pair<std::string, unsigned short>> endpoints() const;
+  // The metrics endpoint (config.metrics) as bound; port 0 when there is none.
+  std::pair<std::string, unsigned short> metrics_endpoint() const;
 
   // Starts a graceful stop: no new connections, system-shutdown to every
   // session; when the last session has closed (or after 3 s, when the rest

@@ -69,6 +69,9 @@ struct server_config {
   // This node's name among several serving one database; empty: the host
   // name (server::start fills it in). 1-64 of A-Z a-z 0-9 . _ -
   std::string node_id;
+  // HOST:PORT where GET /metrics serves Prometheus metrics (metrics_http.hpp);
+  // empty: no metrics endpoint.
+  std::string metrics;
 };
 
 }  // namespace iotxmpp

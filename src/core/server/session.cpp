@@ -3,6 +3,7 @@
 #include "core/base/clock.hpp"
 #include "core/base/host_port.hpp"
 #include "core/base/log.hpp"
+#include "core/server/server_metrics.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/stanza.hpp"
@@ -105,7 +106,7 @@ void session::start() {
                       "too many new connections from this address (--max-connect-rate)"));
   else if (context().limiter.try_acquire(negotiation_->address(),
                                          context().config.max_negotiating_per_address))
-    phase_ = phase::negotiating;
+    set_phase(phase::negotiating);
   else
     end(ending::error(stream_condition::policy_violation,
                       "too many connections negotiating from this address"));
@@ -306,14 +307,15 @@ bool session::on_element(pugi::xml_node element) {
     return true;
   }
   if (sm_) sm_->received();
+  count_stanza_received(element);
   return carry_out(handle_stanza(element, sender_state{address_, row_.room(), grants_.get()},
                                  context().handlers, clock::wall_now()));
 }
 
 void session::on_bound() {
   context().limiter.release(negotiation_->address());
-  phase_ = phase::bound;
   address_ = negotiation_->bound_jid();
+  set_phase(phase::bound);
   const std::string account = negotiation_->account();
   if (account.empty()) grants_.reset();  // anonymous: any room
   negotiation_.reset();                  // its work is done; a bound session keeps only its JID
@@ -346,6 +348,7 @@ bool session::carry_out(handled result) {
   if (!result.reply_after_commit && !result.reply.empty()) {
     send(result.reply);
     count_sent(result.reply, 1);
+    count_stanza_sent(result.reply);
     result.reply.clear();
   }
   std::size_t next = 0;
@@ -416,6 +419,7 @@ void session::await_room(pending_recommend request) {
       if (!b.paused->reply.empty()) {  // it vouches for no write: out at once
         self->send(b.paused->reply);
         self->count_sent(b.paused->reply, 1);
+        count_stanza_sent(b.paused->reply);
         b.paused->reply.clear();
       }
       if (self->wake_) self->wake_->cancel();
@@ -442,6 +446,7 @@ bool session::submit_from(handled& result, std::size_t& next) {
 void session::settle(handled& done) {
   if (done.reply.empty()) return;
   count_sent(done.reply, 1);  // a stanza, now or once its writes are committed
+  count_stanza_sent(done.reply);
   if (!done.reply_after_commit) {
     send(done.reply);
   } else if (commits_.in_flight()) {
@@ -598,6 +603,7 @@ void session::end(const ending& why) {
     xml_element app("stanza-too-big");
     app.set("xmlns", ns::errors);
     out += stream_error(why.condition, why.text, why.app ? why.app : why.too_big ? &app : nullptr);
+    count_stream_error(why.condition);
     log::info("stream error", {{"peer", describe()},
                                {"condition", std::string(to_string(why.condition))},
                                {"reason", std::string(why.text)}});
@@ -606,7 +612,7 @@ void session::end(const ending& why) {
     out = "</stream:stream>";
   }
   if (phase_ == phase::negotiating) context().limiter.release(negotiation_->address());
-  phase_ = phase::closing;
+  set_phase(phase::closing);
   busy().linger_until = steady::now() + linger;
   if (wake_) wake_->cancel();
   busy().outbox.append(out);
@@ -653,7 +659,7 @@ void session::sweep(steady::time_point now) {
 // it joined.
 void session::release() {
   const phase was = phase_;
-  phase_ = phase::closed;
+  set_phase(phase::closed);
   forget_resumable();
   transport_.close();
   if (wake_) wake_->cancel();

@@ -226,6 +226,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   static constexpr std::size_t turn_stanzas = 2;
 
   session_context& context() const { return *home_.context; }
+  void set_phase(phase to);  // phase_ = to, and the sessions gauges (session_metrics.cpp)
   bool reading() const { return phase_ < phase::closing; }
 
   // Input.

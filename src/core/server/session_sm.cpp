@@ -97,7 +97,7 @@ bool session::can_detach() const {
 }
 
 void session::detach() {
-  phase_ = phase::detached;
+  set_phase(phase::detached);
   detached_until_ = steady::now() + context().config.resume_window;
   transport_.close();
   if (wake_) wake_->cancel();
@@ -205,8 +205,8 @@ void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string 
 void session::take_over(std::unique_ptr<handover> state) {
   if (!reading() || !negotiation_) return;
   context().limiter.release(negotiation_->address());
-  phase_ = phase::bound;
   address_ = state->address;
+  set_phase(phase::bound);
   grants_ = std::move(state->grants);
   row_ = state->row;
   sm_ = std::move(state->sm);

@@ -9,6 +9,7 @@
 #include "core/iot/recommend_payload.hpp"
 #include "core/iot/sensordata.hpp"
 #include "core/model/datetime.hpp"
+#include "core/server/server_metrics.hpp"
 #include "core/xml/xml_element.hpp"
 #include "core/xmpp/namespaces.hpp"
 #include "core/xmpp/stanza.hpp"
@@ -102,7 +103,8 @@ handled recommend(pugi::xml_node iq, pugi::xml_node payload, const sender_state&
   if (sender.grants && !room_granted(*sender.grants, *room))
     return error_to(iq, stanza_condition::forbidden, sender, h,
                     "this account has no grant for room " + std::string(*room));
-  pending_recommend request{iq.attribute("id").value(), std::string(*room)};
+  pending_recommend request{iq.attribute("id").value(), std::string(*room),
+                            std::chrono::steady_clock::now()};
   auto known = h.rooms.find(request.room);
   if (!known.known) {
     handled out;
@@ -141,6 +143,9 @@ handled answer_recommend(const pending_recommend& request, const status_report* 
   out.reply =
       with_payload(iq_result(request.id, h.config.domain, sender.address.to_string()), payload_xml);
   out.writes.emplace_back(std::move(rec));
+  if (request.started != std::chrono::steady_clock::time_point{})
+    server_metrics().recommend_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - request.started).count());
   return out;
 }
 
@@ -174,17 +179,22 @@ handled handle_message(pugi::xml_node message, const sender_state& sender, const
                     "this server takes status reports (urn:xmpp:iot:sensordata) only");
   const std::string& from = sender.address.to_string();
   auto report = parse_status_report(message, from, now);
-  if (!report)
+  if (!report) {
+    server_metrics().reports_malformed.add();
     return error_to(message, stanza_condition::bad_request, sender, h, report.error().message);
+  }
   // Nothing of a report for a room the account was not granted is kept.
-  if (sender.grants && !room_granted(*sender.grants, report->room))
+  if (sender.grants && !room_granted(*sender.grants, report->room)) {
+    server_metrics().reports_forbidden.add();
     return error_to(message, stanza_condition::forbidden, sender, h,
                     "this account has no grant for room " + report->room);
+  }
 
   handled out;
   out.publish = message;
   out.publish_room = report->room;
   out.report = std::move(*report);
+  server_metrics().reports_accepted.add();
   return out;
 }
 

@@ -6,6 +6,7 @@
 // shared state. The session carries the outcome out (ordering,
 // back-pressure, acknowledgements, the device's row).
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,8 @@ struct sender_state {
 struct pending_recommend {
   std::string id;
   std::string room;
+  // When its handling began, for iotxmpp_recommend_seconds (unset: not timed).
+  std::chrono::steady_clock::time_point started{};
 };
 
 // The outcome of one stanza.

@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "core/store/store_metrics.hpp"
+
 namespace iotxmpp {
 namespace {
 
@@ -143,6 +145,7 @@ error mysql_error(const store_url& url, int code, std::string_view library_text,
   if (!url.password.empty())
     for (std::size_t p; (p = what.find(url.password)) != std::string::npos;)
       what.replace(p, url.password.size(), "***");
+  if (code == er_lock_deadlock) store_metrics().deadlocks.add();
   auto [kind, reason] = classify(url, code, what);
   std::string msg = std::string(doing) + " " + url.redacted() + ": " + reason;
   // The library's text for a failed TCP connect names a misleading errno

@@ -16,6 +16,7 @@
 #include "core/base/log.hpp"
 #include "core/base/random_id.hpp"
 #include "core/base/thread_name.hpp"
+#include "core/store/store_metrics.hpp"
 
 namespace iotxmpp {
 namespace {
@@ -274,6 +275,8 @@ void store_writer::impl::write(pending& p, std::size_t lo, std::size_t hi) {
   if (r) {
     committed_items += hi - lo;
     ++batches;
+    store_metrics().committed_items.add(hi - lo);
+    store_metrics().batch_items.observe(static_cast<double>(hi - lo));
   } else if (r.error().kind == error_kind::database && hi - lo > 1) {
     // Refused data: halve until the refused items are alone, so one bad item
     // does not fail the good ones committed beside it.
@@ -282,6 +285,8 @@ void store_writer::impl::write(pending& p, std::size_t lo, std::size_t hi) {
     write(p, mid, hi);
     return;
   } else {
+    for (std::size_t i = lo; i < hi; ++i)
+      if (p.slots[i].kind == 0) store_metrics().reports_refused_by_store.add();  // status_report
     log::warn("write refused",
               {{"db", db_name}, {"items", std::to_string(hi - lo)}, {"error", r.error().message}});
   }
@@ -314,8 +319,11 @@ result<void> store_writer::impl::attempt_until_settled(const write_batch& batch)
           " it may be stored twice",
           {{"db", db_name}, {"items", std::to_string(batch.size())}});
     }
+    const auto started = steady::now();
     auto r = db->apply(batch);
     if (r) {
+      store_metrics().commit_seconds.observe(
+          std::chrono::duration<double>(steady::now() - started).count());
       note_up();
       return r;
     }
@@ -350,6 +358,7 @@ bool store_writer::impl::ensure_connected() {
 void store_writer::impl::note_outage(const error& e) {
   database_up = false;
   if (!outage_logged) {
+    store_metrics().outages.add();
     outage_logged = true;
     outage_since = steady::now();
     outage_retries = 0;
@@ -374,6 +383,7 @@ void store_writer::impl::note_up() {
 void store_writer::impl::wait_backoff() {
   ++retries;
   ++outage_retries;
+  store_metrics().retries.add();
   // Jittered so that servers sharing one database do not all retry at the
   // same instant when it comes back; never below retry_min.
   std::this_thread::sleep_for(std::max(options.retry_min, retry_delay.next()));
@@ -455,6 +465,7 @@ writer_stats store_writer::stats() const {
   s.database_up = m.database_up;
   std::lock_guard lock(m.mutex);
   s.queued_now = m.submitted - m.completed;
+  s.waiting_now = m.queue.size();
   return s;
 }
 

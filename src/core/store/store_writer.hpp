@@ -73,6 +73,7 @@ struct writer_stats {
   std::uint64_t batches = 0;          // transactions committed
   std::uint64_t retries = 0;          // failed attempts retried (connects included)
   std::uint64_t queued_now = 0;       // submitted, not yet completed
+  std::uint64_t waiting_now = 0;      // in the queue, not yet taken into a batch
   bool database_up = false;           // the last attempt reached the database
 };
 
