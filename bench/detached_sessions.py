@@ -9,8 +9,9 @@ Usage: bench/detached_sessions.py PORT SERVE_PID N MODE [--settle S] [--host H]
 
 Logs in N anonymous sessions one after the other (SASL ANONYMOUS, bind; in
 live-sm and detached modes <enable resume='true'/>, whose <enabled/> must
-carry an id and resume='true'), keeps them open (plain, live-sm) or closes
-each TCP connection right after <enabled/> (detached), waits --settle
+carry an id and resume='true'), keeps them open (plain, live-sm) or resets
+each TCP connection right after <enabled/> (detached; RST, as a device
+that loses its network, and no TIME_WAIT left), waits --settle
 seconds (default 2), and reads the server's VmRSS before and after.
 Prints one JSON object on stdout (mode, sessions, rss_before_kib,
 rss_after_kib, bytes_per_session, kib_per_session) and a line on stderr.
@@ -23,6 +24,7 @@ Exit codes: 0 measured; 1 a login or <enable/> failed, or /proc unreadable
 """
 import json
 import socket
+import struct
 import sys
 import time
 
@@ -66,6 +68,9 @@ def attr(text, name):
 
 def session(host, port, mode):
     s = socket.create_connection((host, port), timeout=30)
+    # Closed with RST (no TIME_WAIT): 10,000 closed client ports in TIME_WAIT
+    # made the next server's random listening port collide (bench/run).
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.sendall(HEADER.encode())
     until(s, b"</stream:features>")
     s.sendall(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")

@@ -53,13 +53,13 @@ def cell($lb; $metric):
   "",
   "XEP-0198 (issue 13). Ingest: \(.settings.ingest_conns) connections × \(.settings.ingest_reports_per_conn) status reports a run, each connection ending either with a ping (answered once everything before it is committed) or with <enable/> first and <r/> last (the <a h/> counts a report only once committed); \(.settings.sm.ingest_order); rows counted. Resumption: \(.settings.sm.resume_sessions) streams; \(.settings.sm.resume). Sessions: \(.settings.sm.detached_sessions) per mode; \(.settings.sm.sessions).",
   "",
-  "| durable ingest, reports/s | ping barrier | XEP-0198 acks | SM / ping (medians) | SM / ping per repetition (which ran first) | server CPU per report, µs: ping / SM |",
+  "| durable ingest, reports/s | ping barrier | XEP-0198 acks | SM / ping (medians) | SM / ping per repetition (which ran first) | server CPU per report, µs: ping / SM (SM / ping) |",
   "|---|---|---|---|---|---|",
   (.sm.ingest[] | . as $g | $r |
    "| \(if $g.store == "mariadb" then "MariaDB" else "SQLite file" end) | \(cell($g.ping_label; "reports_per_s")) | \(cell($g.sm_label; "reports_per_s")) | \($g.ratio | num) | "
    + "median \($g.paired_ratio_median | num): "
    + ([$g.pairs[] | "\(.ratio | num) (\(if .first == "sm" then "SM" else .first // "?" end) first)"] | join(", "))
-   + " | \(cell($g.ping_label; "server_cpu_us_per_report")) / \(cell($g.sm_label; "server_cpu_us_per_report")) |"),
+   + " | \(cell($g.ping_label; "server_cpu_us_per_report")) / \(cell($g.sm_label; "server_cpu_us_per_report")) (\($g.server_cpu_ratio | num)) |"),
   "",
   "| resumption (SQLite file) | XEP-0198 resume | full login + bind | resume / login |",
   "|---|---|---|---|",
