@@ -395,7 +395,8 @@ std::optional<std::string> attribute(const std::string& in, std::size_t at, std:
   auto gt = in.find('>', at);
   if (gt == std::string::npos) return std::nullopt;
   for (char quote : {'\'', '"'}) {
-    std::string key = " " + std::string(name) + "=" + quote;
+    std::string key(1, ' ');
+    key.append(name).append(1, '=').append(1, quote);
     auto k = in.find(key, at);
     if (k == std::string::npos || k > gt) continue;
     auto begin = k + key.size();
