@@ -10,6 +10,8 @@
 //                             (logins and ingest with --pid: the server's CPU too)
 //   iotxmpp_loadgen idle      --port P --pid SERVER_PID [--sessions 10000 --settle 2]
 //   iotxmpp_loadgen recommend --port P [--samples 2000 --gap-us 500]
+//   iotxmpp_loadgen resume    --port P [--sessions 5000 --inflight 200 --sources 8
+//                             --drop rst|fin --settle 2]   (XEP-0198 resumptions/s)
 //
 // Any of the first three over TLS: --tls direct (XMPP XEP-0368, or MQTT's
 // TLS listener) or --tls starttls (XMPP), --tls-ca FILE to verify the
@@ -48,16 +50,17 @@ struct options {
   long pid = 0;
   double settle = 2, timeout = 300;
   std::string tls_ca;
-  bool warmup = false;  // logins: one untimed pass first (fills the SCRAM cache)
+  bool warmup = false;    // logins: one untimed pass first (fills the SCRAM cache)
+  bool drop_fin = false;  // resume: drop the old connections with FIN, not RST
 };
 
 std::string usage() {
-  return "usage: iotxmpp_loadgen ingest|logins|idle|recommend [--host H] [--port P]\n"
+  return "usage: iotxmpp_loadgen ingest|logins|idle|recommend|resume [--host H] [--port P]\n"
          "  [--proto xmpp|mqtt] [--domain D] [--conns C] [--reports R] [--size B] [--tag T]\n"
          "  [--room-prefix P] [--sink] [--probe] [--qos 0|1] [--sessions N] [--inflight W]\n"
          "  [--sources K] [--samples S] [--gap-us U] [--pid PID] [--settle S] [--timeout S]\n"
          "  [--tls none|direct|starttls] [--tls-ca FILE] [--user-pattern 'dev{n}' --password P]\n"
-         "  [--warmup]\n";
+         "  [--warmup] [--sm] [--drop rst|fin]\n";
 }
 
 options parse(int argc, char** argv) {
@@ -132,6 +135,8 @@ options parse(int argc, char** argv) {
       o.t.user_pattern = v;
     else if (k == "--password")
       o.t.password = v;
+    else if (k == "--drop" && (v == "rst" || v == "fin"))
+      o.drop_fin = v == "fin";
     else
       throw std::invalid_argument("unknown option " + k + "\n" + usage());
   }
@@ -384,6 +389,193 @@ std::string run_idle(const options& o) {
   return j.str();
 }
 
+// The value of attribute `name` in the start tag at `at` of `in` (either
+// quote); nullopt when the tag or the attribute is missing or incomplete.
+std::optional<std::string> attribute(const std::string& in, std::size_t at, std::string_view name) {
+  auto gt = in.find('>', at);
+  if (gt == std::string::npos) return std::nullopt;
+  for (char quote : {'\'', '"'}) {
+    std::string key(1, ' ');
+    key.append(name).append(1, '=').append(1, quote);
+    auto k = in.find(key, at);
+    if (k == std::string::npos || k > gt) continue;
+    auto begin = k + key.size();
+    auto end = in.find(quote, begin);
+    if (end == std::string::npos || end > gt) return std::nullopt;
+    return in.substr(begin, end - begin);
+  }
+  return std::nullopt;
+}
+
+// XEP-0198 resumptions per second. Untimed: N anonymous streams log in,
+// bind and <enable resume='true'/> (each id kept), then every TCP
+// connection is dropped at once (RST, or FIN with --drop fin) and the
+// server is given --settle seconds to notice (a stream it has not yet seen
+// lost is detached by the resumption itself, so this is not needed for
+// correctness). Timed: N new connections, at most --inflight at once over
+// --sources addresses, each logging in anonymously (stream, SASL
+// ANONYMOUS, restart) and sending <resume previd h='0'/> in place of bind,
+// from the first new connect to the last <resumed/>: the same round trips
+// and span as `logins` (connect to bound), so the two rates compare
+// directly. Every answer is checked: <resumed/> must name its previd and
+// h='0' (the old streams sent no stanza after <enable/>); a <failed/> or a
+// wrong <resumed/> is counted and makes the run an error. The resumed
+// streams then close with </stream:stream>, so none is left detached.
+std::string run_resume(const options& o) {
+  json_object j = common(o);
+  if (o.t.proto != protocol::xmpp) return failed(j, "resume is XMPP only").str();
+  if (!o.t.user_pattern.empty()) return failed(j, "resume logs in anonymously").str();
+  const std::size_t n = o.sessions;
+  event_loop loop;
+  auto deadline = deadline_of(o);
+
+  // 1. N resumable streams.
+  const auto e0 = steady::now();
+  std::deque<connection> old(n);
+  auto login = login_all(loop, old, o.t, o.inflight, deadline);
+  if (login.bound != n) return failed(j, "login: " + loop.last_error()).str();
+  std::vector<std::string> ids(n);
+  std::size_t enabled = 0;
+  static const std::string enable = "<enable xmlns='urn:xmpp:sm:3' resume='true'/>";
+  for (auto& c : old) {
+    c.in.clear();
+    c.on_read = [&](connection& c, std::string_view d) {
+      if (!ids[c.index].empty()) return;
+      c.in.append(d);
+      if (c.in.find("<stream:error") != std::string::npos ||
+          c.in.find("<failed") != std::string::npos) {
+        loop.fail(c, "enable refused: " + c.in.substr(0, 300));
+        return;
+      }
+      auto at = c.in.find("<enabled");
+      if (at == std::string::npos || c.in.find('>', at) == std::string::npos) return;
+      auto id = attribute(c.in, at, "id");
+      auto resume = attribute(c.in, at, "resume");
+      if (!id || id->empty() || !resume || (*resume != "true" && *resume != "1")) {
+        loop.fail(c, "no resumption offered (serve --resume-window 0?): " + c.in.substr(0, 300));
+        return;
+      }
+      ids[c.index] = *id;
+      ++enabled;
+    };
+    loop.send(c, enable);
+  }
+  std::size_t failures0 = loop.failures();
+  loop.run([&] { return enabled == n || loop.failures() > failures0; }, deadline);
+  if (enabled != n)
+    return failed(j, "enable: " + std::to_string(enabled) + " of " + std::to_string(n) + ": " +
+                         loop.last_error())
+        .str();
+  const double enable_seconds = std::chrono::duration<double>(steady::now() - e0).count();
+
+  // 2. Every connection lost at once.
+  for (auto& c : old) {
+    c.on_read = nullptr;
+    loop.close(c, !o.drop_fin);
+  }
+  loop.run([] { return false; },
+           std::min(deadline, steady::now() + std::chrono::milliseconds(
+                                                  static_cast<long long>(o.settle * 1000))));
+
+  // 3. N resumptions, timed.
+  std::deque<connection> fresh(n);
+  std::optional<steady::time_point> first_request;
+  login_ending resume{
+      [&](std::size_t i) {
+        if (!first_request) first_request = steady::now();
+        return "<resume xmlns='urn:xmpp:sm:3' previd='" + ids[i] + "' h='0'/>";
+      },
+      [](const std::string& in) {
+        auto ok = in.find("<resumed");
+        if (ok != std::string::npos) return in.find('>', ok) == std::string::npos ? 0 : 1;
+        auto no = in.find("<failed");
+        if (no == std::string::npos) return 0;
+        auto gt = in.find('>', no);
+        if (gt == std::string::npos) return 0;
+        return in[gt - 1] == '/' || in.find("</failed>", gt) != std::string::npos ? -1 : 0;
+      }};
+  const double cpu0 = cpu_seconds();
+  const double server0 = o.pid > 0 ? process_cpu_seconds(o.pid) : -1;
+  const auto t0 = steady::now();
+  failures0 = loop.failures();
+  auto res = login_all(loop, fresh, o.t, o.inflight, deadline, &resume);
+  const double cpu = cpu_seconds() - cpu0;
+  const double server_cpu = server0 >= 0 ? process_cpu_seconds(o.pid) - server0 : -1;
+  const double wall = std::chrono::duration<double>(steady::now() - t0).count();
+  std::size_t wrong = 0;
+  std::string first_failed, first_wrong;
+  for (auto& c : fresh) {
+    if (c.step == 6 && first_failed.empty()) first_failed = c.in.substr(0, 300);
+    if (c.step != 5) continue;
+    auto at = c.in.find("<resumed");
+    auto previd = attribute(c.in, at, "previd");
+    auto h = attribute(c.in, at, "h");
+    if (!previd || *previd != ids[c.index] || !h || *h != "0") {
+      ++wrong;
+      if (first_wrong.empty()) first_wrong = c.in.substr(0, 300);
+    }
+  }
+  const bool lost = loop.failures() > failures0;
+  const std::string lost_why = loop.last_error();
+
+  // 4. Close the resumed streams properly (</stream:stream> both ways), so
+  // that no session is left detached for the window; the rest are reset.
+  std::size_t closing = 0, closed_cleanly = 0;
+  static const std::string bye = "</stream:stream>";
+  for (auto& c : fresh) {
+    if (c.step != 5 || c.fd < 0) {
+      loop.close(c);
+      continue;
+    }
+    ++closing;
+    c.in.clear();
+    c.on_read = [&](connection& c, std::string_view d) {
+      c.in.append(d);
+      if (c.in.find(bye) == std::string::npos) return;
+      ++closed_cleanly;
+      loop.close(c);
+    };
+    loop.send(c, bye);
+  }
+  const std::size_t failures1 = loop.failures();
+  loop.run([&] { return closed_cleanly + (loop.failures() - failures1) >= closing; },
+           steady::now() + std::chrono::seconds(30));
+  for (auto& c : fresh) loop.close(c);
+
+  const std::size_t resumed = res.bound - std::min(res.bound, wrong);
+  j.integer("sessions", static_cast<long long>(n))
+      .integer("enabled", static_cast<long long>(enabled))
+      .number("enable_seconds", enable_seconds)
+      .text("drop", o.drop_fin ? "fin" : "rst")
+      .number("settle_s", o.settle)
+      .integer("inflight", static_cast<long long>(o.inflight))
+      .integer("sources", static_cast<long long>(std::max<std::size_t>(1, o.t.sources.size())))
+      .integer("resumed", static_cast<long long>(resumed))
+      .integer("failed", static_cast<long long>(res.refused))
+      .integer("wrong_answer", static_cast<long long>(wrong))
+      .number("seconds", res.seconds)
+      .number("seconds_from_first_request",
+              first_request ? std::chrono::duration<double>(res.last - *first_request).count() : 0)
+      .number("resumes_per_s", res.seconds > 0 ? static_cast<double>(resumed) / res.seconds : 0)
+      .raw("latency", latency_json(res.latency_ms))
+      .number("generator_cpu_s", cpu)
+      .number("generator_cpu_share", wall > 0 ? cpu / wall : 0)
+      .integer("closed_cleanly", static_cast<long long>(closed_cleanly));
+  if (server_cpu >= 0 && res.bound > 0)
+    j.number("server_cpu_s", server_cpu)
+        .number("server_cpu_ms_per_resume", server_cpu * 1e3 / static_cast<double>(res.bound));
+  if (res.refused > 0)
+    j.text("error", std::to_string(res.refused) + " of " + std::to_string(n) +
+                        " resumptions failed, the first: " + first_failed);
+  else if (wrong > 0)
+    j.text("error", std::to_string(wrong) +
+                        " <resumed/> with a wrong previd or h, the first: " + first_wrong);
+  else if (lost || res.bound != n)
+    j.text("error", "resume: " + std::to_string(res.bound) + " of " + std::to_string(n) +
+                        " resumed: " + (lost ? lost_why : "timeout"));
+  return j.str();
+}
+
 std::string run_recommend(const options& o) {
   json_object j = common(o);
   recommend_prober prober;
@@ -416,6 +608,8 @@ int main(int argc, char** argv) {
       out = run_idle(o);
     else if (o.scenario == "recommend")
       out = run_recommend(o);
+    else if (o.scenario == "resume")
+      out = run_resume(o);
     else
       throw std::invalid_argument(usage());
     std::cout << out << std::endl;

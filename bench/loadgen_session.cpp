@@ -47,15 +47,18 @@ std::optional<std::string> element_text(const std::string& in, std::string_view 
 }
 
 // One XMPP login as a state machine on c.step: 1 features (first, or after
-// TLS), 2 SASL under way, 3 features after the SASL restart, 4 bind, 5
-// bound; 10 STARTTLS asked, awaiting <proceed/>.
+// TLS), 2 SASL under way, 3 features after the SASL restart, 4 bind (or
+// `ending`'s request), 5 bound (or ended), 6 refused by `ending`; 10
+// STARTTLS asked, awaiting <proceed/>.
 void xmpp_login(event_loop& loop, connection& c, const target& t,
-                const std::function<void(connection&)>& bound) {
+                const std::function<void(connection&)>& bound,
+                const std::function<void(connection&)>& refused, const login_ending* ending) {
   c.step = 1;
   c.in.clear();
   c.on_connect = [&loop, &t](connection& c) { loop.send_copy(c, xmpp_stream_header(t.domain)); };
   scram_exchange scram;
-  c.on_read = [&loop, &t, bound, scram](connection& c, std::string_view data) mutable {
+  c.on_read = [&loop, &t, bound, refused, ending, scram](connection& c,
+                                                         std::string_view data) mutable {
     c.in.append(data);
     if (login_refused(c.in)) {
       loop.fail(c, "login refused: " + c.in.substr(0, 300));
@@ -113,9 +116,20 @@ void xmpp_login(event_loop& loop, connection& c, const target& t,
         if (c.in.find(features) == std::string::npos) return;
         c.in.clear();
         c.step = 4;
-        loop.send_copy(c, xmpp_bind("bind1"));
+        loop.send_copy(c, ending ? ending->request(c.index) : xmpp_bind("bind1"));
         return;
       case 4: {
+        if (ending) {
+          int outcome = ending->outcome(c.in);
+          if (outcome == 0) return;
+          std::string answer = std::move(c.in);
+          c.step = outcome > 0 ? 5 : 6;
+          auto done = outcome > 0 ? bound : refused;  // watch_errors destroys this closure
+          watch_errors(loop, c);
+          c.in = std::move(answer);
+          done(c);
+          return;
+        }
         auto end = c.in.find("</jid>");
         if (end == std::string::npos) return;
         auto begin = c.in.find("<jid>");
@@ -167,7 +181,8 @@ std::string target::user(std::size_t i) const {
 }
 
 login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const target& t,
-                        std::size_t inflight, steady::time_point deadline) {
+                        std::size_t inflight, steady::time_point deadline,
+                        const login_ending* ending) {
   login_outcome out;
   out.latency_ms.reserve(conns.size());
   std::size_t next = 0;
@@ -184,13 +199,17 @@ login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const t
     ++out.bound;
     if (next < conns.size()) start(slot_of[c.index]);
   };
+  auto refused = [&](connection& c) {
+    ++out.refused;
+    if (next < conns.size()) start(slot_of[c.index]);
+  };
   start = [&](std::size_t slot) {
     std::size_t i = next++;
     slot_of[i] = slot;
     connection& c = conns[i];
     c.index = i;
     if (t.proto == protocol::xmpp)
-      xmpp_login(loop, c, t, bound);
+      xmpp_login(loop, c, t, bound, refused, ending);
     else
       mqtt_login(loop, c, t, bound);
     std::string source = t.sources.empty() ? std::string() : t.sources[slot % t.sources.size()];
@@ -199,12 +218,18 @@ login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const t
   };
   for (std::size_t s = 0; s < std::min(inflight, conns.size()); ++s) start(s);
   std::size_t failures_before = loop.failures();
-  loop.run([&] { return failed || out.bound == conns.size() || loop.failures() > failures_before; },
-           deadline);
+  loop.run(
+      [&] {
+        return failed || out.bound + out.refused == conns.size() ||
+               loop.failures() > failures_before;
+      },
+      deadline);
   out.seconds = std::chrono::duration<double>(last - t0).count();
+  out.first = t0;
+  out.last = last;
   // The callbacks of a login still under way refer to this frame.
   for (auto& c : conns)
-    if (c.step != 5) {
+    if (c.step != 5 && c.step != 6) {
       loop.close(c);
       c.on_read = nullptr;
       c.on_connect = nullptr;

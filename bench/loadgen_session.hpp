@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,18 +37,32 @@ struct target {
 };
 
 struct login_outcome {
-  double seconds = 0;              // first connect to last bound
-  std::vector<double> latency_ms;  // per login, connect to bound
+  double seconds = 0;                  // first connect to last bound
+  steady::time_point first{}, last{};  // the first connect, the last bound
+  std::vector<double> latency_ms;      // per login, connect to bound
   std::size_t bound = 0;
+  std::size_t refused = 0;  // by the login_ending (e.g. XEP-0198 <failed/>)
+};
+
+// What an XMPP login sends in place of bind, and how it ends: XEP-0198
+// <resume/> (bench scenario `resume`). `request` gives the bytes for
+// connection i; `outcome` reads what has arrived since: 0 incomplete, 1 done
+// (counted as bound, the answer left in `in`), -1 refused (counted in
+// login_outcome::refused, the answer left in `in`, the connection left open
+// and the next login started: a refusal is a result, not a failure).
+struct login_ending {
+  std::function<std::string(std::size_t)> request;
+  std::function<int(const std::string&)> outcome;
 };
 
 // Logs in every connection in `conns` (XMPP: [TLS,] stream, [STARTTLS, TLS,
-// stream,] SASL, stream restart, bind; the bound JID is left in `in`; MQTT:
-// [TLS,] CONNECT, CONNACK), at
-// most `inflight` at once. Each connection ends with `on_read` watching for
-// stream errors. Stops at the deadline or on the first failure.
+// stream,] SASL, stream restart, bind, or `ending` in its place; the bound
+// JID is left in `in`; MQTT: [TLS,] CONNECT, CONNACK), at most `inflight` at
+// once. Each connection ends with `on_read` watching for stream errors.
+// Stops at the deadline or on the first failure.
 login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const target& t,
-                        std::size_t inflight, steady::time_point deadline);
+                        std::size_t inflight, steady::time_point deadline,
+                        const login_ending* ending = nullptr);
 
 // Round trips of one recommend IQ at a time over its own blocking connection
 // (its own thread), so its latency is not the event loop's.

@@ -49,6 +49,32 @@ def cell($lb; $metric):
   "| server CPU per report, µs (lower is better; iotxmpp: with its store writer) | \(cell("iotxmpp-tls ingest"; "server_cpu_us_per_report")) | \(cell("mosquitto-tls qos1 ingest"; "server_cpu_us_per_report")) | \(.tls_ratios.server_cpu_per_report | num) |",
   "| generator CPU share: logins / ingest (of one core) | \(cell("iotxmpp-tls logins"; "generator_cpu_share")) / \(cell("iotxmpp-tls ingest"; "generator_cpu_share")) | \(cell("mosquitto-tls logins"; "generator_cpu_share")) / \(cell("mosquitto-tls qos1 ingest"; "generator_cpu_share")) | |"
   else empty end),
+  (if (.sections.sm // false) then
+  "",
+  "XEP-0198 (issue 13). Ingest: \(.settings.ingest_conns) connections × \(.settings.ingest_reports_per_conn) status reports a run, each connection ending either with a ping (answered once everything before it is committed) or with <enable/> first and <r/> last (the <a h/> counts a report only once committed); \(.settings.sm.ingest_order); rows counted. Resumption: \(.settings.sm.resume_sessions) streams; \(.settings.sm.resume). Sessions: \(.settings.sm.detached_sessions) per mode; \(.settings.sm.sessions).",
+  "",
+  "| durable ingest, reports/s | ping barrier | XEP-0198 acks | SM / ping (medians) | SM / ping per repetition (which ran first) | server CPU per report, µs: ping / SM (SM / ping) |",
+  "|---|---|---|---|---|---|",
+  (.sm.ingest[] | . as $g | $r |
+   "| \(if $g.store == "mariadb" then "MariaDB" else "SQLite file" end) | \(cell($g.ping_label; "reports_per_s")) | \(cell($g.sm_label; "reports_per_s")) | \($g.ratio | num) | "
+   + "median \($g.paired_ratio_median | num): "
+   + ([$g.pairs[] | "\(.ratio | num) (\(if .first == "sm" then "SM" else .first // "?" end) first)"] | join(", "))
+   + " | \(cell($g.ping_label; "server_cpu_us_per_report")) / \(cell($g.sm_label; "server_cpu_us_per_report")) (\($g.server_cpu_ratio | num)) |"),
+  "",
+  "| resumption (SQLite file) | XEP-0198 resume | full login + bind | resume / login |",
+  "|---|---|---|---|",
+  "| per second (connect, stream, SASL ANONYMOUS, restart, then <resume/> or bind) | \(cell("iotxmpp-sqlite-file sm resume"; "resumes_per_s")) | \(cell("iotxmpp-sqlite-file sm logins"; "logins_per_s")) | \(.sm.resume.ratio_to_logins | num) |",
+  "| latency p99, ms (connect to <resumed/> / bound) | \(cell("iotxmpp-sqlite-file sm resume"; "resume_p99_ms")) | \(cell("iotxmpp-sqlite-file sm logins"; "login_p99_ms")) | |",
+  "| server CPU per resume / login, ms | \(cell("iotxmpp-sqlite-file sm resume"; "server_cpu_ms_per_resume")) | \(cell("iotxmpp-sqlite-file sm logins"; "server_cpu_ms_per_login")) | \(.sm.resume.server_cpu_ratio_to_logins | num) |",
+  "| answers over all runs | \(.sm.resume.resumed) <resumed/> of \(.sm.resume.attempted), \(.sm.resume.failed) <failed/>, \(.sm.resume.wrong_answer) wrong previd or h | | |",
+  "",
+  "| server memory per session (SQLite file, \(.settings.sm.detached_sessions) sessions) | bytes | KiB | / plain |",
+  "|---|---|---|---|",
+  ([["plain", "plain: bound, idle", null], ["live-sm", "live SM: bound, resumption enabled, connected", .sm.sessions.live_sm_over_plain],
+    ["detached", "detached: resumable, connection lost, waiting for <resume/>", .sm.sessions.detached_over_plain]][]
+   | . as [$m, $what, $ratio] | $r
+   | "| \($what) | \(cell("iotxmpp-sqlite-file sessions \($m)"; "bytes_per_session")) | \(.summary["iotxmpp-sqlite-file sessions \($m)"].bytes_per_session.median // null | if . == null then "n/a" else . / 1024 | num end) | \(if $ratio == null then "" else ($ratio | num) end) |")
+  else empty end),
   "",
   "| target | goal | measured | met |",
   "|---|---|---|---|",

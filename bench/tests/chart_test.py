@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/chart on two tiny fixture results (bench/tests/fixture-*.json): every
+"""bench/chart on three tiny fixture results (bench/tests/fixture-*.json): every
 expected chart is written as a valid PNG (signature, chunk CRCs, IHDR size,
 image data that inflates to the size IHDR says and is not blank), gnuplot
 printed nothing on stderr, the bars carry the fixture's medians and min-max
@@ -116,6 +116,24 @@ def main():
         expect(ab, '110000 105000 115000 "110k\\n(n=3)\\n1.16 × base"', "A/B ingest new with ratio")
         expect(ab, "uncommitted changes", "A/B: the new build's uncommitted changes are named")
 
+        # An XEP-0198 result (bench/run --only sm; fixture-sm.json was written by
+        # bench/summarize.jq from hand-made raw records).
+        want = [os.path.join(out, f"fixture-sm-{n}.png") for n in ["ingest", "resume", "sessions"]]
+        got = run_chart("fixture-sm.json", out)
+        if got != want:
+            fail(f"SM charts written: {got}, expected {want}")
+        for p in got:
+            check_png(p)
+        sm = script(out, "fixture-sm-ingest")
+        # SQLite file: ping 100k/110k/90k -> 100k; SM 95k/97k/99k -> 97k; 0.97 x ping
+        expect(sm, '100000 90000 110000 "100k\\n(n=3)"', "SM ingest: the ping barrier")
+        expect(sm, '97000 95000 99000 "97.0k\\n(n=3)\\n0.97 × ping"', "SM ingest: SM with its ratio")
+        expect(sm, '"no valid run\\n(0 of 1)"', "SM ingest: MariaDB's invalid SM run")
+        expect(script(out, "fixture-sm-resume"), '8500 8000 9000 "8,500\\n(n=2)\\n0.77 × login"',
+               "resume: resumes/s with its ratio to logins/s")
+        expect(script(out, "fixture-sm-sessions"), '1500 1500 1500 "1,500\\n(1 run)\\n1.50 × plain"',
+               "sessions: detached bytes with the ratio to plain")
+
         # Not a result: exit 3 and one line on stderr, no chart.
         for bad in [os.path.join(out, "missing.json"), os.path.join(out, "empty.json")]:
             if bad.endswith("empty.json"):
@@ -124,7 +142,7 @@ def main():
             p = subprocess.run([sys.executable, CHART, bad, "--out-dir", out], capture_output=True, text=True)
             if p.returncode != 3 or len(p.stderr.strip().splitlines()) != 1 or p.stdout:
                 fail(f"bench/chart {bad}: exit {p.returncode}, stderr {p.stderr!r}, stdout {p.stdout!r}")
-    print("chart_test: 13 charts checked, A/B and plain figures as in the fixtures")
+    print("chart_test: 16 charts checked, A/B, plain and XEP-0198 figures as in the fixtures")
 
 
 if __name__ == "__main__":
