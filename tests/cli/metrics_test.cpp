@@ -100,7 +100,7 @@ std::unique_ptr<raw_client> reporting_device(unsigned short port, const std::str
   auto c = std::make_unique<raw_client>("127.0.0.1", port);
   c->negotiate(resource);
   for (int i = 0; i < reports; ++i) c->send(report(resource + "-" + std::to_string(i), room));
-  sync(*c);
+  EXPECT_TRUE(sync(*c));
   return c;
 }
 
@@ -367,7 +367,7 @@ TEST(ServeMetrics, TheReaperCountsWhatItRemoves) {
   raw_client c("127.0.0.1", server.port());
   c.negotiate("quiet");
   c.send(report("r1"));
-  sync(c, "s1");
+  ASSERT_TRUE(sync(c, "s1"));
   // Silent: its session ends as stale and the reaper removes its row.
   EXPECT_NE(c.read_to_close(5s).find("<connection-timeout"), std::string::npos);
   EXPECT_EQ(wait_sample(port, reaped, sample(before, reaped) + 1) - sample(before, reaped), 1);
