@@ -313,7 +313,7 @@ void bench_engine(const std::string& engine, const std::vector<status_report>& r
       // right after the same neighbour; sync() lets the previous run's
       // dirty pages reach the disk before the next one starts its clock.
       std::size_t v = (k + static_cast<std::size_t>(round)) % raws.size();
-      fresh_db d = make("r" + std::to_string(serial++));
+      fresh_db d = make(std::string("r").append(std::to_string(serial++)));  // GCC 12 -Wrestrict
       ::sync();
       double s = raws[v].run(d);
       std::size_t rows = count_rows(d);

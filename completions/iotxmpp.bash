@@ -56,17 +56,31 @@ _iotxmpp_is_switch() {
     return 1
 }
 
-# Rooms of the devices online now, from a server that answers within a
-# second; nothing otherwise. Uses --server/--domain from the command line.
+# Rooms of the devices online now (`query devices --json`), from a server
+# that answers within a second; nothing otherwise, and silently. The
+# connection flags on the command line (--server, --domain, TLS, login,
+# --config) are passed on; IOTXMPP_SERVER and the config file work as usual.
 _iotxmpp_rooms() {
-    local args=() i
-    for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
-        case ${COMP_WORDS[i]} in
-            --server|--domain) args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}") ;;
+    # The line up to the cursor split at blanks only: COMP_WORDS has
+    # "host:port" and "--flag=value" in pieces (':' and '=' break words).
+    local line words=() args=() i
+    if [[ -n ${COMP_LINE-} ]]; then
+        line=${COMP_LINE:0:${COMP_POINT:-${#COMP_LINE}}}
+    else
+        line="${COMP_WORDS[*]:0:COMP_CWORD}"
+    fi
+    read -ra words <<<"$line"
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        case ${words[i]} in
+            --server|--domain|--user|--password-file|--tls-ca|--config)
+                ((i + 1 < ${#words[@]})) && args+=("${words[i]}" "${words[i + 1]}")
+                ((i++)) ;;
+            --server=*|--domain=*|--user=*|--password-file=*|--tls-ca=*|--config=*|--tls|\
+            --tls-insecure) args+=("${words[i]}") ;;
         esac
     done
     timeout 2 "${COMP_WORDS[0]}" query devices --json --timeout 1s "${args[@]}" 2>/dev/null |
-        grep -o '"room": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort -u
+        grep -o '"room": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | grep -v '^$' | sort -u
 }
 
 _iotxmpp() {

@@ -7,9 +7,29 @@ set -l query_actions recommend ping devices info version
 set -l send_kinds status presence raw
 set -l device_actions add list show passwd grant revoke disable enable remove
 
+# Rooms of the devices online now (`query devices --json`), from a server
+# that answers within a second; nothing otherwise, and silently. The
+# connection flags on the command line are passed on.
 function __iotxmpp_rooms
-    timeout 2 iotxmpp query devices --json --timeout 1s 2>/dev/null \
-        | string match -ar '"room": *"[^"]*"' | string replace -r '.*"([^"]*)"$' '$1' | sort -u
+    set -l tokens (commandline -opc)
+    set -l args
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case --server --domain --user --password-file --tls-ca --config
+                if test $i -lt (count $tokens)
+                    set -a args $tokens[$i] $tokens[(math $i + 1)]
+                end
+                set i (math $i + 1)
+            case '--server=*' '--domain=*' '--user=*' '--password-file=*' '--tls-ca=*' \
+                '--config=*' --tls --tls-insecure
+                set -a args $tokens[$i]
+        end
+        set i (math $i + 1)
+    end
+    timeout 2 iotxmpp query devices --json --timeout 1s $args 2>/dev/null \
+        | string match -ar '"room": *"[^"]*"' | string replace -r '.*"([^"]*)"$' '$1' \
+        | string match -rv '^$' | sort -u
 end
 
 # True when the command line has subcommand $argv[1] and, when given, action $argv[2].

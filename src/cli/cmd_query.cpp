@@ -85,16 +85,22 @@ result<void> ping(blocking_client& c, const client_flags& f, std::chrono::millis
   return {};
 }
 
+// One device per line: its JID, then `key=value` columns (a room not yet
+// reported is "-"); with --json one object per device with the same keys.
 result<void> devices(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
   auto reply = c.iq(disco_items_request(f.domain), timeout);
   if (!reply) return std::unexpected(reply.error());
-  auto items = parse_items(*reply);
+  auto items = parse_disco_items(*reply);
   // We are bound too while we ask, but we are not a device.
-  std::erase(items, c.async().address().to_string());
+  const std::string me = c.async().address().to_string();
+  std::erase_if(items, [&me](const disco_item& item) { return item.jid == me; });
   if (f.json) {
-    print_json({{"count", items.size()}, {"devices", items}});
+    json list = json::array();
+    for (const auto& item : items) list.push_back({{"jid", item.jid}, {"room", item.name}});
+    print_json({{"count", items.size()}, {"devices", list}});
   } else {
-    for (const auto& jid : items) std::printf("%s\n", jid.c_str());
+    for (const auto& item : items)
+      std::printf("%s room=%s\n", item.jid.c_str(), item.name.empty() ? "-" : item.name.c_str());
   }
   return {};
 }
@@ -158,7 +164,7 @@ runner setup_query(CLI::App& sub) {
       ->add_option("-r,--room", *room, "Room to ask about")
       ->required();
   add("ping", "Round-trip time to the server (XEP-0199)", ping);
-  add("devices", "Devices online now (disco#items)", devices);
+  add("devices", "Devices online now and their rooms (disco#items)", devices);
   add("info", "The server's identity and features (disco#info)", info);
   add("version", "The server's software version (XEP-0092)", version);
 

@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/config_file.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/unknown_subcommand.hpp"
 #include "core/base/version.hpp"
 
 int main(int argc, char** argv) {
@@ -24,11 +25,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Lets the global options follow the subcommand: `iotxmpp serve --config F`.
   app.fallthrough(true);
-  app.footer(
+  const std::string environment_note =
       "Every long option of a subcommand can also come from IOTXMPP_<NAME> (e.g.\n"
-      "--stale-after: IOTXMPP_STALE_AFTER) or from the config file.\n"
-      "Exit codes: 0 ok, 1 failure, 2 usage, 3 cannot connect, 4 timeout,\n"
-      "5 error reply from the server, 6 database error, 7 I/O error, 8 protocol error.");
+      "--stale-after: IOTXMPP_STALE_AFTER) or from the config file.";
+  app.footer(environment_note +
+             "\nExit codes: 0 ok, 1 failure, 2 usage, 3 cannot connect, 4 timeout,\n"
+             "5 error reply from the server, 6 database error, 7 I/O error, 8 protocol error.");
 
   runner chosen;
   CLI::App* chosen_sub = nullptr;
@@ -39,7 +41,12 @@ int main(int argc, char** argv) {
     // longer description leads its own footer instead.
     if (sub->get_description() != c.summary) {
       std::string details = sub->get_description();
-      if (!sub->get_footer().empty()) details += "\n\n" + sub->get_footer();
+      std::string footer = sub->get_footer();
+      // A subcommand that states its own exit codes (query, device) keeps
+      // those alone: the inherited footer would list them a second time.
+      if (details.find("Exit codes:") != std::string::npos && footer == app.get_footer())
+        footer = environment_note;
+      if (!footer.empty()) details += "\n\n" + footer;
       sub->description(c.summary);
       sub->footer(details);
     }
@@ -67,6 +74,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "iotxmpp: %s\n", e.what());
     return exit_usage;
   } catch (const CLI::ParseError& e) {
+    // A mistyped subcommand is named (CLI11 would only say that one is
+    // required), at whichever level it was typed.
+    if (auto unknown = subcommand_usage_error(app)) {
+      std::fprintf(stderr, "iotxmpp: %s\n", unknown->c_str());
+      return exit_usage;
+    }
     std::fprintf(stderr, "iotxmpp: %s (see 'iotxmpp --help')\n", e.what());
     return exit_usage;
   }

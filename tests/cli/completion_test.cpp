@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -11,6 +13,8 @@
 
 #include "support/cli_help.hpp"
 #include "support/process.hpp"
+#include "support/scripted_server.hpp"
+#include "wire/wire_fixture.hpp"
 
 namespace {
 
@@ -26,12 +30,20 @@ std::string quoted(const std::string& s) {
 }
 
 // COMPREPLY, sorted, for the command line `words` (the last one is being
-// completed).
+// completed), split as bash splits it: '=' and ':' are words of their own.
 std::vector<std::string> complete(const std::vector<std::string>& words) {
+  // COMP_LINE as typed: no blank around the '=' and ':' words.
+  std::string typed;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    bool glued =
+        i == 0 || words[i] == "=" || words[i] == ":" || words[i - 1] == "=" || words[i - 1] == ":";
+    typed.append(glued ? "" : " ").append(words[i]);
+  }
+  const std::string& line = typed;
   std::string script = "source " + quoted(completions + "iotxmpp.bash") + "\nCOMP_WORDS=(";
   for (const std::string& w : words) script += quoted(w) + " ";
-  script += ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) +
-            "\n_iotxmpp\nprintf '%s\\n' \"${COMPREPLY[@]}\" | sort\n";
+  script += ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) + "\nCOMP_LINE=" + quoted(line) +
+            "\nCOMP_POINT=${#COMP_LINE}\n_iotxmpp\nprintf '%s\\n' \"${COMPREPLY[@]}\" | sort\n";
   auto r =
       run_process({"bash", "--norc", "--noprofile", "-c", script}, {}, std::chrono::seconds(10));
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -81,9 +93,92 @@ TEST(CliCompletion, BashOffersTheFlagsOfTheActionAfterSwitches) {
 }
 
 TEST(CliCompletion, BashRoomsAreSilentlyNothingWithoutAServer) {
-  // Port 1 on loopback refuses at once: no rooms, no error text, no hang.
-  auto rooms = complete({"iotxmpp", "query", "recommend", "--server", "127.0.0.1:1", "--room", ""});
+  // A port nobody listens on refuses at once: no rooms, no error text.
+  const std::string port = std::to_string(unused_port());
+  auto rooms = complete(
+      {IOTXMPP_BINARY, "query", "recommend", "--server", "127.0.0.1", ":", port, "--room", ""});
   EXPECT_EQ(rooms, words{});
+}
+
+TEST(CliCompletion, BashRoomsGiveUpQuicklyOnAServerThatDoesNotAnswer) {
+  // It logs in, then never answers `query devices`: the completion waits
+  // for its one-second timeout, not the default five, and offers nothing.
+  scripted_server mute(scripted_server::negotiation());
+  const std::string port = std::to_string(mute.port());
+  auto t0 = std::chrono::steady_clock::now();
+  auto rooms = complete({IOTXMPP_BINARY, "tail", "--server", "127.0.0.1", ":", port, "--room", ""});
+  EXPECT_EQ(rooms, words{});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(4500));
+}
+
+// A server with devices in two rooms and one that has not reported yet.
+struct server_with_rooms {
+  test_server server;
+  raw_client kitchen{"127.0.0.1", server.port()};
+  raw_client hall{"127.0.0.1", server.port()};
+  raw_client quiet{"127.0.0.1", server.port()};
+
+  server_with_rooms() {
+    kitchen.negotiate("k");
+    kitchen.send(report("k1", "kitchen"));
+    sync(kitchen);
+    hall.negotiate("h");
+    hall.send(report("h1", "hall"));
+    sync(hall);
+    quiet.negotiate("q");
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server.port()); }
+};
+
+// The directory of the binary under test first in PATH: the zsh and fish
+// completions run `iotxmpp` from PATH.
+std::vector<std::string> binary_in_path() {
+  const char* path = std::getenv("PATH");
+  return {"PATH=" + std::filesystem::path(IOTXMPP_BINARY).parent_path().string() + ":" +
+          (path ? path : "/usr/bin:/bin")};
+}
+
+// --room offers the rooms of the devices online on the server the command
+// line names (--server HOST:PORT or --server=HOST:PORT), in every shell.
+TEST(CliCompletion, RoomsComeFromTheDevicesOnline) {
+  server_with_rooms s;
+  const std::string port = std::to_string(s.server.port());
+  EXPECT_EQ(complete({IOTXMPP_BINARY, "query", "recommend", "--server", "127.0.0.1", ":", port,
+                      "--room", ""}),
+            (words{"hall", "kitchen"}));
+  EXPECT_EQ(complete({IOTXMPP_BINARY, "send", "status", "--server", "=", "127.0.0.1", ":", port,
+                      "-r", "k"}),
+            words{"kitchen"});
+
+  // zsh: the room function as _arguments calls it (_wanted prints what it is given).
+  std::string zsh_script =
+      "_arguments() { : }\n"
+      "_wanted() { print -rl -- ${(P)${@[-1]}} }\n"
+      "source " +
+      quoted(completions + "_iotxmpp") +
+      "\n"
+      "words=(iotxmpp tail --server=" +
+      s.address() +
+      " --room '')\n"
+      "CURRENT=5\n"
+      "_iotxmpp_rooms\n";
+  auto zsh =
+      run_process({"zsh", "-f", "-c", zsh_script}, {}, std::chrono::seconds(10), binary_in_path());
+  EXPECT_EQ(zsh.exit_code, 0) << zsh.err;
+  EXPECT_EQ(zsh.out, "hall\nkitchen\n");
+
+  // fish: its own completion engine, on the whole line.
+  std::string fish_script = "source " + quoted(completions + "iotxmpp.fish") +
+                            "\ncomplete -C 'iotxmpp query recommend --server " + s.address() +
+                            " --room '\n";
+  auto fish = run_process({"fish", "--no-config", "-c", fish_script}, {}, std::chrono::seconds(10),
+                          binary_in_path());
+  EXPECT_EQ(fish.exit_code, 0) << fish.err;
+  std::vector<std::string> offered;
+  std::istringstream lines(fish.out);
+  for (std::string line; std::getline(lines, line);)
+    offered.push_back(line.substr(0, line.find('\t')));
+  EXPECT_EQ(offered, (words{"hall", "kitchen"})) << fish.out;
 }
 
 // Every subcommand, action and long flag of --help is known to each

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -105,10 +107,97 @@ TEST(CliQuery, DevicesListsWhoIsOnlineButNotTheAsker) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = json::parse(r.out);
   EXPECT_EQ(j["count"], 1);
-  EXPECT_EQ(j["devices"], json::array({jid}));
+  EXPECT_EQ(j["devices"], json::parse(R"([{"jid":")" + jid + R"(","room":""}])"));
   r = query(server.port(), {"devices"});
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, jid + "\n");
+  EXPECT_EQ(r.out, jid + " room=-\n");
+}
+
+// Each device with the room of its latest report, which follows the device
+// when it reports for another room.
+TEST(CliQuery, DevicesShowEachDevicesRoom) {
+  test_server server;
+  raw_client kitchen("127.0.0.1", server.port());
+  const std::string kitchen_jid = kitchen.negotiate("thermo");
+  kitchen.send(report("k1", "kitchen"));
+  sync(kitchen);
+  raw_client mover("127.0.0.1", server.port());
+  const std::string mover_jid = mover.negotiate("mover");
+  mover.send(report("m1", "hall"));
+  sync(mover);
+  raw_client silent("127.0.0.1", server.port());
+  const std::string silent_jid = silent.negotiate("silent");
+
+  // Sorted by JID, as the server lists them.
+  std::map<std::string, std::string> expected{
+      {kitchen_jid, "kitchen"}, {mover_jid, "hall"}, {silent_jid, ""}};
+  auto r = query(server.port(), {"devices", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["count"], 3);
+  json devices = json::array();
+  for (const auto& [jid, room] : expected) devices.push_back({{"jid", jid}, {"room", room}});
+  EXPECT_EQ(j["devices"], devices) << r.out;
+
+  r = query(server.port(), {"devices"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string text;
+  for (const auto& [jid, room] : expected)
+    text += jid + " room=" + (room.empty() ? "-" : room) + "\n";
+  EXPECT_EQ(r.out, text);
+
+  mover.send(report("m2", "attic"));
+  sync(mover);
+  r = query(server.port(), {"devices", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool seen = false;
+  const json moved = json::parse(r.out);
+  for (const auto& d : moved["devices"])
+    if (d["jid"] == mover_jid) {
+      EXPECT_EQ(d["room"], "attic");
+      seen = true;
+    }
+  EXPECT_TRUE(seen) << r.out;
+}
+
+// ANONYMOUS and the restart after it, up to where bind or resume goes.
+void authenticate(raw_client& c) {
+  c.send(raw_client::header());
+  c.read_until("</stream:features>");
+  c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>");
+  c.read_until("/>");
+  c.send(raw_client::header());
+  c.read_until("</stream:features>");
+}
+
+// A device whose connection dropped is listed again, in its room, once it
+// resumes its stream (XEP-0198).
+TEST(CliQuery, DevicesKeepTheirRoomOverAResumedStream) {
+  test_server server;
+  auto first = std::make_unique<raw_client>("127.0.0.1", server.port());
+  const std::string jid = first->negotiate("roamer");
+  first->send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+  std::string enabled = first->read_until("/>");
+  std::smatch id;
+  ASSERT_TRUE(std::regex_search(enabled, id, std::regex("id='([^']+)'"))) << enabled;
+  first->send(report("r1", "cellar"));
+  sync(*first);
+  first.reset();  // the connection is gone without a word
+
+  raw_client again("127.0.0.1", server.port());
+  authenticate(again);
+  // We handled 1 stanza from the server: the result of sync()'s ping.
+  again.send("<resume xmlns='urn:xmpp:sm:3' previd='" + id[1].str() + "' h='1'/>");
+  std::string resumed = again.read_until("/>");
+  ASSERT_NE(resumed.find("<resumed "), std::string::npos) << resumed;
+  again.send(ping("after"));
+  again.read_until("id='after'");
+
+  auto r = query(server.port(), {"devices", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["devices"],
+            json::parse(R"([{"jid":")" + jid + R"(","room":"cellar"}])"))
+      << r.out;
 }
 
 TEST(CliQuery, InfoListsTheFeatures) {
@@ -160,6 +249,27 @@ TEST(CliQuery, ExitCodesForConnectTimeoutAndRemoteErrors) {
 
   EXPECT_EQ(run_iotxmpp({"query"}).exit_code, 2);
   EXPECT_EQ(run_iotxmpp({"query", "ping", "--timeout", "soon"}).exit_code, 2);
+}
+
+// `query --help` states its exit codes once (its own, not the global list
+// again), and still says where option values may come from.
+TEST(CliQuery, HelpHasOneExitCodeParagraph) {
+  auto r = run_iotxmpp({"query", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::size_t paragraphs = 0;
+  for (auto at = r.out.find("Exit codes"); at != std::string::npos;
+       at = r.out.find("Exit codes", at + 1))
+    ++paragraphs;
+  EXPECT_EQ(paragraphs, 1u) << r.out;
+  EXPECT_NE(r.out.find("Exit codes: 0 answered, 2 usage, 3 cannot connect, 4 timeout, 5 error"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("IOTXMPP_<NAME>"), std::string::npos) << r.out;
+  // An action's help has the global list, once.
+  r = run_iotxmpp({"query", "devices", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Exit codes"), r.out.rfind("Exit codes")) << r.out;
+  EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << r.out;
 }
 
 }  // namespace

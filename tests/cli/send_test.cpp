@@ -183,7 +183,9 @@ TEST(CliSend, WithStreamManagementEveryRowIsStoredOnExit) {
   auto before = db->count_reports().value();
   std::string lines;
   for (int i = 0; i < 40; ++i)
-    lines += report("sm-" + std::to_string(i), "r" + std::to_string(i)) + "\n";
+    lines += report(std::string("sm-").append(std::to_string(i)),
+                    std::string("r").append(std::to_string(i))) +
+             "\n";
   auto r = send(server, {"raw", "-l", "--json"}, lines);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Counted when the command has returned: its exit vouches for every row.

@@ -63,8 +63,8 @@ TEST(CliTail, JsonLinesFilteredByRoom) {
   std::string jid = device.negotiate("thermo");
   std::string first;
   for (int i = 0; i < 100 && first.empty(); ++i) {
-    device.send(report("a" + std::to_string(i), "attic", "5"));
-    device.send(report("k" + std::to_string(i), "kitchen", "21.5"));
+    device.send(report(std::string("a").append(std::to_string(i)), "attic", "5"));
+    device.send(report(std::string("k").append(std::to_string(i)), "kitchen", "21.5"));
     if (auto l = tail.read_line(100ms)) first = *l;
   }
   device.send(report("attic-last", "attic", "5"));

@@ -362,7 +362,7 @@ TEST_P(StoreTest, TwoConcurrentReapersNeverReportOneDeviceTwice) {
   constexpr int stale = 300;
   write_batch b;
   for (int i = 0; i < stale; ++i)
-    b.touches.push_back({"d" + std::to_string(i) + "@iot/x", "", micros_at(i)});
+    b.touches.push_back({std::string("d").append(std::to_string(i)) + "@iot/x", "", micros_at(i)});
   b.touches.push_back({"fresh@iot/x", "", micros_at(5000)});
   apply_ok(*s, b);
 
@@ -392,8 +392,8 @@ TEST_P(StoreTest, CountsReportsAndRecommendations) {
   EXPECT_EQ(reports(*s), 0u);
   write_batch b;
   for (int i = 0; i < 700; ++i)  // several multi-row statements of mixed sizes
-    b.reports.push_back(
-        make_report("r" + std::to_string(i % 7), "s-" + std::to_string(i), micros_at(i)));
+    b.reports.push_back(make_report(std::string("r").append(std::to_string(i % 7)),
+                                    std::string("s-").append(std::to_string(i)), micros_at(i)));
   b.recommendations.push_back(test::make_recommendation("r1", micros_at(5)));
   b.recommendations.push_back(test::make_recommendation("r2", micros_at(6)));
   apply_ok(*s, b);

@@ -90,7 +90,7 @@ std::string ssl_reason() {
 
 // The text between <tag ...> and </tag> in `xml`, or "".
 std::string inner(const std::string& xml, std::string_view tag) {
-  auto open = xml.find("<" + std::string(tag));
+  auto open = xml.find(std::string("<").append(tag));
   if (open == std::string::npos) return {};
   auto gt = xml.find('>', open);
   if (gt == std::string::npos || xml[gt - 1] == '/') return {};

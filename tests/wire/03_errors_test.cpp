@@ -15,7 +15,7 @@ namespace iotxmpp::test {
 namespace {
 
 std::string condition_element(std::string_view condition) {
-  return "<" + std::string(condition) + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
+  return std::string("<").append(condition) + " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
 }
 
 // Sends `bytes` on a fresh bound (or unbound) session and expects the stream
@@ -225,7 +225,7 @@ TEST(Wire03Errors, GarbageClientDoesNotDisturbOthers) {
     for (int j = 0; j < 500; ++j) junk += static_cast<char>((j * 7919 + i * 31) % 256);
     bad.back()->send(junk);
   }
-  for (int i = 0; i < 20; ++i) good.send(report("g" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) good.send(report(std::string("g").append(std::to_string(i))));
   ASSERT_TRUE(sync(good));
   for (auto& b : bad) {
     std::string got = b->read_to_close();

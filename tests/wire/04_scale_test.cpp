@@ -50,7 +50,8 @@ TEST(Wire04Scale, TwoThousandConcurrentBoundSessions) {
 
   // All of them still work: every tenth one reports and pings.
   for (int i = 0; i < sessions; i += 10) clients[i]->send(report("scale-" + std::to_string(i)));
-  for (int i = 0; i < sessions; i += 10) ASSERT_TRUE(sync(*clients[i], "s" + std::to_string(i)));
+  for (int i = 0; i < sessions; i += 10)
+    ASSERT_TRUE(sync(*clients[i], std::string("s").append(std::to_string(i))));
   EXPECT_EQ(open_test_store(server)->count_reports().value(),
             static_cast<std::size_t>(sessions / 10));
 }

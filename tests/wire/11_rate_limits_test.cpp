@@ -22,7 +22,7 @@ std::unique_ptr<test_server> limited(const rate_policy& rates) {
 // Sends `n` pings at once and waits for every answer; the time it took.
 clk::duration pings(raw_client& c, int n) {
   std::string burst;
-  for (int i = 0; i < n; ++i) burst += ping("p" + std::to_string(i));
+  for (int i = 0; i < n; ++i) burst += ping(std::string("p").append(std::to_string(i)));
   const auto start = clk::now();
   c.send(burst);
   std::string last = c.read_until("id='p" + std::to_string(n - 1) + "'", 20s);
@@ -57,7 +57,8 @@ TEST(Wire11RateLimits, OverTheByteRateTheSessionIsSlowed) {
   raw_client c("127.0.0.1", s->port());
   c.negotiate();
   std::string burst;
-  for (int i = 0; i < 100; ++i) burst += report("b" + std::to_string(i));  // ~50 KB
+  for (int i = 0; i < 100; ++i)
+    burst += report(std::string("b").append(std::to_string(i)));  // ~50 KB
   const auto start = clk::now();
   c.send(burst);
   ASSERT_TRUE(sync(c));
@@ -79,7 +80,7 @@ TEST(Wire11RateLimits, FarOverTheRateForLongerThanTheGraceIsPolicyViolation) {
   raw_client calm("127.0.0.1", s->port());
   calm.negotiate("calm");
   std::string burst;
-  for (int i = 0; i < 3000; ++i) burst += ping("f" + std::to_string(i));
+  for (int i = 0; i < 3000; ++i) burst += ping(std::string("f").append(std::to_string(i)));
   flood.send(burst);  // the kernel buffers take it; the server reads it at 50/s
   std::string got = flood.read_to_close(10s);
   EXPECT_NE(got.find("<policy-violation"), std::string::npos)
@@ -139,7 +140,7 @@ TEST(Wire11RateLimits, DefaultsLeaveADeviceThatReportsAndAsksAlone) {
   // A burst far above one report a second plus recommendations: within the
   // default burst, so answered at once.
   std::string burst;
-  for (int i = 0; i < 200; ++i) burst += report("d" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) burst += report(std::string("d").append(std::to_string(i)));
   c.send(burst);
   auto took = pings(c, 100);
   EXPECT_LT(took, 3s);

@@ -120,7 +120,8 @@ TEST(Wire12StreamManagement, TheServerAsksSubscribersForAcks) {
   follower.read_until(">");
   raw_client device("127.0.0.1", s.port());
   device.negotiate("device");
-  for (int i = 0; i < 12; ++i) device.send(report("h" + std::to_string(i), "hall"));
+  for (int i = 0; i < 12; ++i)
+    device.send(report(std::string("h").append(std::to_string(i)), "hall"));
   ASSERT_TRUE(sync(device));
   std::string got = follower.read_until("<r xmlns='urn:xmpp:sm:3'/>", 5s);
   ASSERT_FALSE(got.empty()) << "after 10 unacknowledged stanzas the server asks";

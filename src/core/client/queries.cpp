@@ -93,6 +93,15 @@ std::vector<std::string> parse_items(const xml_element& reply) {
   return out;
 }
 
+std::vector<disco_item> parse_disco_items(const xml_element& reply) {
+  std::vector<disco_item> out;
+  if (const xml_element* query = child_named(reply, "query"))
+    for (const auto& item : query->children())
+      if (local_of(item.name()) == "item")
+        out.push_back({std::string(item.get("jid")), std::string(item.get("name"))});
+  return out;
+}
+
 service_info parse_info(const xml_element& reply) {
   service_info out;
   const xml_element* query = child_named(reply, "query");

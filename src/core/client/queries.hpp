@@ -46,6 +46,15 @@ result<recommendation> parse_recommendation(const xml_element& reply);
 // disco#items: the `jid` of each <item>, in order.
 std::vector<std::string> parse_items(const xml_element& reply);
 
+// An <item> of a disco#items reply. iotxmpp names a device's item by the
+// room of its latest report (PROTOCOL.md §3.4).
+struct disco_item {
+  std::string jid;
+  std::string name;  // empty when absent
+};
+// disco#items: each <item>, in order.
+std::vector<disco_item> parse_disco_items(const xml_element& reply);
+
 struct service_identity {
   std::string category, type, name;
 };

@@ -10,8 +10,10 @@ namespace {
 
 std::string sm_element(std::string_view name, std::string_view attributes = {},
                        std::string_view child = {}) {
-  std::string out = "<" + std::string(name) + " xmlns='" + std::string(ns::sm) + "'";
-  if (!attributes.empty()) out += " " + std::string(attributes);
+  // Appends rather than `"<" + std::string(name)`: GCC 12 warns (-Wrestrict,
+  // a false positive) at -O2 on operator+(const char*, std::string&&).
+  std::string out = std::string("<").append(name) + " xmlns='" + std::string(ns::sm) + "'";
+  if (!attributes.empty()) out.append(" ").append(attributes);
   if (child.empty()) return out + "/>";
   return out + ">" + std::string(child) + "</" + std::string(name) + ">";
 }

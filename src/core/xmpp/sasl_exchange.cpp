@@ -10,7 +10,9 @@ namespace iotxmpp {
 namespace {
 
 std::string sasl_element(std::string_view name, std::string_view payload) {
-  std::string out = "<" + std::string(name) + " xmlns='" + std::string(ns::sasl) + "'";
+  // Appends rather than `"<" + std::string(name)`: GCC 12 warns (-Wrestrict,
+  // a false positive) at -O2 on operator+(const char*, std::string&&).
+  std::string out = std::string("<").append(name) + " xmlns='" + std::string(ns::sasl) + "'";
   if (payload.empty()) return out + "/>";
   return out + ">" + base64_encode(payload) + "</" + std::string(name) + ">";
 }
