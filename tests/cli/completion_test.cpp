@@ -121,10 +121,10 @@ struct server_with_rooms {
   server_with_rooms() {
     kitchen.negotiate("k");
     kitchen.send(report("k1", "kitchen"));
-    sync(kitchen);
+    EXPECT_TRUE(sync(kitchen));
     hall.negotiate("h");
     hall.send(report("h1", "hall"));
-    sync(hall);
+    EXPECT_TRUE(sync(hall));
     quiet.negotiate("q");
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(server.port()); }

@@ -120,11 +120,11 @@ TEST(CliQuery, DevicesShowEachDevicesRoom) {
   raw_client kitchen("127.0.0.1", server.port());
   const std::string kitchen_jid = kitchen.negotiate("thermo");
   kitchen.send(report("k1", "kitchen"));
-  sync(kitchen);
+  ASSERT_TRUE(sync(kitchen));
   raw_client mover("127.0.0.1", server.port());
   const std::string mover_jid = mover.negotiate("mover");
   mover.send(report("m1", "hall"));
-  sync(mover);
+  ASSERT_TRUE(sync(mover));
   raw_client silent("127.0.0.1", server.port());
   const std::string silent_jid = silent.negotiate("silent");
 
@@ -147,7 +147,7 @@ TEST(CliQuery, DevicesShowEachDevicesRoom) {
   EXPECT_EQ(r.out, text);
 
   mover.send(report("m2", "attic"));
-  sync(mover);
+  ASSERT_TRUE(sync(mover));
   r = query(server.port(), {"devices", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool seen = false;
@@ -181,7 +181,7 @@ TEST(CliQuery, DevicesKeepTheirRoomOverAResumedStream) {
   std::smatch id;
   ASSERT_TRUE(std::regex_search(enabled, id, std::regex("id='([^']+)'"))) << enabled;
   first->send(report("r1", "cellar"));
-  sync(*first);
+  ASSERT_TRUE(sync(*first));
   first.reset();  // the connection is gone without a word
 
   raw_client again("127.0.0.1", server.port());
