@@ -40,7 +40,7 @@ struct serve_flags {
   std::vector<std::string> listen_proxy, listen_tls_proxy, trusted_proxies;
   std::string node_id;
   bool listen_given = false;  // --listen came from somewhere (flag, environment, file)
-  std::string metrics;  // HOST:PORT of GET /metrics; empty: none
+  std::string metrics;        // HOST:PORT of GET /metrics; empty: none
 };
 
 int run_serve(const serve_flags& f, const std::string& db_url, const log_flags& logging) {
