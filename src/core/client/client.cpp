@@ -223,7 +223,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
     jid address;
     std::uint32_t handled = 0;  // the server's stanzas we read on it
     std::uint32_t sent = 0;     // ours, for resumed().unacknowledged
-    std::uint32_t acked = 0;
     steady::time_point until;
   };
   std::unique_ptr<resumable_stream> resumable_;
@@ -737,7 +736,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
       r->address = address_;
       r->handled = sm_->handled;
       r->sent = sm_->sent;
-      r->acked = sm_->acked;
       const auto window =
           std::chrono::seconds(sm_->enabled.max_seconds ? sm_->enabled.max_seconds : 60);
       r->until = steady::now() + window;
