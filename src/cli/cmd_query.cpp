@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "core/client/queries.hpp"
 #include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
+#include "core/xmpp/namespaces.hpp"
 
 namespace iotxmpp::cli {
 namespace {
@@ -85,16 +87,52 @@ result<void> ping(blocking_client& c, const client_flags& f, std::chrono::millis
   return {};
 }
 
+// An element name without its prefix.
+std::string_view local_part(std::string_view name) {
+  auto colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+// The node each disco#items item names (PROTOCOL.md §3.4: its `node`
+// attribute in urn:iotxmpp:cluster:0, under the prefix the reply declares),
+// by JID; none for a server that names no nodes.
+std::map<std::string, std::string, std::less<>> nodes_of(const xml_element& reply) {
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& query : reply.children()) {
+    if (local_part(query.name()) != "query") continue;
+    std::string prefix;
+    for (const auto& [name, value] : query.attributes())
+      if (name.starts_with("xmlns:") && value == ns::cluster) prefix = name.substr(6);
+    if (prefix.empty()) continue;
+    for (const auto& item : query.children())
+      if (local_part(item.name()) == "item")
+        out.emplace(item.get("jid"), item.get(prefix + ":node"));
+  }
+  return out;
+}
+
+// One device per line: its JID, then `node=NODE`, the node holding its
+// session ("-" when the server names none); --json: one object per device.
 result<void> devices(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
   auto reply = c.iq(disco_items_request(f.domain), timeout);
   if (!reply) return std::unexpected(reply.error());
   auto items = parse_items(*reply);
+  const auto nodes = nodes_of(*reply);
   // We are bound too while we ask, but we are not a device.
   std::erase(items, c.async().address().to_string());
+  auto node = [&nodes](const std::string& jid) {
+    auto it = nodes.find(jid);
+    return it == nodes.end() ? std::string() : it->second;
+  };
   if (f.json) {
-    print_json({{"count", items.size()}, {"devices", items}});
+    json list = json::array();
+    for (const auto& jid : items) list.push_back({{"jid", jid}, {"node", node(jid)}});
+    print_json({{"count", items.size()}, {"devices", list}});
   } else {
-    for (const auto& jid : items) std::printf("%s\n", jid.c_str());
+    for (const auto& jid : items) {
+      std::string n = node(jid);
+      std::printf("%s node=%s\n", jid.c_str(), n.empty() ? "-" : n.c_str());
+    }
   }
   return {};
 }
@@ -158,7 +196,7 @@ runner setup_query(CLI::App& sub) {
       ->add_option("-r,--room", *room, "Room to ask about")
       ->required();
   add("ping", "Round-trip time to the server (XEP-0199)", ping);
-  add("devices", "Devices online now (disco#items)", devices);
+  add("devices", "Devices online now on any node, and their nodes (disco#items)", devices);
   add("info", "The server's identity and features (disco#info)", info);
   add("version", "The server's software version (XEP-0092)", version);
 

@@ -105,10 +105,11 @@ TEST(CliQuery, DevicesListsWhoIsOnlineButNotTheAsker) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = json::parse(r.out);
   EXPECT_EQ(j["count"], 1);
-  EXPECT_EQ(j["devices"], json::array({jid}));
+  const std::string node = server.get().node_id();  // the host name
+  EXPECT_EQ(j["devices"], json::parse(R"([{"jid":")" + jid + R"(","node":")" + node + R"("}])"));
   r = query(server.port(), {"devices"});
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, jid + "\n");
+  EXPECT_EQ(r.out, jid + " node=" + node + "\n");
 }
 
 TEST(CliQuery, InfoListsTheFeatures) {

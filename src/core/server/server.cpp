@@ -12,6 +12,7 @@
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
 #include "core/server/account_directory.hpp"
+#include "core/server/cluster_sync.hpp"
 #include "core/server/feed.hpp"
 #include "core/server/registry.hpp"
 #include "core/server/room_cache.hpp"
@@ -65,8 +66,9 @@ struct server::impl {
   server_options options;
   std::string store_description;
   std::unique_ptr<store_writer> writer;
-  registry online;
+  std::unique_ptr<registry> online;  // made once the node id is known
   feed followers;
+  std::unique_ptr<cluster_sync> cluster;
   std::unique_ptr<room_cache> rooms;
   std::unique_ptr<session_context> context;
   std::vector<std::unique_ptr<shard>> shards;
@@ -88,6 +90,7 @@ struct server::impl {
   std::mutex reaper_mutex;
   std::condition_variable reaper_cv;
   bool reaper_stop = false;
+  std::atomic<std::uint64_t> reaped{0};
 
   result<void> bind_listeners(std::vector<std::pair<tcp::endpoint, bool>> endpoints);
   void launch();
@@ -220,7 +223,22 @@ void server::impl::reaper_loop() {
         log::warn("reap failed", {{"error", removed.error().message}});
         db.reset();
       } else {
-        for (const auto& d : *removed) log::info("reaped", {{"jid", d.jid}, {"room", d.room}});
+        for (const auto& d : *removed)
+          log::info("reaped", {{"jid", d.jid}, {"room", d.room}, {"node", d.node}});
+        reaped += removed->size();
+        // Devices of a node that died without ending their sessions: offline
+        // now, removed above once stale. One conditional UPDATE: another
+        // node doing the same at once changes nothing twice.
+        auto dead = db->offline_dead_nodes(
+            clock::wall_now() -
+            std::chrono::duration_cast<std::chrono::microseconds>(options.config.node_dead_after));
+        if (!dead) {
+          log::warn("marking the devices of dead nodes offline failed",
+                    {{"error", dead.error().message}});
+          db.reset();
+        } else if (*dead > 0) {
+          log::info("devices of dead nodes marked offline", {{"devices", std::to_string(*dead)}});
+        }
       }
     }
     lock.lock();
@@ -260,6 +278,11 @@ result<std::unique_ptr<server>> server::start(server_options options) {
     p->tls = std::make_shared<tls_holder>(std::move(*loaded));
   }
 
+  auto node = node_id_or_host_name(o.config.node_id);
+  if (!node) return std::unexpected(node.error());
+  o.config.node_id = std::move(*node);
+  p->online = std::make_unique<registry>(o.config.node_id);
+
   auto url = store_url::parse(o.store_url);
   if (!url) return std::unexpected(url.error());
   auto db = open_store(*url);
@@ -267,7 +290,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   auto migrated = (*db)->migrate();
   if (!migrated) return std::unexpected(migrated.error());
   p->store_description = (*db)->describe();
-  db->reset();  // the writer and the room cache open their own connections
+  // The writer and the room cache open their own connections; this one
+  // goes to cluster_sync below.
 
   // The store writer keeps a core busy under full ingest; network threads on
   // every core would compete with it (and with each other's requests): on
@@ -282,11 +306,16 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   raise_open_file_limit();
 
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
+  o.writer.node = o.config.node_id;
   p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
   p->rooms = std::make_unique<room_cache>(o.config.room_cache_size,
                                           [u = *url]() { return open_store(u); });
-  p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
+  p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, *p->online,
                                                  p->followers, *p->rooms, *p->writer);
+  auto cluster = cluster_sync::start(
+      std::move(*db), [u = *url]() { return open_store(u); }, o.config, *p->online, p->followers);
+  if (!cluster) return std::unexpected(cluster.error());
+  p->cluster = std::move(*cluster);
   p->context->tls = p->tls;
   p->accounts = std::make_unique<account_directory>(
       [u = *url]() { return open_store(u); }, o.config.account_poll,
@@ -370,6 +399,7 @@ void server::impl::launch() {
                                     : options.config.tls_optional ? "starttls-optional"
                                                                   : "starttls-required"},
                             {"domain", options.config.domain},
+                            {"node", options.config.node_id},
                             {"store", store_description}});
   warn_if_exposed();
 }
@@ -394,7 +424,7 @@ void server::impl::warn_if_exposed() const {
 // narrowed or given a new password (read by the account directory).
 void server::impl::end_sessions_of(const std::vector<account_event>& events) {
   for (const auto& e : events) {
-    auto peers = online.of_account(e.name, options.config.domain);
+    auto peers = online->of_account(e.name, options.config.domain);
     if (!peers.empty())
       log::info("ending sessions of a changed account",
                 {{"account", e.name},
@@ -409,7 +439,13 @@ std::vector<std::pair<std::string, unsigned short>> server::endpoints() const {
   return impl_->bound;
 }
 
-const registry& server::online() const { return impl_->online; }
+const registry& server::online() const { return *impl_->online; }
+
+const std::string& server::node_id() const { return impl_->options.config.node_id; }
+
+cluster_stats server::cluster() const { return impl_->cluster->stats(); }
+
+std::uint64_t server::reaped() const { return impl_->reaped.load(); }
 
 store_writer& server::writer() { return *impl_->writer; }
 
@@ -419,6 +455,7 @@ void server::wait() {
   auto& p = *impl_;
   if (p.waited) return;
   for (auto& t : p.threads) t.join();
+  p.cluster->stop();  // before the writer: it reads what the others commit
   {
     std::lock_guard lock(p.reaper_mutex);
     p.reaper_stop = true;

@@ -382,8 +382,10 @@ void session::take_effects(handled& result) {
   if (result.report) {
     context().rooms.remember(*result.report);
     if (auto moved = row_.reported(address_.to_string(), result.report->room,
-                                   result.report->received_at, now))
+                                   result.report->received_at, now)) {
       result.writes.push_back(std::move(*moved));
+      context().online.moved(*this, row_.room());
+    }
     result.writes.emplace_back(std::move(*result.report));
     result.report.reset();
   }

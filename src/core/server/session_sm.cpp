@@ -180,7 +180,7 @@ void session::take_over(std::unique_ptr<handover> state) {
     std::lock_guard lock(context().resume_mutex);
     context().resumable[sm_->id()] = shared_from_this();
   }
-  if (auto older = context().online.bind(shared_from_this()))
+  if (auto older = context().online.bind(shared_from_this(), row_.room()))
     older->close(stream_condition::conflict, "replaced by a new session with the same JID");
   if (feed_room_) context().followers.subscribe(shared_from_this(), *feed_room_);
   log::info("resumed", {{"jid", describe()}});
