@@ -21,9 +21,9 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// Events per query, and queries per node per poll: a node far behind
-// catches up by at most this much per poll, and one poll's memory is one
-// batch.
+// Events per query, and queries per node before the next node's turn. A
+// poll that stops short of a head polls again at once: a node far behind
+// catches up as fast as the store reads, one batch in memory at a time.
 constexpr std::size_t batch_events = 500;
 constexpr int rounds_per_poll = 20;
 constexpr auto prune_every = std::chrono::seconds(60);
@@ -124,6 +124,7 @@ struct cluster_sync::impl {
   std::map<std::string, bool, std::less<>> alive;
   steady::time_point next_beat{}, next_online{}, next_prune{}, last_poll_ok{};
   bool failing = false;
+  bool behind = false;  // the last poll stopped short of a node's head: poll again at once
 
   std::atomic<std::uint64_t> events{0}, delivered{0}, conflicts{0}, polls_failed{0};
   std::atomic<std::int64_t> lag_micros{0};
@@ -173,6 +174,7 @@ void cluster_sync::impl::run() {
   while (!stopping) {
     lock.unlock();
     if (auto r = tick(); !r) {
+      behind = false;
       ++polls_failed;
       db.reset();  // a new connection next time: this one may be dead
       if (!failing) log::warn("cannot read the other nodes", {{"error", r.error().message}});
@@ -182,7 +184,7 @@ void cluster_sync::impl::run() {
       log::info("reading the other nodes again");
     }
     lock.lock();
-    wake.wait_for(lock, config.feed_poll, [this] { return stopping; });
+    if (!behind) wake.wait_for(lock, config.feed_poll, [this] { return stopping; });
   }
 }
 
@@ -223,6 +225,7 @@ result<void> cluster_sync::impl::poll_feed() {
   // Reports are read only while someone here follows the feed; binds and
   // presences always (a bind may end a session here).
   const bool reports = followers.followed();
+  behind = false;
   for (const feed_head& h : *heads) {
     if (h.node == config.node_id) continue;
     // A node not seen before began after we started: all of it is new.
@@ -237,6 +240,7 @@ result<void> cluster_sync::impl::poll_feed() {
       // duplicate or a pruned event left are gaps).
       if (batch->size() < batch_events) last = std::max(last, h.last_seq);
     }
+    behind = behind || last < h.last_seq;
   }
   return {};
 }

@@ -14,6 +14,7 @@ namespace iotxmpp {
 
 enum class mysql_nodes::sql_id : int {
   reserve,
+  reserve_known,
   reserved,
   bind_event,
   presence_event,
@@ -39,6 +40,9 @@ std::string sql_text(sql_id id, std::size_t limit) {
     case sql_id::reserve:
       return "INSERT INTO node_sequences (node_id, last_seq) VALUES (?, ?)"
              " ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)";
+    case sql_id::reserve_known:
+      // Matches only while the row holds what we last committed.
+      return "UPDATE node_sequences SET last_seq = ? WHERE node_id = ? AND last_seq = ?";
     case sql_id::reserved:
       // Our own uncommitted update: the row is locked until we commit.
       return "SELECT last_seq FROM node_sequences WHERE node_id = ?";
@@ -170,6 +174,16 @@ result<T> mysql_nodes::guarded(std::string_view doing, Body&& body) {
 }
 
 std::int64_t mysql_nodes::reserve(std::string_view node, std::size_t count) {
+  const auto n = static_cast<std::int64_t>(count);
+  pending_.reset();
+  if (known_ && known_->node == node) {
+    sql::PreparedStatement* s = statement(sql_id::reserve_known);
+    params(s).integer(known_->seq + n).text(node).integer(known_->seq);
+    if (s->executeUpdate() == 1) {
+      pending_ = last_number{std::string(node), known_->seq + n};
+      return known_->seq + 1;
+    }
+  }
   sql::PreparedStatement* s = statement(sql_id::reserve);
   params(s).text(node).integer(static_cast<std::int64_t>(count));
   s->executeUpdate();
@@ -177,7 +191,9 @@ std::int64_t mysql_nodes::reserve(std::string_view node, std::size_t count) {
   params(s).text(node);
   std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
   rs->next();
-  return rs->getInt64(1) - static_cast<std::int64_t>(count) + 1;
+  const std::int64_t last = rs->getInt64(1);
+  pending_ = last_number{std::string(node), last};
+  return last - n + 1;
 }
 
 void mysql_nodes::write_events(const write_batch& batch, const feed_numbers& numbers) {

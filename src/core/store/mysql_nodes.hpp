@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,8 +31,19 @@ class mysql_nodes {
 
   // Inside the caller's open transaction: takes `count` numbers of the
   // node's feed (its node_sequences row, which the transaction then holds
-  // locked) and returns the first. Throws sql::SQLException.
+  // locked) and returns the first. One statement when the last number this
+  // connection committed is still the row's, two otherwise. Throws
+  // sql::SQLException. Tell how the transaction ended: committed() or
+  // abandoned().
   std::int64_t reserve(std::string_view node, std::size_t count);
+  void committed() {
+    if (pending_) known_ = std::move(pending_);
+    pending_.reset();
+  }
+  void abandoned() {
+    known_.reset();
+    pending_.reset();
+  }
   // Inside the caller's open transaction, after the device rows: the
   // feed_events rows of the batch's binds and presences. Throws.
   void write_events(const write_batch& batch, const feed_numbers& numbers);
@@ -57,6 +69,13 @@ class mysql_nodes {
 
   sql::Connection& conn_;
   store_url url_;
+  // The node and last number of this connection's last committed
+  // reservation, and of the one in the open transaction.
+  struct last_number {
+    std::string node;
+    std::int64_t seq = 0;
+  };
+  std::optional<last_number> known_, pending_;
   std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
 };
 

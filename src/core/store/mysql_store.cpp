@@ -126,8 +126,9 @@ std::string sql_text(sql_id id, std::size_t rows) {
           " temperature, humidity, brightness, extra, stanza_id)",
           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, "ON DUPLICATE KEY UPDATE id = id");
     case sql_id::report_node:
-      // A readings row has two unique keys; only (room, stanza_id) can
-      // repeat: a node never gives one of its numbers twice (store.hpp).
+      // (node_id, node_seq) is an index, not a unique key: a node never
+      // gives one of its numbers twice (store.hpp), and were it to, the
+      // report would be stored, not skipped as a duplicate.
       return multi_row_sql(
           "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
           " temperature, humidity, brightness, extra, stanza_id, node_id, node_seq)",
@@ -474,8 +475,10 @@ result<void> mysql_store::apply(const write_batch& batch) {
     write_all(batch, cols, targets);
     at_commit = true;
     commit();
+    nodes_.committed();
   });
   if (!written) {
+    nodes_.abandoned();
     if (at_commit && written.error().kind == error_kind::connect)
       written.error().message += "; the batch may have committed (a retry checks its token)";
     return written;
