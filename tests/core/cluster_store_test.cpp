@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <thread>
 
 #include "core/store/store.hpp"
+#include "core/store/store_writer.hpp"
 #include "support/scratch_db.hpp"
 #include "support/store_records.hpp"
 
@@ -154,6 +156,34 @@ TEST_P(ClusterStoreTest, FeedNumbersFollowSubmissionOrderAndGoOnAfterARestart) {
   EXPECT_EQ(head(*again, "node-b"), 1);
   EXPECT_EQ(after(*again, "node-b", 0).size(), 1u);
   EXPECT_EQ(head(*again, "node-a"), 6);
+}
+
+TEST_P(ClusterStoreTest, TheWriterNumbersANodesEventsInSubmissionOrder) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  writer_options o;
+  o.node = "node-a";
+  o.max_delay = std::chrono::milliseconds(50);  // one batch, so a refused item splits it
+  store_writer w([url = db_->url()] { return open_store(url); }, o);
+  status_report bad = make_report("kitchen", "nan", micros_at(3), "d@iot/x");
+  bad.values[0].value = std::numeric_limits<double>::quiet_NaN();  // refused: the batch is halved
+  w.submit_wait(bind("d@iot/x", micros_at(1)));
+  w.submit_wait(make_report("kitchen", "r1", micros_at(2), "d@iot/x"));
+  w.submit_wait(std::move(bad));
+  w.submit_wait(presence("d@iot/x", true, micros_at(4)));
+  w.submit_wait(test::make_recommendation("kitchen", micros_at(4)));
+  w.submit_wait(make_report("kitchen", "r2", micros_at(5), "d@iot/x"));
+  w.flush();
+  auto events = after(*s, "node-a", 0);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].kind, what::bind);
+  EXPECT_EQ(events[1].report.stanza_id, "r1");
+  EXPECT_EQ(events[2].kind, what::presence);
+  EXPECT_EQ(events[3].report.stanza_id, "r2");
+  for (std::size_t i = 1; i < events.size(); ++i) EXPECT_LT(events[i - 1].seq, events[i].seq);
+  auto row = row_of(*s, "d@iot/x");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->node, "node-a");
 }
 
 TEST_P(ClusterStoreTest, PrunedEventsNeverTurnTheNumbersBack) {

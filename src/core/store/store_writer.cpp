@@ -71,9 +71,10 @@ struct pending {
   std::vector<slot> slots;
   write_batch batch;
 
-  // The next feed event of the batch, in submission order (store.hpp).
+  // The next feed event of the batch, in submission order (store.hpp); a
+  // writer without a node makes none.
   void event(feed_ref::what kind, std::size_t index) {
-    batch.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
+    if (!batch.node.empty()) batch.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
   }
 
   void add(entry&& e, std::unordered_map<std::string, std::size_t>& touch_pos) {
@@ -128,7 +129,7 @@ struct pending {
     b.token = new_batch_token();
     b.node = batch.node;
     auto event = [&b](feed_ref::what kind, std::size_t index) {
-      b.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
+      if (!b.node.empty()) b.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
     };
     std::vector<bool> touch_taken(batch.touches.size());
     for (std::size_t i = lo; i < hi; ++i) {
