@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "core/client/queries.hpp"
 #include "core/model/datetime.hpp"
 #include "core/xml/xml_attr.hpp"
+#include "core/xmpp/namespaces.hpp"
 
 namespace iotxmpp::cli {
 namespace {
@@ -85,8 +87,9 @@ result<void> ping(blocking_client& c, const client_flags& f, std::chrono::millis
   return {};
 }
 
-// One device per line: its JID, then `key=value` columns (a room not yet
-// reported is "-"); with --json one object per device with the same keys.
+// One device per line: its JID, then `key=value` columns: `room=` (of its
+// latest report) and `node=` (holding its session), "-" when there is none;
+// with --json one object per device with the same keys ("" for none).
 result<void> devices(blocking_client& c, const client_flags& f, std::chrono::milliseconds timeout) {
   auto reply = c.iq(disco_items_request(f.domain), timeout);
   if (!reply) return std::unexpected(reply.error());
@@ -96,11 +99,13 @@ result<void> devices(blocking_client& c, const client_flags& f, std::chrono::mil
   std::erase_if(items, [&me](const disco_item& item) { return item.jid == me; });
   if (f.json) {
     json list = json::array();
-    for (const auto& item : items) list.push_back({{"jid", item.jid}, {"room", item.name}});
+    for (const auto& item : items)
+      list.push_back({{"jid", item.jid}, {"room", item.name}, {"node", item.node}});
     print_json({{"count", items.size()}, {"devices", list}});
   } else {
+    auto or_dash = [](const std::string& s) { return s.empty() ? "-" : s.c_str(); };
     for (const auto& item : items)
-      std::printf("%s room=%s\n", item.jid.c_str(), item.name.empty() ? "-" : item.name.c_str());
+      std::printf("%s room=%s node=%s\n", item.jid.c_str(), or_dash(item.name), or_dash(item.node));
   }
   return {};
 }
@@ -164,7 +169,7 @@ runner setup_query(CLI::App& sub) {
       ->add_option("-r,--room", *room, "Room to ask about")
       ->required();
   add("ping", "Round-trip time to the server (XEP-0199)", ping);
-  add("devices", "Devices online now and their rooms (disco#items)", devices);
+  add("devices", "Devices online now on any node, with their rooms and nodes (disco#items)", devices);
   add("info", "The server's identity and features (disco#info)", info);
   add("version", "The server's software version (XEP-0092)", version);
 

@@ -41,14 +41,14 @@ TEST_P(CliDbInit, CreatesThenReportsUpToDate) {
   auto first = run_iotxmpp({"db-init", "--db", db_->url()});
   EXPECT_EQ(first.exit_code, 0) << first.err;
   std::string want = (mysql ? "created database " + where + "\n" : std::string()) +
-                     "created schema v4 in " + where + "\n";
+                     "created schema v5 in " + where + "\n";
   EXPECT_EQ(first.out, want);
   EXPECT_EQ(first.err, "");
 
   // Again, with the URL from the environment, which keeps the password out of argv.
   auto again = run_iotxmpp({"db-init"}, {}, std::chrono::seconds(30), {"IOTXMPP_DB=" + db_->url()});
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(again.out, "schema is up to date (v4) in " + where + "\n");
+  EXPECT_EQ(again.out, "schema is up to date (v5) in " + where + "\n");
 
   auto json = run_iotxmpp({"db-init", "--db", db_->url(), "--json"});
   EXPECT_EQ(json.exit_code, 0) << json.err;
@@ -56,8 +56,8 @@ TEST_P(CliDbInit, CreatesThenReportsUpToDate) {
   EXPECT_EQ(j["database"], where);
   EXPECT_EQ(j["created_database"], false);
   EXPECT_EQ(j["action"], "up_to_date");
-  EXPECT_EQ(j["from_version"], 4);
-  EXPECT_EQ(j["to_version"], 4);
+  EXPECT_EQ(j["from_version"], 5);
+  EXPECT_EQ(j["to_version"], 5);
   EXPECT_TRUE(j["applied"].empty());
   if (mysql)
     for (const auto* r : {&first, &again, &json}) {
@@ -77,11 +77,12 @@ TEST_P(CliDbInit, MigratesAnOlderSchema) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["action"], "migrated");
   EXPECT_EQ(j["from_version"], 1);
-  EXPECT_EQ(j["to_version"], 4);
-  ASSERT_EQ(j["applied"].size(), 3u);
+  EXPECT_EQ(j["to_version"], 5);
+  ASSERT_EQ(j["applied"].size(), 4u);
   EXPECT_EQ(j["applied"][0].get<std::string>().rfind("v2: ", 0), 0u);
   EXPECT_EQ(j["applied"][1].get<std::string>().rfind("v3: ", 0), 0u);
   EXPECT_EQ(j["applied"][2].get<std::string>().rfind("v4: ", 0), 0u);
+  EXPECT_EQ(j["applied"][3].get<std::string>().rfind("v5: ", 0), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CliDbInit, ::testing::Values(engine::sqlite, engine::mysql),

@@ -107,10 +107,12 @@ TEST(CliQuery, DevicesListsWhoIsOnlineButNotTheAsker) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = json::parse(r.out);
   EXPECT_EQ(j["count"], 1);
-  EXPECT_EQ(j["devices"], json::parse(R"([{"jid":")" + jid + R"(","room":""}])"));
+  const std::string node = server.get().node_id();  // the host name
+  EXPECT_EQ(j["devices"],
+            json::parse(R"([{"jid":")" + jid + R"(","room":"","node":")" + node + R"("}])"));
   r = query(server.port(), {"devices"});
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, jid + " room=-\n");
+  EXPECT_EQ(r.out, jid + " room=- node=" + node + "\n");
 }
 
 // Each device with the room of its latest report, which follows the device
@@ -136,14 +138,16 @@ TEST(CliQuery, DevicesShowEachDevicesRoom) {
   auto j = json::parse(r.out);
   EXPECT_EQ(j["count"], 3);
   json devices = json::array();
-  for (const auto& [jid, room] : expected) devices.push_back({{"jid", jid}, {"room", room}});
+  const std::string node = server.get().node_id();
+  for (const auto& [jid, room] : expected)
+    devices.push_back({{"jid", jid}, {"room", room}, {"node", node}});
   EXPECT_EQ(j["devices"], devices) << r.out;
 
   r = query(server.port(), {"devices"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string text;
   for (const auto& [jid, room] : expected)
-    text += jid + " room=" + (room.empty() ? "-" : room) + "\n";
+    text += jid + " room=" + (room.empty() ? "-" : room) + " node=" + node + "\n";
   EXPECT_EQ(r.out, text);
 
   mover.send(report("m2", "attic"));
@@ -196,7 +200,8 @@ TEST(CliQuery, DevicesKeepTheirRoomOverAResumedStream) {
   auto r = query(server.port(), {"devices", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["devices"],
-            json::parse(R"([{"jid":")" + jid + R"(","room":"cellar"}])"))
+            json::parse(R"([{"jid":")" + jid + R"(","room":"cellar","node":")" +
+                        server.get().node_id() + R"("}])"))
       << r.out;
 }
 

@@ -20,8 +20,10 @@ TEST(DeviceRows, BindMakesTheRowAndAReportMovesItToItsRoomOnce) {
   auto made = std::get<device_touch>(row.bound("d@x/r", at(1), t0));
   EXPECT_EQ(made.at, at(1));
   EXPECT_EQ(made.room, "");
+  EXPECT_EQ(made.bound_at, at(1));  // a bind: the writer's node takes the row
   auto moved = row.reported("d@x/r", "kitchen", at(2), t0 + 1s);
   ASSERT_TRUE(moved);
+  EXPECT_EQ(std::get<device_touch>(*moved).bound_at, sys_micros{});  // not a bind
   EXPECT_EQ(std::get<device_touch>(*moved).room, "kitchen");
   EXPECT_EQ(std::get<device_touch>(*moved).at, at(2));
   EXPECT_FALSE(row.reported("d@x/r", "kitchen", at(3), t0 + 2s));  // same room: nothing

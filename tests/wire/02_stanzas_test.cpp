@@ -149,7 +149,9 @@ TEST(Wire02Iq, PingDiscoVersionAndErrors) {
 
   c.send("<iq type='get' id='d2'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
   got = c.read_until("</iq>");
-  EXPECT_NE(got.find("<item jid='" + jid + "'/>"), std::string::npos) << got;
+  // Named by the node holding it (PROTOCOL.md §3.4; test_server's node is the host name).
+  EXPECT_NE(got.find("xmlns:cluster='urn:iotxmpp:cluster:0'"), std::string::npos) << got;
+  EXPECT_NE(got.find("<item jid='" + jid + "' cluster:node='"), std::string::npos) << got;
 
   c.send("<iq type='get' id='v1'><query xmlns='jabber:iq:version'/></iq>");
   got = c.read_until("</iq>");

@@ -95,10 +95,17 @@ std::vector<std::string> parse_items(const xml_element& reply) {
 
 std::vector<disco_item> parse_disco_items(const xml_element& reply) {
   std::vector<disco_item> out;
-  if (const xml_element* query = child_named(reply, "query"))
-    for (const auto& item : query->children())
-      if (local_of(item.name()) == "item")
-        out.push_back({std::string(item.get("jid")), std::string(item.get("name"))});
+  const xml_element* query = child_named(reply, "query");
+  if (!query) return out;
+  // The node attribute is qualified by whatever prefix the reply declares
+  // for urn:iotxmpp:cluster:0 on the query.
+  std::string node_attr;
+  for (const auto& [name, value] : query->attributes())
+    if (name.starts_with("xmlns:") && value == ns::cluster) node_attr = name.substr(6) + ":node";
+  for (const auto& item : query->children())
+    if (local_of(item.name()) == "item")
+      out.push_back({std::string(item.get("jid")), std::string(item.get("name")),
+                     node_attr.empty() ? std::string() : std::string(item.get(node_attr))});
   return out;
 }
 

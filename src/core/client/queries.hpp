@@ -47,10 +47,12 @@ result<recommendation> parse_recommendation(const xml_element& reply);
 std::vector<std::string> parse_items(const xml_element& reply);
 
 // An <item> of a disco#items reply. iotxmpp names a device's item by the
-// room of its latest report (PROTOCOL.md §3.4).
+// room of its latest report, and gives the node holding its session in an
+// attribute of urn:iotxmpp:cluster:0 (PROTOCOL.md §3.4).
 struct disco_item {
   std::string jid;
   std::string name;  // empty when absent
+  std::string node;  // empty when absent
 };
 // disco#items: each <item>, in order.
 std::vector<disco_item> parse_disco_items(const xml_element& reply);

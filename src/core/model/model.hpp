@@ -79,6 +79,9 @@ struct device_row {
   bool online = false;
   std::string show;
   std::string status;
+  // The node whose session bound the device last (server_config::node_id);
+  // empty when no node recorded one (rows from before schema v5, tools).
+  std::string node;
 };
 
 }  // namespace iotxmpp

@@ -4,7 +4,7 @@ namespace iotxmpp {
 
 write_item device_rows::bound(const std::string& jid, sys_micros at, steady::time_point now) {
   written_ = now;
-  return device_touch{jid, {}, at};
+  return device_touch{jid, {}, at, at};  // a bind: the row's node becomes the writer's
 }
 
 std::optional<write_item> device_rows::reported(const std::string& jid, std::string_view room,

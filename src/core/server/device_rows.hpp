@@ -23,7 +23,8 @@ class device_rows {
  public:
   using steady = std::chrono::steady_clock;
 
-  // The device bound at `at`: its row is made or refreshed, online.
+  // The device bound at `at`: its row is made or refreshed, online, and
+  // held by the writer's node from `at` (device_touch::bound_at).
   write_item bound(const std::string& jid, sys_micros at, steady::time_point now);
   // A report for `room` was accepted at `at`: a touch that moves the row to
   // the room when it changed, else nothing (the periodic refresh follows).

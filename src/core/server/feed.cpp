@@ -36,4 +36,16 @@ void feed::publish(std::string_view room, pugi::xml_node stanza, std::string_vie
   }
 }
 
+void feed::publish_made(std::string_view room,
+                        const std::function<std::string(std::string_view to)>& make) {
+  if (count_.load() == 0) return;
+  std::shared_lock lock(mutex_);
+  for (const auto& [key, sub] : subscribers_) {
+    if (!sub.room.empty() && sub.room != room) continue;
+    auto target = sub.target.lock();
+    if (!target) continue;
+    target->deliver(make(target->address().to_string()));
+  }
+}
+
 }  // namespace iotxmpp

@@ -1,10 +1,13 @@
 #pragma once
 // The live feed (PROTOCOL.md §3.4): who follows which room, and delivery of
-// accepted stanzas to them. Thread-safe. Delivery never blocks the
-// publisher: peer::deliver queues, and drops a subscriber that cannot keep
-// up (policy-violation) rather than slowing the devices.
+// accepted stanzas to them: this node's at once (publish), the other nodes'
+// as cluster_sync reads them from the store (publish_made). Thread-safe.
+// Delivery never blocks the publisher: peer::deliver queues, and drops a
+// subscriber that cannot keep up (policy-violation) rather than slowing the
+// devices.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -27,6 +30,13 @@ class feed {
   // filter matches `room`, with `to` set to the subscriber. Costs one
   // atomic load when nobody follows the feed.
   void publish(std::string_view room, pugi::xml_node stanza, std::string_view from);
+  // The same for a stanza that is not parsed XML (another node's event,
+  // read from the store): make(to) returns its bytes for the subscriber
+  // `to`, called once per matching subscriber.
+  void publish_made(std::string_view room,
+                    const std::function<std::string(std::string_view to)>& make);
+  // Whether anyone follows the feed now (one atomic load).
+  bool followed() const { return count_.load() != 0; }
 
  private:
   struct subscription {

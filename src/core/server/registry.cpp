@@ -7,6 +7,7 @@ namespace iotxmpp {
 
 std::shared_ptr<peer> registry::bind(std::shared_ptr<peer> p, std::string room) {
   const std::string_view key = p->address().to_string();
+  const sys_micros now = clock::wall_now();
   std::unique_lock lock(mutex_);
   std::shared_ptr<peer> older;
   if (auto it = peers_.find(key); it != peers_.end()) {
@@ -15,7 +16,7 @@ std::shared_ptr<peer> registry::bind(std::shared_ptr<peer> p, std::string room) 
     older = std::move(it->second.p);
     peers_.erase(it);
   }
-  peers_.emplace(key, entry{std::move(p), std::move(room)});
+  peers_.emplace(key, entry{std::move(p), std::move(room), now});
   return older;
 }
 
@@ -61,8 +62,10 @@ std::vector<online_device> registry::online_devices() const {
   std::vector<online_device> out;
   {
     std::shared_lock lock(mutex_);
-    out.reserve(peers_.size());
-    for (const auto& [jid, e] : peers_) out.push_back({std::string(jid), e.room});
+    out.reserve(peers_.size() + elsewhere_.size());
+    for (const auto& [jid, e] : peers_) out.push_back({std::string(jid), e.room, node_});
+    for (const auto& d : elsewhere_)
+      if (!peers_.contains(d.jid)) out.push_back(d);
   }
   std::sort(out.begin(), out.end(),
             [](const online_device& a, const online_device& b) { return a.jid < b.jid; });
@@ -72,6 +75,20 @@ std::vector<online_device> registry::online_devices() const {
 std::size_t registry::online_count() const {
   std::shared_lock lock(mutex_);
   return peers_.size();
+}
+
+std::shared_ptr<peer> registry::bound_before(std::string_view full_jid, sys_micros than) const {
+  std::shared_lock lock(mutex_);
+  auto it = peers_.find(full_jid);
+  if (it == peers_.end() || it->second.bound_at >= than) return nullptr;
+  return it->second.p;
+}
+
+void registry::set_elsewhere(std::vector<online_device> devices) {
+  std::unique_lock lock(mutex_);
+  elsewhere_.swap(devices);
+  // The old list is freed after the lock is released (its destructor runs
+  // at the end of this scope, after `lock`'s).
 }
 
 }  // namespace iotxmpp

@@ -14,6 +14,7 @@
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
 #include "core/server/account_directory.hpp"
+#include "core/server/cluster_sync.hpp"
 #include "core/server/feed.hpp"
 #include "core/server/metrics_http.hpp"
 #include "core/server/proxy_intake.hpp"
@@ -54,25 +55,6 @@ struct listener_kind {
   bool proxy = false;
 };
 
-// --node-id, or the host name. Fails (usage) on a name the cluster could
-// not store or log plainly.
-result<std::string> node_name(std::string id) {
-  if (id.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-      return fail(error_kind::usage, "no host name to use as the node id: give --node-id");
-    id = host;
-  }
-  const bool plain = id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-                     });
-  if (!plain)
-    return fail(error_kind::usage,
-                "--node-id " + id + ": 1-64 characters of A-Z a-z 0-9 . _ - expected");
-  return id;
-}
-
 void raise_open_file_limit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
@@ -95,8 +77,9 @@ struct server::impl {
   server_options options;
   std::string store_description;
   std::unique_ptr<store_writer> writer;
-  registry online;
+  std::unique_ptr<registry> online;  // made once the node id is known
   feed followers;
+  std::unique_ptr<cluster_sync> cluster;
   std::unique_ptr<room_cache> rooms;
   std::unique_ptr<session_context> context;
   std::vector<std::unique_ptr<shard>> shards;
@@ -127,6 +110,7 @@ struct server::impl {
   std::mutex reaper_mutex;
   std::condition_variable reaper_cv;
   bool reaper_stop = false;
+  std::atomic<std::uint64_t> reaped{0};
 
   result<void> bind_listeners(std::vector<std::pair<tcp::endpoint, listener_kind>> endpoints);
   void launch();
@@ -285,7 +269,22 @@ void server::impl::reaper_loop() {
         db.reset();
       } else {
         server_metrics().reaped_devices.add(removed->size());
-        for (const auto& d : *removed) log::info("reaped", {{"jid", d.jid}, {"room", d.room}});
+        for (const auto& d : *removed)
+          log::info("reaped", {{"jid", d.jid}, {"room", d.room}, {"node", d.node}});
+        reaped += removed->size();
+        // Devices of a node that died without ending their sessions: offline
+        // now, removed above once stale. One conditional UPDATE: another
+        // node doing the same at once changes nothing twice.
+        auto dead = db->offline_dead_nodes(
+            clock::wall_now() -
+            std::chrono::duration_cast<std::chrono::microseconds>(options.config.node_dead_after));
+        if (!dead) {
+          log::warn("marking the devices of dead nodes offline failed",
+                    {{"error", dead.error().message}});
+          db.reset();
+        } else if (*dead > 0) {
+          log::info("devices of dead nodes marked offline", {{"devices", std::to_string(*dead)}});
+        }
       }
     }
     lock.lock();
@@ -345,14 +344,16 @@ result<std::unique_ptr<server>> server::start(server_options options) {
       return fail(error_kind::usage,
                   "--listen-tls-proxy needs --trusted-proxy CIDR (the load balancers' addresses)");
   }
-  auto node = node_name(o.config.node_id);
-  if (!node) return std::unexpected(node.error());
-  o.config.node_id = std::move(*node);
   if (!o.config.tls_cert.empty()) {
     auto loaded = tls_context::load({o.config.tls_cert, o.config.tls_key});
     if (!loaded) return std::unexpected(loaded.error());
     p->tls = std::make_shared<tls_holder>(std::move(*loaded));
   }
+
+  auto node = node_id_or_host_name(o.config.node_id);
+  if (!node) return std::unexpected(node.error());
+  o.config.node_id = std::move(*node);
+  p->online = std::make_unique<registry>(o.config.node_id);
 
   auto url = store_url::parse(o.store_url);
   if (!url) return std::unexpected(url.error());
@@ -361,7 +362,8 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   auto migrated = (*db)->migrate();
   if (!migrated) return std::unexpected(migrated.error());
   p->store_description = (*db)->describe();
-  db->reset();  // the writer and the room cache open their own connections
+  // The writer and the room cache open their own connections; this one
+  // goes to cluster_sync below.
 
   // The store writer keeps a core busy under full ingest; network threads on
   // every core would compete with it (and with each other's requests): on
@@ -382,12 +384,17 @@ result<std::unique_ptr<server>> server::start(server_options options) {
   raise_open_file_limit();
 
   o.writer.queue_capacity = std::max<std::size_t>(o.writer.queue_capacity, 1);
+  o.writer.node = o.config.node_id;
   p->writer = std::make_unique<store_writer>([u = *url]() { return open_store(u); }, o.writer);
   p->watched = watch_writer(*p->writer, o.writer.queue_capacity);
   p->rooms = std::make_unique<room_cache>(o.config.room_cache_size,
                                           [u = *url]() { return open_store(u); });
-  p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, p->online,
+  p->context = std::make_unique<session_context>(o.config, o.recommendation_rules, *p->online,
                                                  p->followers, *p->rooms, *p->writer);
+  auto cluster = cluster_sync::start(
+      std::move(*db), [u = *url]() { return open_store(u); }, o.config, *p->online, p->followers);
+  if (!cluster) return std::unexpected(cluster.error());
+  p->cluster = std::move(*cluster);
   p->context->tls = p->tls;
   p->accounts = std::make_unique<account_directory>(
       [u = *url]() { return open_store(u); }, o.config.account_poll,
@@ -501,7 +508,7 @@ void server::impl::warn_if_exposed() const {
 // narrowed or given a new password (read by the account directory).
 void server::impl::end_sessions_of(const std::vector<account_event>& events) {
   for (const auto& e : events) {
-    auto peers = online.of_account(e.name, options.config.domain);
+    auto peers = online->of_account(e.name, options.config.domain);
     if (!peers.empty())
       log::info("ending sessions of a changed account",
                 {{"account", e.name},
@@ -521,9 +528,13 @@ std::pair<std::string, unsigned short> server::metrics_endpoint() const {
                                : std::pair<std::string, unsigned short>{};
 }
 
-const registry& server::online() const { return impl_->online; }
+const registry& server::online() const { return *impl_->online; }
 
 const std::string& server::node_id() const { return impl_->options.config.node_id; }
+
+cluster_stats server::cluster() const { return impl_->cluster->stats(); }
+
+std::uint64_t server::reaped() const { return impl_->reaped.load(); }
 
 store_writer& server::writer() { return *impl_->writer; }
 
@@ -533,6 +544,7 @@ void server::wait() {
   auto& p = *impl_;
   if (p.waited) return;
   for (auto& t : p.threads) t.join();
+  p.cluster->stop();  // before the writer: it reads what the others commit
   {
     std::lock_guard lock(p.reaper_mutex);
     p.reaper_stop = true;

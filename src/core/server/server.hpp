@@ -16,6 +16,7 @@
 namespace iotxmpp {
 
 class registry;
+struct cluster_stats;  // core/server/cluster_sync.hpp
 
 struct server_options {
   server_config config;
@@ -53,6 +54,10 @@ class server {
   store_writer& writer();
   // --node-id, or the host name when none was given.
   const std::string& node_id() const;
+  // Across nodes: the feed and conflicts read from the others (cluster_sync),
+  // and the devices this node's reaper removed.
+  cluster_stats cluster() const;
+  std::uint64_t reaped() const;
 
  private:
   struct impl;

@@ -66,12 +66,27 @@ struct server_config {
   std::vector<std::string> trusted_proxies;
   std::chrono::milliseconds proxy_header_timeout{5'000};
 
-  // This node's name among several serving one database; empty: the host
-  // name (server::start fills it in). 1-64 of A-Z a-z 0-9 . _ -
-  std::string node_id;
   // HOST:PORT where GET /metrics serves Prometheus metrics (metrics_http.hpp);
   // empty: no metrics endpoint.
   std::string metrics;
+
+  // Several nodes serving one database (docs/scaling-nodes.md). This node's
+  // name among them; empty: the host name (server::start fills it in).
+  // 1-64 of A-Z a-z 0-9 . _ -; each node needs its own.
+  std::string node_id;
+  // How often the other nodes' feed events (reports, presences, binds) are
+  // read: the feed across nodes and cross-node conflicts lag by about this.
+  std::chrono::milliseconds feed_poll{250};
+  // How often the node records that it lives, and reads who else does.
+  std::chrono::milliseconds heartbeat_every{1'000};
+  // A node silent for longer is dead: its devices leave disco#items at once,
+  // the reapers mark them offline, and remove them once stale.
+  std::chrono::milliseconds node_dead_after{10'000};
+  // How often the devices online on the other nodes are read (disco#items).
+  std::chrono::milliseconds online_poll{2'000};
+  // Presence and bind events are kept this long; no event older than this
+  // is delivered to a subscriber.
+  std::chrono::milliseconds feed_retention{600'000};
 };
 
 }  // namespace iotxmpp

@@ -77,10 +77,13 @@ handled disco_info(std::string_view id, const sender_state& sender, const handle
 handled disco_items(std::string_view id, const sender_state& sender, const handler_context& h) {
   xml_element query("query");
   query.set("xmlns", ns::disco_items);
-  // XEP-0030's `name` of an item: the room of the device's latest report.
+  // XEP-0030's `name` of an item: the room of the device's latest report;
+  // and the node holding its session, in our namespace (PROTOCOL.md §3.4).
+  query.set("xmlns:cluster", ns::cluster);
   for (const auto& device : h.online.online_devices()) {
     xml_element& item = query.add_child("item").set("jid", device.jid);
     if (!device.room.empty()) item.set("name", device.room);
+    if (!device.node.empty()) item.set("cluster:node", device.node);
   }
   handled out;
   out.reply =

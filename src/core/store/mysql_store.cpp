@@ -17,6 +17,7 @@
 #include "core/base/host_port.hpp"
 #include "core/store/mysql_accounts.hpp"
 #include "core/store/mysql_error.hpp"
+#include "core/store/mysql_nodes.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
 
@@ -26,7 +27,7 @@ namespace {
 // Rows per multi-row INSERT. 1000 against 256: full-rate ingest into MariaDB
 // 114-117k reports/s against 108-109k (bench/run's ingest scenario, 50
 // connections; iotxmpp_raw_insert finds the same order for plain clients).
-// A readings row has 10 parameters: 10,000 per statement, well under the
+// A readings row has 12 parameters: 12,000 per statement, well under the
 // protocol's 65,535.
 constexpr std::size_t max_rows_per_statement = 1000;
 constexpr int deadlock_attempts = 5;
@@ -77,10 +78,13 @@ std::string quoted_name(std::string_view name) { return std::string("`").append(
 
 enum class sql_id : int {
   touch,
+  touch_node,
   report,
+  report_node,
   recommendation,
   presence,
   offline,
+  offline_node,
   latest,
   devices_all,
   devices_online,
@@ -93,7 +97,7 @@ enum class sql_id : int {
 };
 
 constexpr const char* device_columns =
-    "jid, room, first_seen, last_update, online, presence_show, presence_status";
+    "jid, room, first_seen, last_update, online, presence_show, presence_status, node";
 
 std::string sql_text(sql_id id, std::size_t rows) {
   switch (id) {
@@ -104,11 +108,33 @@ std::string sql_text(sql_id id, std::size_t rows) {
           "(?, ?, ?, ?, TRUE, '', '')", rows,
           "ON DUPLICATE KEY UPDATE last_update = GREATEST(last_update, VALUES(last_update)),"
           " online = TRUE, room = IF(VALUES(room) <> '', VALUES(room), room)");
+    case sql_id::touch_node:
+      // A bind (non-NULL bound_at) takes the row's node unless the row holds
+      // a later bind (store.hpp). MySQL assigns left to right, each seeing
+      // the ones before: node is set while bound_at still holds the old bind.
+      return multi_row_sql(
+          "INSERT INTO devices (jid, room, first_seen, last_update, online, presence_show,"
+          " presence_status, node, bound_at)",
+          "(?, ?, ?, ?, TRUE, '', '', ?, ?)", rows,
+          "ON DUPLICATE KEY UPDATE last_update = GREATEST(last_update, VALUES(last_update)),"
+          " online = TRUE, room = IF(VALUES(room) <> '', VALUES(room), room),"
+          " node = IF(VALUES(bound_at) IS NOT NULL AND"
+          " (bound_at IS NULL OR VALUES(bound_at) >= bound_at), VALUES(node), node),"
+          " bound_at = IF(VALUES(bound_at) IS NOT NULL AND"
+          " (bound_at IS NULL OR VALUES(bound_at) >= bound_at), VALUES(bound_at), bound_at)");
     case sql_id::report:
       return multi_row_sql(
           "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
           " temperature, humidity, brightness, extra, stanza_id)",
           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, "ON DUPLICATE KEY UPDATE id = id");
+    case sql_id::report_node:
+      // (node_id, node_seq) is an index, not a unique key: a node never
+      // gives one of its numbers twice (store.hpp), and were it to, the
+      // report would be stored, not skipped as a duplicate.
+      return multi_row_sql(
+          "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
+          " temperature, humidity, brightness, extra, stanza_id, node_id, node_seq)",
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, "ON DUPLICATE KEY UPDATE id = id");
     case sql_id::recommendation:
       return multi_row_sql(
           "INSERT INTO recommendations (room, asked_by, at_utc, utc_offset_minutes, period,"
@@ -122,6 +148,8 @@ std::string sql_text(sql_id id, std::size_t rows) {
              " presence_status = VALUES(presence_status)";
     case sql_id::offline:
       return "UPDATE devices SET online = FALSE WHERE jid = ?";
+    case sql_id::offline_node:
+      return "UPDATE devices SET online = FALSE WHERE jid = ? AND (node IS NULL OR node = ?)";
     case sql_id::latest:
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?"
@@ -176,6 +204,10 @@ class params {
     s_->setInt64(i_++, v);
     return *this;
   }
+  params& null(int type) {
+    s_->setNull(i_++, type);
+    return *this;
+  }
   params& boolean(bool v) {
     s_->setBoolean(i_++, v);
     return *this;
@@ -203,6 +235,7 @@ device_row read_device(sql::ResultSet& rs) {
   d.online = rs.getBoolean(5);
   d.show = column_text(rs, 6);
   d.status = column_text(rs, 7);
+  d.node = column_text(rs, 8);
   return d;
 }
 
@@ -212,7 +245,8 @@ class mysql_store final : public store {
       : conn_(std::move(conn)),
         text_(conn_->createStatement()),
         url_(std::move(url)),
-        accounts_(*conn_, url_) {}
+        accounts_(*conn_, url_),
+        nodes_(*conn_, url_) {}
 
   result<migration_report> migrate() override { return migrate_to(latest_schema_version); }
   result<migration_report> migrate_to(int version) override;
@@ -249,6 +283,25 @@ class mysql_store final : public store {
   result<std::vector<account_event>> account_events_after(std::int64_t id,
                                                           std::size_t limit) override {
     return accounts_.events_after(id, limit);
+  }
+  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
+    return nodes_.heartbeat(node, started_at, now);
+  }
+  result<std::vector<node_row>> nodes() override { return nodes_.nodes(); }
+  result<std::vector<feed_head>> feed_heads() override { return nodes_.heads(); }
+  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
+                                              std::size_t limit, bool reports) override {
+    return nodes_.after(node, after, limit, reports);
+  }
+  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
+    return nodes_.prune(before, limit);
+  }
+  result<std::vector<device_row>> online_elsewhere(std::string_view node,
+                                                   sys_micros live_since) override {
+    return nodes_.online_elsewhere(node, live_since);
+  }
+  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
+    return nodes_.offline_dead_nodes(dead_before);
   }
   result<void> ping() override {
     return guarded<void>("ping", [&] { text_->execute("SELECT 1"); });
@@ -332,6 +385,7 @@ class mysql_store final : public store {
   bool in_transaction_ = false;
   steady_time next_prune_ = clock::steady_now();
   mysql_accounts accounts_;
+  mysql_nodes nodes_;
 };
 
 int mysql_store::schema_version() {
@@ -386,6 +440,7 @@ result<migration_report> mysql_store::migrate_to(int target) {
   // Cached statements may refer to tables the migration changed.
   stmts_.clear();
   accounts_.forget_statements();
+  nodes_.forget_statements();
   return report;
 }
 
@@ -422,8 +477,10 @@ result<void> mysql_store::apply(const write_batch& batch) {
     write_all(batch, cols, targets);
     at_commit = true;
     commit();
+    nodes_.committed();
   });
   if (!written) {
+    nodes_.abandoned();
     if (at_commit && written.error().kind == error_kind::connect)
       written.error().message += "; the batch may have committed (a retry checks its token)";
     return written;
@@ -463,10 +520,23 @@ void mysql_store::prune_tokens() {
 
 void mysql_store::write_all(const write_batch& batch, const std::vector<report_columns>& cols,
                             const std::vector<std::string>& targets) {
-  insert_rows(sql_id::touch, batch.touches.size(), [&](params& p, std::size_t i) {
-    const device_touch& t = batch.touches[i];
-    p.text(t.device_jid).text(t.room).integer(micros(t.at)).integer(micros(t.at));
-  });
+  // The node's feed numbers first: the transaction then holds its sequence
+  // row, and the numbers follow commit order (store.hpp).
+  const std::vector<feed_ref> events = feed_events_of(batch);
+  const std::int64_t first = events.empty() ? 0 : nodes_.reserve(batch.node, events.size());
+  const feed_numbers numbers = number_feed(batch, events, first);
+  // Without a node the batch writes no column of schema v5 (store.hpp).
+  const bool node = !batch.node.empty();
+  insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+              [&](params& p, std::size_t i) {
+                const device_touch& t = batch.touches[i];
+                p.text(t.device_jid).text(t.room).integer(micros(t.at)).integer(micros(t.at));
+                if (!node) return;
+                if (t.bound_at != sys_micros{})
+                  p.text(batch.node).integer(micros(t.bound_at));
+                else
+                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
+              });
   accounts_.record_logins(batch.logins);
   for (const presence_update& u : batch.presences) {
     sql::PreparedStatement* s = statement(sql_id::presence);
@@ -480,23 +550,32 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
     s->executeUpdate();
   }
   for (const device_offline& o : batch.offlines) {
-    sql::PreparedStatement* s = statement(sql_id::offline);
-    params(s).text(o.device_jid);
+    sql::PreparedStatement* s = statement(node ? sql_id::offline_node : sql_id::offline);
+    params p(s);
+    p.text(o.device_jid);
+    if (node) p.text(batch.node);
     s->executeUpdate();
   }
-  insert_rows(sql_id::report, batch.reports.size(), [&](params& p, std::size_t i) {
-    const status_report& rep = batch.reports[i];
-    p.text(rep.device_jid)
-        .text(rep.room)
-        .integer(micros(rep.taken_at.utc))
-        .integer(rep.taken_at.offset_minutes)
-        .integer(micros(rep.received_at))
-        .number(cols[i].temperature)
-        .number(cols[i].humidity)
-        .number(cols[i].brightness)
-        .text_or_null(cols[i].extra)
-        .text_or_null(rep.stanza_id);
-  });
+  nodes_.write_events(batch, numbers);
+  insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
+              [&](params& p, std::size_t i) {
+                const status_report& rep = batch.reports[i];
+                p.text(rep.device_jid)
+                    .text(rep.room)
+                    .integer(micros(rep.taken_at.utc))
+                    .integer(rep.taken_at.offset_minutes)
+                    .integer(micros(rep.received_at))
+                    .number(cols[i].temperature)
+                    .number(cols[i].humidity)
+                    .number(cols[i].brightness)
+                    .text_or_null(cols[i].extra)
+                    .text_or_null(rep.stanza_id);
+                if (!node) return;
+                if (numbers.reports[i] != 0)
+                  p.text(batch.node).integer(numbers.reports[i]);
+                else
+                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
+              });
   insert_rows(sql_id::recommendation, batch.recommendations.size(), [&](params& p, std::size_t i) {
     const recommendation& rec = batch.recommendations[i];
     p.text(rec.room)

@@ -108,6 +108,50 @@ const std::vector<migration> sqlite_migrations = {
 ))",
          "CREATE INDEX batch_tokens_committed_at ON batch_tokens (committed_at)",
      }},
+    {5,
+     "nodes: device sessions, cross-node feed, heartbeats",
+     {
+         // The node that bound the device last and when (the newest bind
+         // wins, store.hpp): how a node learns that a newer session took a
+         // JID it holds, and where disco#items says a device is.
+         "ALTER TABLE devices ADD COLUMN node TEXT"
+         " CHECK (node IS NULL OR length(node) BETWEEN 1 AND 64)",
+         "ALTER TABLE devices ADD COLUMN bound_at INTEGER",  // UTC microseconds since the epoch
+         "CREATE INDEX devices_node ON devices (node)",
+         // The feed across nodes: each node numbers its events 1, 2, ... in
+         // commit order (node_sequences); a report is its readings row, a
+         // presence or a bind a feed_events row. NULL for rows written by
+         // tools and before v5. A plain index, cheaper to insert into than
+         // a unique one: the numbers are unique by how they are taken.
+         "ALTER TABLE readings ADD COLUMN node_id TEXT"
+         " CHECK (node_id IS NULL OR length(node_id) BETWEEN 1 AND 64)",
+         "ALTER TABLE readings ADD COLUMN node_seq INTEGER",
+         "CREATE INDEX readings_node_seq ON readings (node_id, node_seq)",
+         R"(CREATE TABLE feed_events (
+  node_id TEXT NOT NULL CHECK (length(node_id) BETWEEN 1 AND 64),
+  node_seq INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 16), -- presence, bind
+  jid TEXT NOT NULL CHECK (length(jid) <= 767),
+  room TEXT NOT NULL DEFAULT '' CHECK (length(room) <= 255),
+  at INTEGER NOT NULL,  -- UTC microseconds since the epoch
+  online INTEGER NOT NULL DEFAULT 1,
+  presence_show TEXT NOT NULL DEFAULT '',
+  presence_status TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (node_id, node_seq)
+))",
+         "CREATE INDEX feed_events_at ON feed_events (at)",
+         // The last number each node gave: never goes back, even when the
+         // events that carried it are pruned.
+         R"(CREATE TABLE node_sequences (
+  node_id TEXT PRIMARY KEY NOT NULL CHECK (length(node_id) BETWEEN 1 AND 64),
+  last_seq INTEGER NOT NULL
+))",
+         R"(CREATE TABLE nodes (
+  node_id TEXT PRIMARY KEY NOT NULL CHECK (length(node_id) BETWEEN 1 AND 64),
+  started_at INTEGER NOT NULL, -- UTC microseconds since the epoch
+  last_seen INTEGER NOT NULL   -- UTC microseconds since the epoch: its last heartbeat
+))",
+     }},
 };
 
 // utf8mb4_bin: exact, case-sensitive matching of JIDs, rooms and ids, as
@@ -206,6 +250,39 @@ const std::vector<migration> mysql_migrations = {
          " token BINARY(16) NOT NULL PRIMARY KEY,"
          " committed_at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
          " KEY batch_tokens_committed_at (committed_at))" IOTXMPP_MYSQL_TABLE,
+     }},
+    {5,
+     "nodes: device sessions, cross-node feed, heartbeats",
+     {
+         // As for SQLite above.
+         "ALTER TABLE devices"
+         " ADD COLUMN node VARCHAR(64) NULL COMMENT 'node that bound the device last',"
+         " ADD COLUMN bound_at BIGINT NULL" IOTXMPP_MYSQL_MICROS ","
+         " ADD KEY devices_node (node)",
+         "ALTER TABLE readings"
+         " ADD COLUMN node_id VARCHAR(64) NULL COMMENT 'node that accepted the report',"
+         " ADD COLUMN node_seq BIGINT NULL COMMENT 'its number in that node''s feed',"
+          " ADD KEY readings_node_seq (node_id, node_seq)",
+         "CREATE TABLE feed_events ("
+         " node_id VARCHAR(64) NOT NULL,"
+         " node_seq BIGINT NOT NULL,"
+         " kind VARCHAR(16) NOT NULL COMMENT 'presence, bind',"
+         " jid VARCHAR(767) NOT NULL,"
+         " room VARCHAR(255) NOT NULL DEFAULT '',"
+         " at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " online BOOLEAN NOT NULL DEFAULT TRUE,"
+         " presence_show TEXT NOT NULL,"
+         " presence_status TEXT NOT NULL,"
+         " PRIMARY KEY (node_id, node_seq),"
+         " KEY feed_events_at (at))" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE node_sequences ("
+         " node_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+         " last_seq BIGINT NOT NULL)" IOTXMPP_MYSQL_TABLE,
+         "CREATE TABLE nodes ("
+         " node_id VARCHAR(64) NOT NULL PRIMARY KEY,"
+         " started_at BIGINT NOT NULL" IOTXMPP_MYSQL_MICROS ","
+         " last_seen BIGINT NOT NULL COMMENT 'UTC microseconds since the epoch: last "
+         "heartbeat')" IOTXMPP_MYSQL_TABLE,
      }},
 };
 

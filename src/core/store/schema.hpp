@@ -19,7 +19,7 @@ struct migration {
 };
 
 // The version every store migrates to by default.
-inline constexpr int latest_schema_version = 4;
+inline constexpr int latest_schema_version = 5;
 
 // Every migration of the dialect, in version order.
 std::span<const migration> migrations(sql_dialect dialect);

@@ -12,6 +12,7 @@
 #include "core/base/clock.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/sqlite_accounts.hpp"
+#include "core/store/sqlite_nodes.hpp"
 #include "core/store/sqlite_statement.hpp"
 #include "core/store/store_rows.hpp"
 
@@ -58,7 +59,7 @@ void bind_double(sqlite3_stmt* s, int& param, std::optional<double> v) {
 void bind_int(sqlite3_stmt* s, int& param, std::int64_t v) { sqlite3_bind_int64(s, param++, v); }
 
 constexpr const char* device_columns =
-    "jid, room, first_seen, last_update, online, presence_show, presence_status";
+    "jid, room, first_seen, last_update, online, presence_show, presence_status, node";
 
 device_row read_device(sqlite3_stmt* s) {
   device_row d;
@@ -69,6 +70,7 @@ device_row read_device(sqlite3_stmt* s) {
   d.online = sqlite3_column_int(s, 4) != 0;
   d.show = column_text(s, 5);
   d.status = column_text(s, 6);
+  d.node = column_text(s, 7);
   return d;
 }
 
@@ -77,10 +79,13 @@ enum class sql_id : int {
   commit,
   rollback,
   touch,
+  touch_node,
   report,
+  report_node,
   recommendation,
   presence,
   offline,
+  offline_node,
   latest,
   devices_all,
   devices_online,
@@ -105,11 +110,30 @@ std::string sql_text(sql_id id, std::size_t rows) {
           "ON CONFLICT (jid) DO UPDATE SET"
           " last_update = max(last_update, excluded.last_update), online = 1,"
           " room = CASE WHEN excluded.room <> '' THEN excluded.room ELSE room END");
+    case sql_id::touch_node:
+      // A bind (non-NULL bound_at) takes the row's node unless the row
+      // holds a later bind (store.hpp).
+      return multi_row_sql(
+          "INSERT INTO devices (jid, room, first_seen, last_update, online, node, bound_at)",
+          "(?, ?, ?, ?, 1, ?, ?)", rows,
+          "ON CONFLICT (jid) DO UPDATE SET"
+          " last_update = max(last_update, excluded.last_update), online = 1,"
+          " room = CASE WHEN excluded.room <> '' THEN excluded.room ELSE room END,"
+          " node = CASE WHEN excluded.bound_at IS NOT NULL AND"
+          " (bound_at IS NULL OR excluded.bound_at >= bound_at) THEN excluded.node ELSE node END,"
+          " bound_at = CASE WHEN excluded.bound_at IS NOT NULL AND"
+          " (bound_at IS NULL OR excluded.bound_at >= bound_at) THEN excluded.bound_at"
+          " ELSE bound_at END");
     case sql_id::report:
       return multi_row_sql(
           "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
           " temperature, humidity, brightness, extra, stanza_id)",
           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, "ON CONFLICT (room, stanza_id) DO NOTHING");
+    case sql_id::report_node:
+      return multi_row_sql(
+          "INSERT INTO readings (device_jid, room, taken_at_utc, utc_offset_minutes, received_at,"
+          " temperature, humidity, brightness, extra, stanza_id, node_id, node_seq)",
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, "ON CONFLICT (room, stanza_id) DO NOTHING");
     case sql_id::recommendation:
       return multi_row_sql(
           "INSERT INTO recommendations (room, asked_by, at_utc, utc_offset_minutes, period,"
@@ -123,6 +147,8 @@ std::string sql_text(sql_id id, std::size_t rows) {
              " presence_show = excluded.presence_show, presence_status = excluded.presence_status";
     case sql_id::offline:
       return "UPDATE devices SET online = 0 WHERE jid = ?1";
+    case sql_id::offline_node:
+      return "UPDATE devices SET online = 0 WHERE jid = ?1 AND (node IS NULL OR node = ?2)";
     case sql_id::latest:
       return "SELECT device_jid, room, stanza_id, taken_at_utc, utc_offset_minutes, received_at,"
              " temperature, humidity, brightness, extra FROM readings WHERE room = ?1"
@@ -147,10 +173,14 @@ std::string sql_text(sql_id id, std::size_t rows) {
 class sqlite_store final : public store {
  public:
   sqlite_store(sqlite3* db, store_url url)
-      : db_(db), url_(std::move(url)), accounts_(db_, url_.redacted()) {}
+      : db_(db),
+        url_(std::move(url)),
+        accounts_(db_, url_.redacted()),
+        nodes_(db_, url_.redacted()) {}
   ~sqlite_store() override {
     stmts_.clear();
     accounts_.forget_statements();
+    nodes_.forget_statements();
     sqlite3_close_v2(db_);
   }
 
@@ -189,6 +219,25 @@ class sqlite_store final : public store {
   result<std::vector<account_event>> account_events_after(std::int64_t id,
                                                           std::size_t limit) override {
     return accounts_.events_after(id, limit);
+  }
+  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
+    return nodes_.heartbeat(node, started_at, now);
+  }
+  result<std::vector<node_row>> nodes() override { return nodes_.nodes(); }
+  result<std::vector<feed_head>> feed_heads() override { return nodes_.heads(); }
+  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
+                                              std::size_t limit, bool reports) override {
+    return nodes_.after(node, after, limit, reports);
+  }
+  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
+    return nodes_.prune(before, limit);
+  }
+  result<std::vector<device_row>> online_elsewhere(std::string_view node,
+                                                   sys_micros live_since) override {
+    return nodes_.online_elsewhere(node, live_since);
+  }
+  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
+    return nodes_.offline_dead_nodes(dead_before);
   }
   result<void> ping() override { return exec_direct("SELECT 1"); }
   std::string describe() const override { return url_.redacted(); }
@@ -229,6 +278,7 @@ class sqlite_store final : public store {
   store_url url_;
   std::map<std::pair<sql_id, std::size_t>, stmt_ptr> stmts_;
   sqlite_accounts accounts_;
+  sqlite_nodes nodes_;
 };
 
 result<sqlite3_stmt*> sqlite_store::statement(sql_id id, std::size_t rows) {
@@ -323,6 +373,7 @@ result<migration_report> sqlite_store::migrate_to(int target) {
   // Cached statements may refer to tables the migration changed.
   stmts_.clear();
   accounts_.forget_statements();
+  nodes_.forget_statements();
   return report;
 }
 
@@ -336,14 +387,34 @@ result<void> sqlite_store::apply(const write_batch& batch) {
 }
 
 result<void> sqlite_store::write_all(const write_batch& batch) {
-  auto touched =
-      insert_rows(sql_id::touch, batch.touches.size(), [&](sqlite3_stmt* s, int& p, std::size_t i) {
-        const device_touch& t = batch.touches[i];
-        bind_text(s, p, t.device_jid);
-        bind_text(s, p, t.room);
-        bind_int(s, p, micros(t.at));
-        bind_int(s, p, micros(t.at));
-      });
+  // The node's feed numbers first: the transaction then holds its sequence
+  // row, and the numbers follow commit order (store.hpp).
+  const std::vector<feed_ref> events = feed_events_of(batch);
+  std::int64_t first = 0;
+  if (!events.empty()) {
+    auto reserved = nodes_.reserve(batch.node, events.size());
+    if (!reserved) return std::unexpected(reserved.error());
+    first = *reserved;
+  }
+  const feed_numbers numbers = number_feed(batch, events, first);
+  // Without a node the batch writes no column of schema v5 (store.hpp).
+  const bool node = !batch.node.empty();
+  auto touched = insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+                             [&](sqlite3_stmt* s, int& p, std::size_t i) {
+                               const device_touch& t = batch.touches[i];
+                               bind_text(s, p, t.device_jid);
+                               bind_text(s, p, t.room);
+                               bind_int(s, p, micros(t.at));
+                               bind_int(s, p, micros(t.at));
+                               if (!node) return;
+                               if (t.bound_at != sys_micros{}) {
+                                 bind_text(s, p, batch.node);
+                                 bind_int(s, p, micros(t.bound_at));
+                               } else {
+                                 sqlite3_bind_null(s, p++);
+                                 sqlite3_bind_null(s, p++);
+                               }
+                             });
   if (!touched) return touched;
   if (auto r = accounts_.record_logins(batch.logins); !r) return r;
   for (const presence_update& u : batch.presences) {
@@ -358,12 +429,14 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
     if (auto r = step_done(*s); !r) return r;
   }
   for (const device_offline& o : batch.offlines) {
-    auto s = statement(sql_id::offline);
+    auto s = statement(node ? sql_id::offline_node : sql_id::offline);
     if (!s) return std::unexpected(s.error());
     int p = 1;
     bind_text(*s, p, o.device_jid);
+    if (node) bind_text(*s, p, batch.node);
     if (auto r = step_done(*s); !r) return r;
   }
+  if (auto r = nodes_.write_events(batch, numbers); !r) return r;
 
   std::vector<report_columns> cols;
   cols.reserve(batch.reports.size());
@@ -374,7 +447,7 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
                                       rep.room + "': " + c.error().message);
     cols.push_back(std::move(*c));
   }
-  auto reported = insert_rows(sql_id::report, batch.reports.size(),
+  auto reported = insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
                               [&](sqlite3_stmt* s, int& p, std::size_t i) {
                                 const status_report& rep = batch.reports[i];
                                 bind_text(s, p, rep.device_jid);
@@ -387,6 +460,14 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
                                 bind_double(s, p, cols[i].brightness);
                                 bind_text_or_null(s, p, cols[i].extra);
                                 bind_text_or_null(s, p, rep.stanza_id);
+                                if (!node) return;
+                                if (numbers.reports[i] != 0) {
+                                  bind_text(s, p, batch.node);
+                                  bind_int(s, p, numbers.reports[i]);
+                                } else {
+                                  sqlite3_bind_null(s, p++);
+                                  sqlite3_bind_null(s, p++);
+                                }
                               });
   if (!reported) return reported;
 

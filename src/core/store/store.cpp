@@ -151,6 +151,25 @@ result<std::vector<account_event>> store::account_events_after(std::int64_t, std
   return no_accounts();
 }
 
+namespace {
+std::unexpected<error> no_nodes() {
+  return fail(error_kind::internal, "this store keeps no state of several nodes");
+}
+}  // namespace
+
+result<void> store::heartbeat(std::string_view, sys_micros, sys_micros) { return no_nodes(); }
+result<std::vector<node_row>> store::nodes() { return no_nodes(); }
+result<std::vector<feed_head>> store::feed_heads() { return no_nodes(); }
+result<std::vector<feed_record>> store::feed_after(std::string_view, std::int64_t, std::size_t,
+                                                   bool) {
+  return no_nodes();
+}
+result<std::size_t> store::prune_feed(sys_micros, std::size_t) { return no_nodes(); }
+result<std::vector<device_row>> store::online_elsewhere(std::string_view, sys_micros) {
+  return no_nodes();
+}
+result<std::size_t> store::offline_dead_nodes(sys_micros) { return no_nodes(); }
+
 result<std::unique_ptr<store>> open_store(const store_url& url) {
   if (url.kind == store_url::engine::sqlite) return open_sqlite_store(url);
   return open_mysql_store(url);

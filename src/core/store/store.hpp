@@ -48,6 +48,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,11 +84,20 @@ struct device_touch {
   std::string device_jid;
   std::string room;
   sys_micros at{};
+  // Non-zero: the device bound at this instant on the batch's node
+  // (write_batch::node). The row's node and bound_at become that node and
+  // instant unless the row holds a later bind, so the newest bind wins
+  // whatever order the nodes commit in; and the bind is an event of the
+  // node's feed (below), which tells the other nodes.
+  sys_micros bound_at{};
 };
 
 // A device whose session ended: online = false on its row if the row still
 // exists. It never makes a row and leaves last_update alone (that moves only
-// on what the device sent): a reaped device stays removed.
+// on what the device sent): a reaped device stays removed. With a batch
+// node, only a row that node holds (or that no node holds) changes: a
+// session that lost its JID to a newer one on another node (conflict)
+// leaves that one's row online.
 struct device_offline {
   std::string device_jid;
 };
@@ -99,10 +109,29 @@ struct account_login {
   sys_micros at{};
 };
 
+// One event of a node's feed in a write_batch: which record, by its kind and
+// index in the batch's vector of that kind.
+struct feed_ref {
+  enum class what : std::uint8_t { report, presence, bind } kind = what::report;
+  std::uint32_t index = 0;  // into reports, presences or touches (a bind)
+};
+
 // Everything one transaction writes. apply() writes device changes in the
 // order touches, presences, offlines (so a touch and an offline of the same
 // device in one batch leave it offline); a producer that needs another order
 // splits its changes over two batches (store_writer does).
+//
+// The feed across nodes. With a `node`, each report, presence and bind
+// (a touch with bound_at) of the batch is an event of that node's feed:
+// apply() numbers them in the order of `feed_order` with the node's next
+// sequence numbers (node_sequences), in the batch's transaction, and a
+// second transaction of the node waits for the first one's lock on its
+// sequence row. So a node's numbers grow in commit order without gaps
+// between commits (a duplicate report, skipped, leaves one), they are never
+// given twice, and they go on from the last one after a restart. Another
+// node that has read up to N and then reads `> N` misses nothing
+// (feed_after). A report's event is its readings row, a presence's and a
+// bind's a feed_events row.
 struct write_batch {
   // Names the batch for idempotent commits (above): 32 lowercase hex digits
   // (16 random bytes), the same on every retry of the batch, fresh for any
@@ -114,9 +143,44 @@ struct write_batch {
   std::vector<device_touch> touches;
   std::vector<device_offline> offlines;
   std::vector<account_login> logins;
+  // The node whose writer commits the batch (1-64 characters), or empty for
+  // none (tools, tests): no feed events, binds stamp no node, offlines are
+  // not limited to a node's rows, and no column of schema v5 is written (so
+  // such a batch also fits a database of an older schema).
+  std::string node;
+  // The feed events in the order they happened (store_writer fills it in
+  // submission order). Empty with a node: the binds, then the presences,
+  // then the reports, each in vector order.
+  std::vector<feed_ref> feed_order;
 
   bool empty() const;        // no records (a token alone is nothing to write)
   std::size_t size() const;  // records of every kind
+};
+
+// An event of a node's feed as another node reads it back (feed_after).
+struct feed_record {
+  std::int64_t seq = 0;  // the node's number for it
+  feed_ref::what kind = feed_ref::what::report;
+  // report: as stored (device_jid, room, stanza_id, taken_at, received_at,
+  // values).
+  status_report report;
+  // presence: device_jid, online, show, status, at; `room` is the device's
+  // room when it was stored. bind: device_jid and at (the bind's instant).
+  presence_update presence;
+  std::string room;
+};
+
+// The last sequence number each node gave (0 before its first event).
+struct feed_head {
+  std::string node;
+  std::int64_t last_seq = 0;
+};
+
+// A node's heartbeat row.
+struct node_row {
+  std::string node;
+  sys_micros started_at{};
+  sys_micros last_seen{};
 };
 
 // How long a committed batch's token is kept: a retry of a batch within this
@@ -183,6 +247,37 @@ class store {
   virtual result<std::int64_t> last_account_event();
   virtual result<std::vector<account_event>> account_events_after(std::int64_t id,
                                                                   std::size_t limit);
+
+  // Several nodes over one database (write_batch above; the server's
+  // cluster_sync). Stores that cannot (fakes) keep the defaults, which fail.
+  //
+  // Records the node's heartbeat: its row gets last_seen = now (never moving
+  // back) and started_at.
+  virtual result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now);
+  // Every node's heartbeat row, ordered by node.
+  virtual result<std::vector<node_row>> nodes();
+  // Every node's last sequence number, ordered by node.
+  virtual result<std::vector<feed_head>> feed_heads();
+  // The node's events numbered above `after`, in number order, at most
+  // `limit`; without `reports`, only its presences and binds (cheaper: a
+  // node nobody follows the feed on reads only those). Presences and binds
+  // older than prune_feed's cutoff may be gone.
+  virtual result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
+                                                      std::size_t limit, bool reports = true);
+  // Deletes at most `limit` presence and bind events older than `before`
+  // (reports stay: they are the readings); returns how many. Safe beside
+  // other nodes doing the same.
+  virtual result<std::size_t> prune_feed(sys_micros before, std::size_t limit);
+  // The devices online on nodes other than `node` whose heartbeat is not
+  // older than `live_since`, with their room and node (no order).
+  virtual result<std::vector<device_row>> online_elsewhere(std::string_view node,
+                                                           sys_micros live_since);
+  // Marks offline, in one statement, the online devices held by nodes whose
+  // last heartbeat is older than `dead_before` (they died without ending
+  // their sessions); returns how many. Idempotent, and safe beside another
+  // node doing the same: a device that bound anew elsewhere meanwhile is
+  // held by that node and left alone.
+  virtual result<std::size_t> offline_dead_nodes(sys_micros dead_before);
 
   // Cheap liveness check; error_kind::connect when the database is gone.
   virtual result<void> ping() = 0;

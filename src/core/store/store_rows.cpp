@@ -204,4 +204,54 @@ std::optional<std::string> name_given_twice(const std::vector<account>& accounts
   return std::nullopt;
 }
 
+std::vector<feed_ref> feed_events_of(const write_batch& batch) {
+  if (batch.node.empty()) return {};
+  if (!batch.feed_order.empty()) return batch.feed_order;
+  std::vector<feed_ref> out;
+  using what = feed_ref::what;
+  for (std::size_t i = 0; i < batch.touches.size(); ++i)
+    if (batch.touches[i].bound_at != sys_micros{})
+      out.push_back({what::bind, static_cast<std::uint32_t>(i)});
+  for (std::size_t i = 0; i < batch.presences.size(); ++i)
+    out.push_back({what::presence, static_cast<std::uint32_t>(i)});
+  for (std::size_t i = 0; i < batch.reports.size(); ++i)
+    out.push_back({what::report, static_cast<std::uint32_t>(i)});
+  return out;
+}
+
+feed_numbers number_feed(const write_batch& batch, const std::vector<feed_ref>& order,
+                         std::int64_t first) {
+  feed_numbers n;
+  n.reports.assign(batch.reports.size(), 0);
+  n.presences.assign(batch.presences.size(), 0);
+  n.touches.assign(batch.touches.size(), 0);
+  std::int64_t next = first;
+  for (const feed_ref& ref : order) {
+    auto& slots = ref.kind == feed_ref::what::report     ? n.reports
+                  : ref.kind == feed_ref::what::presence ? n.presences
+                                                         : n.touches;
+    if (ref.index < slots.size()) slots[ref.index] = next;
+    ++next;
+  }
+  return n;
+}
+
+std::string_view feed_kind_name(feed_ref::what kind) {
+  switch (kind) {
+    case feed_ref::what::report:
+      return "report";
+    case feed_ref::what::presence:
+      return "presence";
+    case feed_ref::what::bind:
+      return "bind";
+  }
+  return "report";
+}
+
+std::optional<feed_ref::what> feed_kind(std::string_view name) {
+  for (auto k : {feed_ref::what::report, feed_ref::what::presence, feed_ref::what::bind})
+    if (feed_kind_name(k) == name) return k;
+  return std::nullopt;
+}
+
 }  // namespace iotxmpp

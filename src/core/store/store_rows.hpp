@@ -13,6 +13,7 @@
 #include "core/base/error.hpp"
 #include "core/model/account.hpp"
 #include "core/model/model.hpp"
+#include "core/store/store.hpp"
 
 namespace iotxmpp {
 
@@ -59,5 +60,23 @@ std::optional<account_event::what> account_event_kind(std::string_view name);
 // "device NAME given twice" for the first name that `accounts` holds
 // twice, or nullopt (add_accounts refuses such a list before writing).
 std::optional<std::string> name_given_twice(const std::vector<account>& accounts);
+
+// The feed events of a batch (store.hpp): none without a node; else its
+// feed_order, or the binds, presences and reports in vector order when that
+// is empty.
+std::vector<feed_ref> feed_events_of(const write_batch& batch);
+
+// The sequence number of each record of a batch, 0 for a record that is no
+// event: `order[i]` gets first + i.
+struct feed_numbers {
+  std::vector<std::int64_t> reports, presences, touches;
+};
+feed_numbers number_feed(const write_batch& batch, const std::vector<feed_ref>& order,
+                         std::int64_t first);
+
+// The stored name of a feed event kind ("report", "presence", "bind") and
+// back (nullopt for a name this version does not know).
+std::string_view feed_kind_name(feed_ref::what kind);
+std::optional<feed_ref::what> feed_kind(std::string_view name);
 
 }  // namespace iotxmpp

@@ -72,6 +72,12 @@ struct pending {
   std::vector<slot> slots;
   write_batch batch;
 
+  // The next feed event of the batch, in submission order (store.hpp); a
+  // writer without a node makes none.
+  void event(feed_ref::what kind, std::size_t index) {
+    if (!batch.node.empty()) batch.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
+  }
+
   void add(entry&& e, std::unordered_map<std::string, std::size_t>& touch_pos) {
     dones.push_back(std::move(e.done));
     std::size_t kind = e.item.index();
@@ -80,22 +86,29 @@ struct pending {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, status_report>) {
             slots.push_back({kind, batch.reports.size()});
+            event(feed_ref::what::report, batch.reports.size());
             batch.reports.push_back(std::move(v));
           } else if constexpr (std::is_same_v<T, presence_update>) {
             slots.push_back({kind, batch.presences.size()});
+            event(feed_ref::what::presence, batch.presences.size());
             batch.presences.push_back(std::move(v));
           } else if constexpr (std::is_same_v<T, recommendation>) {
             slots.push_back({kind, batch.recommendations.size()});
             batch.recommendations.push_back(std::move(v));
           } else if constexpr (std::is_same_v<T, device_touch>) {
-            // Many touches of one device in a batch become one row write.
+            // Many touches of one device in a batch become one row write,
+            // and one bind event at the first bind among them.
             auto [it, fresh] = touch_pos.try_emplace(v.device_jid, batch.touches.size());
             slots.push_back({kind, it->second});
             if (fresh) {
+              if (v.bound_at != sys_micros{}) event(feed_ref::what::bind, it->second);
               batch.touches.push_back(std::move(v));
             } else {
               device_touch& kept = batch.touches[it->second];
+              if (v.bound_at != sys_micros{} && kept.bound_at == sys_micros{})
+                event(feed_ref::what::bind, it->second);
               kept.at = std::max(kept.at, v.at);
+              kept.bound_at = std::max(kept.bound_at, v.bound_at);
               if (!v.room.empty()) kept.room = std::move(v.room);
             }
           } else if constexpr (std::is_same_v<T, device_offline>) {
@@ -115,21 +128,31 @@ struct pending {
   write_batch part(std::size_t lo, std::size_t hi) const {
     write_batch b;
     b.token = new_batch_token();
+    b.node = batch.node;
+    auto event = [&b](feed_ref::what kind, std::size_t index) {
+      if (!b.node.empty()) b.feed_order.push_back({kind, static_cast<std::uint32_t>(index)});
+    };
     std::vector<bool> touch_taken(batch.touches.size());
     for (std::size_t i = lo; i < hi; ++i) {
       const slot& s = slots[i];
       switch (s.kind) {
         case 0:
+          event(feed_ref::what::report, b.reports.size());
           b.reports.push_back(batch.reports[s.pos]);
           break;
         case 1:
+          event(feed_ref::what::presence, b.presences.size());
           b.presences.push_back(batch.presences[s.pos]);
           break;
         case 2:
           b.recommendations.push_back(batch.recommendations[s.pos]);
           break;
         case 3:
-          if (!touch_taken[s.pos]) b.touches.push_back(batch.touches[s.pos]);
+          if (!touch_taken[s.pos]) {
+            if (batch.touches[s.pos].bound_at != sys_micros{})
+              event(feed_ref::what::bind, b.touches.size());
+            b.touches.push_back(batch.touches[s.pos]);
+          }
           touch_taken[s.pos] = true;
           break;
         case 4:
@@ -222,6 +245,7 @@ void store_writer::impl::run() {
 
     pending p;
     std::unordered_map<std::string, std::size_t> touch_pos;
+    p.batch.node = options.node;
     for (auto& e : items) p.add(std::move(e), touch_pos);
     p.batch.token = new_batch_token();
     items = {};

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <variant>
 
 #include "core/store/store.hpp"
@@ -66,6 +67,10 @@ struct writer_options {
   // (core/base/backoff.hpp), never below retry_min nor above retry_max.
   std::chrono::milliseconds retry_min{100};
   std::chrono::milliseconds retry_max{5000};
+  // The node this writer commits for (write_batch::node): its reports,
+  // presences and binds become the node's feed events, numbered in
+  // submission order. Empty: none (tools, tests).
+  std::string node{};
 };
 
 struct writer_stats {

@@ -26,6 +26,8 @@ inline constexpr std::string_view version = "jabber:iq:version";
 inline constexpr std::string_view sensordata = "urn:xmpp:iot:sensordata";
 inline constexpr std::string_view recommend = "urn:iotxmpp:recommend:0";
 inline constexpr std::string_view feed = "urn:iotxmpp:feed:0";
+// Attributes of several nodes (the node of a disco#items item, PROTOCOL.md §3.4).
+inline constexpr std::string_view cluster = "urn:iotxmpp:cluster:0";
 inline constexpr std::string_view limits = "urn:xmpp:stream-limits:0";
 inline constexpr std::string_view errors = "urn:xmpp:errors";
 }  // namespace ns
