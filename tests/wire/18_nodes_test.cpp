@@ -170,11 +170,12 @@ TEST_P(Nodes, DiscoItemsAndQueryDevicesOnOneNodeListAnothersDevicesWithRoomAndNo
     if (d["jid"] == device_jid) {
       found = true;
       EXPECT_EQ(d["node"], "node-b") << r.out;
+      EXPECT_EQ(d["room"], "kitchen") << r.out;
     }
   EXPECT_TRUE(found) << r.out;
   r = run_iotxmpp({"query", "devices", "--server", "127.0.0.1:" + std::to_string(a->port())});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find(device_jid + " node=node-b\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(device_jid + " room=kitchen node=node-b\n"), std::string::npos) << r.out;
 
   // Gone from node-b: gone from node-a's list too.
   device.send("</stream:stream>");
