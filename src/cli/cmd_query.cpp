@@ -169,7 +169,8 @@ runner setup_query(CLI::App& sub) {
       ->add_option("-r,--room", *room, "Room to ask about")
       ->required();
   add("ping", "Round-trip time to the server (XEP-0199)", ping);
-  add("devices", "Devices online now on any node, with their rooms and nodes (disco#items)", devices);
+  add("devices", "Devices online now on any node, with their rooms and nodes (disco#items)",
+      devices);
   add("info", "The server's identity and features (disco#info)", info);
   add("version", "The server's software version (XEP-0092)", version);
 

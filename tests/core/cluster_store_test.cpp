@@ -349,6 +349,34 @@ TEST_P(ClusterStoreTest, HeartbeatsTellLiveNodesFromDeadOnes) {
   EXPECT_EQ((*online)[1].jid, "b@iot/x");
 }
 
+// A node that restarts (SIGKILL, then up again within the dead window) no
+// longer holds the sessions bound before it started: they are not listed as
+// online elsewhere, and the reapers mark them offline; a device bound to
+// the new process stays online.
+TEST_P(ClusterStoreTest, DevicesBoundBeforeTheirNodeRestartedAreNotOnline) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->heartbeat("node-b", micros_at(0), micros_at(10)));
+  for (auto [jid, at] : {std::pair{"old@iot/x", 5}, std::pair{"new@iot/x", 25}}) {
+    write_batch b;
+    b.node = "node-b";
+    b.touches.push_back(bind(jid, micros_at(at)));
+    apply_ok(*s, b);
+  }
+  ASSERT_TRUE(s->heartbeat("node-b", micros_at(20), micros_at(30)));  // restarted at 20
+  auto elsewhere = s->online_elsewhere("node-a", micros_at(25));
+  ASSERT_TRUE(elsewhere) << elsewhere.error().message;
+  ASSERT_EQ(elsewhere->size(), 1u);
+  EXPECT_EQ((*elsewhere)[0].jid, "new@iot/x");
+
+  auto marked = s->offline_dead_nodes(micros_at(25));  // node-b lives: not dead
+  ASSERT_TRUE(marked) << marked.error().message;
+  EXPECT_EQ(*marked, 1u);
+  EXPECT_FALSE(row_of(*s, "old@iot/x")->online);
+  EXPECT_TRUE(row_of(*s, "new@iot/x")->online);
+  EXPECT_EQ(*s->offline_dead_nodes(micros_at(25)), 0u);
+}
+
 TEST_P(ClusterStoreTest, TwoNodesMarkingADeadNodesDevicesAtOnceCountEachOnce) {
   auto s = open();
   ASSERT_TRUE(s);

@@ -1,4 +1,4 @@
-// Several `serve` nodes over one database (issue 14; docs/scaling-nodes.md):
+// Several `serve` nodes over one database (issue 14; docs/scaling.md):
 // real servers, in process and as a killed child process, sharing one
 // MariaDB database or one SQLite file, with raw clients on each. The feed
 // crosses nodes in order within a second and survives a node's restart;

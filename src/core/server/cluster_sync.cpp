@@ -14,6 +14,7 @@
 #include "core/base/log.hpp"
 #include "core/base/thread_name.hpp"
 #include "core/iot/sensordata.hpp"
+#include "core/server/server_metrics.hpp"
 #include "core/xml/xml_escape.hpp"
 
 namespace iotxmpp {
@@ -124,7 +125,8 @@ struct cluster_sync::impl {
   std::map<std::string, bool, std::less<>> alive;
   steady::time_point next_beat{}, next_online{}, next_prune{}, last_poll_ok{};
   bool failing = false;
-  bool behind = false;  // the last poll stopped short of a node's head: poll again at once
+  bool behind = false;       // the last poll stopped short of a node's head: poll again at once
+  sys_micros oldest_read{};  // of the events the poll under way read (the lag metric)
 
   std::atomic<std::uint64_t> events{0}, delivered{0}, conflicts{0}, polls_failed{0};
   std::atomic<std::int64_t> lag_micros{0};
@@ -176,6 +178,7 @@ void cluster_sync::impl::run() {
     if (auto r = tick(); !r) {
       behind = false;
       ++polls_failed;
+      server_metrics().cluster_poll_failures.add();
       db.reset();  // a new connection next time: this one may be dead
       if (!failing) log::warn("cannot read the other nodes", {{"error", r.error().message}});
       failing = true;
@@ -226,6 +229,7 @@ result<void> cluster_sync::impl::poll_feed() {
   // presences always (a bind may end a session here).
   const bool reports = followers.followed();
   behind = false;
+  oldest_read = {};
   for (const feed_head& h : *heads) {
     if (h.node == config.node_id) continue;
     // A node not seen before began after we started: all of it is new.
@@ -242,15 +246,24 @@ result<void> cluster_sync::impl::poll_feed() {
     }
     behind = behind || last < h.last_seq;
   }
+  set_feed_lag_seconds(
+      oldest_read == sys_micros{}
+          ? 0.0
+          : std::chrono::duration<double>(clock::wall_now() - oldest_read).count());
   return {};
 }
 
 void cluster_sync::impl::take(std::string_view node, const feed_record& r, sys_micros now) {
   ++events;
+  server_metrics().cluster_events.add();
+  const bool report = r.kind == feed_ref::what::report;
+  const sys_micros at = report ? r.report.received_at : r.presence.at;
+  if (oldest_read == sys_micros{} || at < oldest_read) oldest_read = at;
   if (r.kind == feed_ref::what::bind) {
     // The newest bind of a full JID wins, wherever it is (PROTOCOL.md §4).
     if (auto older = online.bound_before(r.presence.device_jid, r.presence.at)) {
       ++conflicts;
+      server_metrics().cluster_conflicts.add();
       log::info("a newer session on another node took the JID",
                 {{"jid", r.presence.device_jid}, {"node", std::string(node)}});
       older->close(stream_condition::conflict,
@@ -258,8 +271,6 @@ void cluster_sync::impl::take(std::string_view node, const feed_record& r, sys_m
     }
     return;
   }
-  const bool report = r.kind == feed_ref::what::report;
-  const sys_micros at = report ? r.report.received_at : r.presence.at;
   if (now - at > micros(config.feed_retention)) return;  // too old to be live
   if (!followers.followed()) return;
   lag_micros = (now - at).count();
@@ -285,6 +296,7 @@ result<void> cluster_sync::impl::beat() {
     it->second = lives;
   }
   live_nodes = live;
+  server_metrics().cluster_live_nodes.set(static_cast<double>(live));
   return {};
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Several `serve` nodes over one database, without a broker
-// (docs/scaling-nodes.md). On its own thread and store connection, each node
+// (docs/scaling.md). On its own thread and store connection, each node
 //   - records a heartbeat in `nodes` (heartbeat_every) and learns which
 //     other nodes live;
 //   - reads the other nodes' feed events above the number it has seen of

@@ -70,7 +70,7 @@ struct server_config {
   // empty: no metrics endpoint.
   std::string metrics;
 
-  // Several nodes serving one database (docs/scaling-nodes.md). This node's
+  // Several nodes serving one database (docs/scaling.md). This node's
   // name among them; empty: the host name (server::start fills it in).
   // 1-64 of A-Z a-z 0-9 . _ -; each node needs its own.
   std::string node_id;

@@ -43,8 +43,23 @@ server_metric_set make() {
           r.add_gauge("iotxmpp_feed_subscribers", "Sessions following the live feed"),
       .feed_lag_seconds = r.add_gauge(
           "iotxmpp_feed_lag_seconds",
-          "How far behind the other nodes' newest accepted reports this node's feed is, in "
-          "seconds (0 on a single node)"),
+          "At the last read of the other nodes' feed, the age in seconds of the oldest event "
+          "it found: accepted on another node, read by this one (0 when none was new, and "
+          "on a single node)"),
+      .cluster_events = r.add_counter(
+          "iotxmpp_cluster_feed_events_total",
+          "Feed events (reports, presences, binds) of the other nodes read by this node"),
+      .cluster_conflicts =
+          r.add_counter("iotxmpp_cluster_conflicts_total",
+                        "Sessions on this node closed with conflict for a newer bind of the same "
+                        "full JID on another node"),
+      .cluster_poll_failures =
+          r.add_counter("iotxmpp_cluster_poll_failures_total",
+                        "Reads of the other nodes' feed, heartbeats or online devices that failed "
+                        "(retried with a new connection)"),
+      .cluster_live_nodes =
+          r.add_gauge("iotxmpp_cluster_live_nodes",
+                      "Other nodes serving the same database whose heartbeat is fresh"),
       .stream_errors = {},
   };
   static constexpr std::array<std::string_view, 4> states{"negotiating", "bound", "closing",

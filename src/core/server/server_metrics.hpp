@@ -38,6 +38,13 @@ struct server_metric_set {
   metrics::counter& reaped_devices;
   metrics::gauge& feed_subscribers;
   metrics::gauge& feed_lag_seconds;
+  // Across nodes (cluster_sync): the other nodes' feed events read, the
+  // sessions closed for a newer bind elsewhere, failed polls, and the other
+  // nodes with a fresh heartbeat.
+  metrics::counter& cluster_events;
+  metrics::counter& cluster_conflicts;
+  metrics::counter& cluster_poll_failures;
+  metrics::gauge& cluster_live_nodes;
   std::vector<metrics::counter*> stream_errors;  // by stream_condition
 };
 
@@ -52,9 +59,9 @@ void count_stanza_sent(std::string_view bytes);
 void count_stanza_sent_named(std::string_view local_name);
 void count_stream_error(stream_condition c);
 
-// The cross-node feed's lag: how far behind the newest report accepted on
-// any other node the reports this node has forwarded are, in seconds. Set by
-// whatever reads the other nodes' feed; 0 until then.
+// The cross-node feed's lag, in seconds: at each read of the other nodes'
+// feed, the age of the oldest event it found (accepted there, read here);
+// 0 when it found none. Set by cluster_sync; 0 on a single node.
 void set_feed_lag_seconds(double seconds);
 
 // Registers the gauges read from `writer` at each scrape (queue depth and

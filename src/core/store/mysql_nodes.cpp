@@ -86,10 +86,14 @@ std::string sql_text(sql_id id, std::size_t limit) {
     case sql_id::online_elsewhere:
       return "SELECT d.jid, d.room, d.node, d.last_update FROM devices d"
              " JOIN nodes n ON n.node_id = d.node"
-             " WHERE d.online AND d.node <> ? AND n.last_seen >= ?";
+             " WHERE d.online AND d.node <> ? AND n.last_seen >= ?"
+             // Bound before its node's process started: a session that
+             // process never had (the node restarted since).
+             " AND d.bound_at >= n.started_at";
     case sql_id::offline_dead:
-      return "UPDATE devices SET online = FALSE WHERE online AND node IN"
-             " (SELECT node_id FROM nodes WHERE last_seen < ?)";
+      return "UPDATE devices SET online = FALSE WHERE online AND EXISTS (SELECT 1 FROM nodes n"
+             " WHERE n.node_id = devices.node"
+             " AND (n.last_seen < ? OR devices.bound_at < n.started_at))";
   }
   return {};
 }

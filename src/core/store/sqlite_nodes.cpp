@@ -64,10 +64,14 @@ std::string sql_text(sql id) {
     case sql::online_elsewhere:
       return "SELECT d.jid, d.room, d.node, d.last_update FROM devices d"
              " JOIN nodes n ON n.node_id = d.node"
-             " WHERE d.online AND d.node <> ?1 AND n.last_seen >= ?2";
+             " WHERE d.online AND d.node <> ?1 AND n.last_seen >= ?2"
+             // Bound before its node's process started: a session that
+             // process never had (the node restarted since).
+             " AND d.bound_at >= n.started_at";
     case sql::offline_dead:
-      return "UPDATE devices SET online = 0 WHERE online AND node IN"
-             " (SELECT node_id FROM nodes WHERE last_seen < ?1)";
+      return "UPDATE devices SET online = 0 WHERE online AND EXISTS (SELECT 1 FROM nodes n"
+             " WHERE n.node_id = devices.node"
+             " AND (n.last_seen < ?1 OR devices.bound_at < n.started_at))";
   }
   return {};
 }

@@ -269,12 +269,14 @@ class store {
   // other nodes doing the same.
   virtual result<std::size_t> prune_feed(sys_micros before, std::size_t limit);
   // The devices online on nodes other than `node` whose heartbeat is not
-  // older than `live_since`, with their room and node (no order).
+  // older than `live_since`, with their room and node (no order); not those
+  // bound before their node last started (it restarted without them).
   virtual result<std::vector<device_row>> online_elsewhere(std::string_view node,
                                                            sys_micros live_since);
   // Marks offline, in one statement, the online devices held by nodes whose
   // last heartbeat is older than `dead_before` (they died without ending
-  // their sessions); returns how many. Idempotent, and safe beside another
+  // their sessions), and those bound before their node last started (it
+  // restarted since, without them); returns how many. Idempotent, and safe beside another
   // node doing the same: a device that bound anew elsewhere meanwhile is
   // held by that node and left alone.
   virtual result<std::size_t> offline_dead_nodes(sys_micros dead_before);
