@@ -104,7 +104,11 @@ int run_tail(const client_flags& flags, const tail_flags& f, bool quiet_exit) {
       log::info("resumed; the events missed meanwhile follow", {{"server", flags.server}});
       return;
     }
-    if (again) log::info("reconnected; following the live feed again", {{"server", flags.server}});
+    // A new stream (the server restarted, or the stream was not
+    // resumable): what was accepted while we were away is not sent.
+    if (again)
+      log::warn("reconnected on a new stream; events accepted while disconnected are not shown",
+                {{"server", flags.server}});
     async.send_iq(subscribe_request(flags.domain, f.room), *timeout, [&](result<xml_element> r) {
       if (r) return;
       if (r.error().kind == error_kind::remote)
@@ -151,7 +155,9 @@ runner setup_tail(CLI::App& sub) {
       "Follow the live feed: one line per status report or presence change as the server\n"
       "accepts it (JSON lines with --json). After a lost connection it resumes the stream\n"
       "(XEP-0198) and gets the events it missed, or, when the server no longer has it (a\n"
-      "restart), subscribes again. Ctrl-C ends it (exit 0).");
+      "restart), subscribes again and warns that the events meanwhile are not shown. On\n"
+      "several nodes sharing one database, the feed carries every node's events. Ctrl-C\n"
+      "ends it (exit 0).");
   auto flags = add_client_options(
       sub,
       "Connect/subscribe timeout; given explicitly, also exit after this long without an event "
