@@ -22,6 +22,7 @@
 
 #include "core/base/log.hpp"
 #include "support/child_process.hpp"
+#include "support/log_capture.hpp"
 #include "support/process.hpp"
 #include "support/test_pki.hpp"
 #include "wire/wire_fixture.hpp"
@@ -31,63 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using clk = std::chrono::steady_clock;
-
-// This process's stderr (where the log goes) in a file while it lives; the
-// file is read back as it grows. The test server sets the level when it
-// starts: show() after that.
-class log_capture {
- public:
-  log_capture() {
-    char path[] = "/tmp/iotxmpp_proxy_log_XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) throw std::runtime_error("mkstemp failed");
-    path_ = path;
-    saved_ = dup(2);
-    dup2(fd, 2);
-    close(fd);
-  }
-  void show(log::level level) { log::set_level(level); }
-  ~log_capture() {
-    log::set_level(log::level::warn);
-    dup2(saved_, 2);
-    close(saved_);
-    unlink(path_.c_str());
-  }
-  std::string text() const {
-    std::ifstream in(path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  // Waits for a line holding every one of `parts`; that line, or "".
-  std::string wait_for(std::initializer_list<std::string_view> parts,
-                       std::chrono::milliseconds timeout = 5s) const {
-    const auto deadline = clk::now() + timeout;
-    for (;;) {
-      std::istringstream lines(text());
-      for (std::string line; std::getline(lines, line);) {
-        bool all = true;
-        for (auto p : parts) all = all && line.find(p) != std::string::npos;
-        if (all) return line;
-      }
-      if (clk::now() > deadline) return {};
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  // Lines at warning level or above.
-  std::string warnings() const {
-    std::istringstream lines(text());
-    std::string out;
-    for (std::string line; std::getline(lines, line);)
-      if (line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos)
-        out += line + "\n";
-    return out;
-  }
-
- private:
-  std::string path_;
-  int saved_ = -1;
-};
 
 std::string v1(std::string_view proto, std::string_view src, std::string_view dst,
                unsigned short sport, unsigned short dport) {
@@ -199,6 +143,30 @@ TEST(Wire16ProxyProtocol, AnUntrustedSourceIsClosedAtOnceAndLogged) {
   const std::string line =
       log.wait_for({"warn", "untrusted", "source=127.0.0.1:" + std::to_string(c.local_port())});
   EXPECT_NE(line, "") << log.text();
+}
+
+// Anyone can connect: a flood from untrusted addresses is closed, each at
+// once, but logged at most 20 times in 10 s (log_limiter.hpp).
+TEST(Wire16ProxyProtocol, AFloodOfUntrustedConnectionsDoesNotFloodTheLog) {
+  log_capture log;
+  auto s = proxied({"192.0.2.0/24"});
+  constexpr int connections = 60;
+  const auto start = clk::now();
+  for (int i = 0; i < connections; ++i) {
+    raw_client c("127.0.0.1", s->port(1));
+    c.read_to_close(4s);
+    ASSERT_TRUE(c.closed()) << i;
+  }
+  const auto took = clk::now() - start;
+  ASSERT_NE(log.wait_for({"warn", "untrusted"}), "") << log.text();
+  std::this_thread::sleep_for(100ms);  // a late line would show below
+  const std::string text = log.text();
+  const std::size_t lines = log.count("untrusted address");
+  // 20 per 10 s window the flood spans (one, unless the machine crawled).
+  const auto windows = static_cast<std::size_t>(took / 10s) + 1;
+  EXPECT_GE(lines, 20u) << text;
+  EXPECT_LE(lines, 20u * windows) << text;
+  EXPECT_LT(lines, std::size_t(connections)) << text;
 }
 
 TEST(Wire16ProxyProtocol, AMalformedHeaderIsClosedAtOnceAndLogged) {

@@ -63,11 +63,29 @@ bool account_directory::ensure_store() {
   if (db_) return true;
   auto opened = open_();
   if (!opened) {
-    log::warn("accounts: cannot reach the store", {{"error", opened.error().message}});
+    failed("accounts: cannot reach the store", opened.error(), {});
     return false;
   }
   db_ = std::move(*opened);
   return true;
+}
+
+// One warning when the store starts failing, and one line when it works
+// again: not one per poll or login while it is down.
+void account_directory::failed(std::string_view what, const error& e, std::string_view account) {
+  db_.reset();  // a new connection next time: this one may be dead
+  if (failing_) return;
+  failing_ = true;
+  if (account.empty())
+    log::warn(what, {{"error", e.message}});
+  else
+    log::warn(what, {{"account", std::string(account)}, {"error", e.message}});
+}
+
+void account_directory::worked() {
+  if (!failing_) return;
+  failing_ = false;
+  log::info("accounts: the store answers again");
 }
 
 // MySQL hands out auto-increment ids when a transaction inserts, not when it
@@ -80,8 +98,7 @@ void account_directory::poll_events() {
   if (first) {
     auto last = db_->last_account_event();
     if (!last) {
-      log::warn("accounts: cannot read events", {{"error", last.error().message}});
-      db_.reset();
+      failed("accounts: cannot read events", last.error(), {});
       return;
     }
     last_event_ = *last;
@@ -89,10 +106,10 @@ void account_directory::poll_events() {
   auto events =
       db_->account_events_after(std::max<std::int64_t>(0, last_event_ - event_lookback), 1000);
   if (!events) {
-    log::warn("accounts: cannot read events", {{"error", events.error().message}});
-    db_.reset();
+    failed("accounts: cannot read events", events.error(), {});
     return;
   }
+  worked();
   std::vector<account_event> fresh;
   for (auto& e : *events) {
     last_event_ = std::max(last_event_, e.id);
@@ -123,9 +140,9 @@ void account_directory::run() {
         auto a = db_->find_account(name);
         if (a) {
           answer_now = from_account(*a);
+          worked();
         } else {
-          log::warn("accounts: look-up failed", {{"account", name}, {"error", a.error().message}});
-          db_.reset();  // reconnect for the next one
+          failed("accounts: look-up failed", a.error(), name);
         }
       }
       done(std::move(answer_now));

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,11 +61,14 @@ class account_directory {
   void run();
   bool ensure_store();
   void poll_events();
+  void failed(std::string_view what, const error& e, std::string_view account);
+  void worked();
 
   store_factory open_;
   std::chrono::milliseconds poll_every_;
   events_handler on_events_;
   std::unique_ptr<store> db_;
+  bool failing_ = false;          // warned that the store fails; told when it works again
   std::int64_t last_event_ = -1;  // -1: not read yet (events before start are old news)
   static constexpr std::int64_t event_lookback = 256;
   std::set<std::int64_t> seen_;  // event ids within the look-back, already handled

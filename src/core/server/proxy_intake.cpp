@@ -45,9 +45,11 @@ class proxy_intake : public std::enable_shared_from_this<proxy_intake> {
     deadline_.expires_after(timeout);
     deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->settled_) return;
-      log::warn("no complete PROXY header in time: connection closed",
-                {{"source", text_of(self->peer_)},
-                 {"received", std::to_string(self->parser_.bytes_seen())}});
+      if (auto held = proxy_warnings().allow())
+        log::warn("no complete PROXY header in time: connection closed",
+                  {{"source", text_of(self->peer_)},
+                   {"received", std::to_string(self->parser_.bytes_seen())},
+                   {"held_back", std::to_string(*held)}});
       self->give_up();
     });
     wait();
@@ -82,8 +84,11 @@ class proxy_intake : public std::enable_shared_from_this<proxy_intake> {
     }
     const auto o = parser_.feed(std::string_view(buf, n));
     if (o.what == proxy_header_parser::status::malformed) {
-      log::warn("malformed PROXY header: connection closed",
-                {{"source", text_of(peer_)}, {"error", std::string(parser_.error())}});
+      if (auto held = proxy_warnings().allow())
+        log::warn("malformed PROXY header: connection closed",
+                  {{"source", text_of(peer_)},
+                   {"error", std::string(parser_.error())},
+                   {"held_back", std::to_string(*held)}});
       give_up();
       return;
     }
@@ -129,11 +134,12 @@ class proxy_intake : public std::enable_shared_from_this<proxy_intake> {
     if (parser_.bytes_seen() == 0)
       log::debug("closed before sending a PROXY header",
                  {{"source", text_of(peer_)}, {"error", ec.message()}});
-    else
+    else if (auto held = proxy_warnings().allow())
       log::warn("connection closed inside its PROXY header",
                 {{"source", text_of(peer_)},
                  {"received", std::to_string(parser_.bytes_seen())},
-                 {"error", ec.message()}});
+                 {"error", ec.message()},
+                 {"held_back", std::to_string(*held)}});
     give_up();
   }
 
@@ -154,6 +160,11 @@ class proxy_intake : public std::enable_shared_from_this<proxy_intake> {
 };
 
 }  // namespace
+
+log::limiter& proxy_warnings() {
+  static log::limiter warnings(std::chrono::seconds(10), 20);
+  return warnings;
+}
 
 asio::ip::address plain_address(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped())

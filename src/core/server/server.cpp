@@ -158,9 +158,11 @@ void server::impl::accepted_from_proxy(session_socket socket, shard& target, lis
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return;  // already gone; the socket closes with it
   if (!is_trusted(trusted_proxies, peer.address())) {
-    log::warn(
-        "connection to a PROXY listener from an untrusted address: closed (--trusted-proxy)",
-        {{"source", format_host_port(plain_address(peer.address()).to_string(), peer.port())}});
+    if (auto held = proxy_warnings().allow())
+      log::warn(
+          "connection to a PROXY listener from an untrusted address: closed (--trusted-proxy)",
+          {{"source", format_host_port(plain_address(peer.address()).to_string(), peer.port())},
+           {"held_back", std::to_string(*held)}});
     socket.close(ec);
     return;
   }
