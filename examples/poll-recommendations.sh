@@ -4,16 +4,12 @@
 #
 #   poll-recommendations.sh [--once] [--interval SECONDS] [ROOM...]
 #
-# Rooms: the ones given, else those of the devices online now. The server
-# answers `query devices` with device JIDs only (a room is not on the wire
-# until a device reports it), so the rooms are read from the database the
-# server writes: `iotxmpp reap --dry-run --json --stale-after 0s` lists every
-# device with its room and whether it is online, and removes nothing. That
-# needs the database (IOTXMPP_DB or the config file), so run it beside the
-# server or give the rooms.
+# Rooms: the ones given, else those of the devices online now, as the
+# server lists them (`iotxmpp query devices --json`: each device with the
+# room of its latest report, on every node sharing the server's database).
 #
-# The server and the database come from iotxmpp's usual places: IOTXMPP_SERVER,
-# IOTXMPP_DOMAIN, IOTXMPP_DB, the config file. IOTXMPP_BIN names the binary.
+# The server comes from iotxmpp's usual places: IOTXMPP_SERVER,
+# IOTXMPP_DOMAIN, the config file. IOTXMPP_BIN names the binary.
 set -eu
 
 iotxmpp=${IOTXMPP_BIN:-iotxmpp}
@@ -23,18 +19,17 @@ while [ $# -gt 0 ]; do
     case $1 in
         --once) once=yes; shift ;;
         --interval) interval=$2; shift 2 ;;
-        --help|-h) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        --help|-h) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
         --) shift; break ;;
         -*) echo "poll-recommendations.sh: unknown option $1" >&2; exit 2 ;;
         *) break ;;
     esac
 done
 
-# The rooms of online devices, one per line.
+# The rooms of online devices, one per line (none before a first report).
 online_rooms() {
-    "$iotxmpp" reap --dry-run --json --stale-after 0s |
-        sed 's/},{/}\n{/g' | grep '"online":true' |
-        sed -n 's/.*"room":"\([^"]*\)".*/\1/p' | grep -v '^$' | sort -u
+    devices=$("$iotxmpp" query devices --json </dev/null) || return
+    printf '%s\n' "$devices" | grep -o '"room": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | grep -v '^$' | sort -u
 }
 
 status=0
