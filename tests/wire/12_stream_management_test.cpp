@@ -10,6 +10,7 @@
 
 #include "support/process.hpp"
 #include "support/scratch_db.hpp"
+#include "support/sqlite_lock.hpp"
 #include "wire/wire_fixture.hpp"
 
 namespace iotxmpp::test {
@@ -251,6 +252,48 @@ TEST(Wire12Resumption, ADroppedConnectionResumesWithItsJidAndMissedFeedStanzas) 
   std::string pong = again.read_until("id='who'");
   pong += again.read_until(">");
   EXPECT_NE(pong.find("to='" + jid + "'"), std::string::npos) << pong;
+}
+
+// <resumed h/> vouches for the reports it counts: while their commit is
+// held up (another writer holds SQLite's lock) the answer waits, and comes
+// once they are stored. A newer <resume/> of the same stream takes the
+// place of the one waiting, which fails.
+TEST(Wire12Resumption, ResumedWaitsUntilTheStreamsReportsAreCommitted) {
+  test_server s;
+  auto first = std::make_unique<raw_client>("127.0.0.1", s.port());
+  first->negotiate("held");
+  first->send(std::string("<enable xmlns='") + sm + "' resume='true'/>");
+  const std::string id = attribute(first->read_until("/>"), "id");
+  ASSERT_FALSE(id.empty());
+  sqlite_lock lock(s.store_url());
+  lock.hold();
+  for (int i = 0; i < 3; ++i) first->send(report("held" + std::to_string(i), "hall"));
+  // Answered at once (it vouches for no write): the reports were read.
+  first->send("<iq type='get' id='v' to='iot.local'><query xmlns='jabber:iq:version'/></iq>");
+  ASSERT_NE(first->read_until("id='v'", 10s), "");
+  first.reset();  // gone without a word, its reports not committed
+
+  raw_client waiting("127.0.0.1", s.port());
+  authenticate(waiting);
+  waiting.send(std::string("<resume xmlns='") + sm + "' previd='" + id + "' h='0'/>");
+  EXPECT_EQ(waiting.read_until("<resumed", 800ms), "") << "resumed before the commit";
+
+  raw_client newer("127.0.0.1", s.port());
+  authenticate(newer);
+  newer.send(std::string("<resume xmlns='") + sm + "' previd='" + id + "' h='0'/>");
+  std::string failed = waiting.read_until("</failed>", 10s);
+  EXPECT_NE(failed.find("item-not-found"), std::string::npos) << failed;
+  EXPECT_EQ(newer.read_until("<resumed", 300ms), "") << "resumed before the commit";
+
+  auto db = open_test_store(s);
+  ASSERT_EQ(db->count_reports().value(), 0u) << "the lock did not hold the writer";
+  lock.release();
+  // 3 reports and the version query handled.
+  std::string resumed = newer.read_until("/>", 30s);
+  EXPECT_NE(resumed.find("<resumed xmlns='urn:xmpp:sm:3' previd='" + id + "' h='4'/>"),
+            std::string::npos)
+      << resumed;
+  EXPECT_EQ(db->count_reports().value(), 3u) << "resumed before every report was stored";
 }
 
 TEST(Wire12Resumption, UnknownOrExpiredStreamsFailWithItemNotFound) {

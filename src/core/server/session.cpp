@@ -488,6 +488,7 @@ bool session::submit(write_item& item) {
           asio::post(self->home_.io, [self] {
             if (self->commits_.release([&](std::string& bytes) { self->send_vouching(bytes); }))
               self->relax();
+            self->resume_when_committed();
           });
       },
       urgent);

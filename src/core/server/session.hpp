@@ -267,6 +267,14 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   void take_over(std::unique_ptr<handover> state);
   void resume_failed(std::string_view condition);
   void forget_resumable();
+  // A <resume/> of this detached stream that waits for the stream's writes
+  // to complete; hand_over goes on when the last of them does.
+  struct waiting_resume {
+    std::weak_ptr<session> to;
+    std::uint32_t h = 0;
+    std::string account;
+  };
+  void resume_when_committed();
 
   // Carrying out a handler's outcome. False when paused: the rest waits in
   // busy_->paused until the writer has room or the room look-up answered.
@@ -342,6 +350,7 @@ class session final : public peer, public std::enable_shared_from_this<session> 
   steady::time_point detached_until_{};
   // The room this session follows on the feed (carried over on resume).
   std::unique_ptr<std::string> feed_room_;
+  std::unique_ptr<waiting_resume> waiting_resume_;  // rare: only while one waits
   bool tls_starting_ = false;  // <proceed/> is queued: TLS starts once it is written
 };
 

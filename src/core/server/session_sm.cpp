@@ -164,13 +164,17 @@ void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string 
   if (commits_.in_flight()) {
     // <resumed h/> vouches for every stanza handled, reports included: it
     // waits until their writes completed (through a database outage too;
-    // the client waits for <resumed/> or tries again).
-    auto timer = std::make_shared<asio::steady_timer>(home_.io, std::chrono::milliseconds(5));
-    timer->async_wait([self = shared_from_this(), timer, to = std::move(to), h,
-                       account = std::move(account)](boost::system::error_code) mutable {
-      // The resuming connection gave up: this stream stays detached.
-      if (!to.expired()) self->hand_over(std::move(to), h, std::move(account));
-    });
+    // the client waits for <resumed/> or tries again). The last completion
+    // calls resume_when_committed(). A newer <resume/> of the same stream
+    // takes the place of one still waiting, which fails.
+    if (waiting_resume_)
+      if (auto earlier = waiting_resume_->to.lock())
+        asio::post(earlier->home_.io, [earlier] { earlier->resume_failed("item-not-found"); });
+    waiting_resume_ = std::make_unique<waiting_resume>(std::move(to), h, std::move(account));
+    // An empty reply that vouches for nothing: its release is the signal.
+    commits_.defer({}, {});
+    if (commits_.release([this](std::string& bytes) { send_vouching(bytes); }))
+      resume_when_committed();  // they completed meanwhile: no completion will call it
     return;
   }
   tell_refused();  // into the resumption queue: the new connection gets them
@@ -199,6 +203,15 @@ void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string 
   asio::post(target->home_.io, [target, s = std::shared_ptr<handover>(std::move(state))]() mutable {
     target->take_over(std::make_unique<handover>(std::move(*s)));
   });
+}
+
+// Every write of this detached stream completed: the <resume/> that waited
+// for them goes on (unless its connection went away: the stream then stays
+// detached).
+void session::resume_when_committed() {
+  if (!waiting_resume_ || commits_.in_flight()) return;
+  auto w = std::move(waiting_resume_);
+  if (!w->to.expired()) hand_over(std::move(w->to), w->h, std::move(w->account));
 }
 
 // The new connection's half again: become the old stream.
