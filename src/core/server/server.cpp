@@ -274,18 +274,20 @@ void server::impl::reaper_loop() {
         for (const auto& d : *removed)
           log::info("reaped", {{"jid", d.jid}, {"room", d.room}, {"node", d.node}});
         reaped += removed->size();
-        // Devices of a node that died without ending their sessions: offline
-        // now, removed above once stale. One conditional UPDATE: another
-        // node doing the same at once changes nothing twice.
+        // Devices of a node that died without ending their sessions, or
+        // bound before their node restarted: offline now, removed above once
+        // stale. One conditional UPDATE: another node doing the same at once
+        // changes nothing twice.
         auto dead = db->offline_dead_nodes(
             clock::wall_now() -
             std::chrono::duration_cast<std::chrono::microseconds>(options.config.node_dead_after));
         if (!dead) {
-          log::warn("marking the devices of dead nodes offline failed",
+          log::warn("marking the devices of dead or restarted nodes offline failed",
                     {{"error", dead.error().message}});
           db.reset();
         } else if (*dead > 0) {
-          log::info("devices of dead nodes marked offline", {{"devices", std::to_string(*dead)}});
+          log::info("devices of dead or restarted nodes marked offline",
+                    {{"devices", std::to_string(*dead)}});
         }
       }
     }
