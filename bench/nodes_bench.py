@@ -126,8 +126,14 @@ FIGURES = [
     ("MariaDB CPU per 1,000 reports", "nodes ingest", None, "db_cpu_ms_per_1000", "ms", True),
     ("idle: database statements/s, all nodes", "nodes idle", None, "statements_per_s", "1/s", True),
     ("idle: database statements/s per node", "nodes idle", None, "statements_per_s_per_node", "1/s", True),
+    ("idle: statements/s of node-a alone (its own database user, MariaDB USER_STATISTICS)",
+     "nodes idle", None, "node_a_statements_per_s", "1/s", True),
     ("feed: database statements/s, all nodes, while the last node takes 1 report/s per device",
      "nodes feed", None, "statements_per_s", "1/s", True),
+    ("feed: statements/s of the node taking the reports (USER_STATISTICS)",
+     "nodes feed", None, "busy_node_statements_per_s", "1/s", True),
+    ("feed: statements/s of the other node (node-a, a `tail` following the busy node-b)",
+     "nodes feed", None, "other_node_statements_per_s", "1/s", True),
     ("feed latency p50, subscriber on the reporting node (local)", "nodes feed local", None, "latency.p50_ms", "ms", True),
     ("feed latency p99, local", "nodes feed local", None, "latency.p99_ms", "ms", True),
     ("feed latency max, local", "nodes feed local", None, "latency.max_ms", "ms", True),
@@ -148,7 +154,9 @@ def summarize(raw_path, meta_path, out_json, out_md):
         by_n = {}
         for n in (1, 2):
             by_n[n] = stats([get(r, metric) for r in recs if r.get("nodes") == n and r.get("valid")])
-            by_n[n]["runs"] = sum(1 for r in recs if r.get("nodes") == n)
+            # runs that measured this (a figure that does not apply to n nodes is null)
+            by_n[n]["runs"] = sum(1 for r in recs if r.get("nodes") == n
+                                  and (get(r, metric) is not None or not r.get("valid")))
         pairs = []
         for run in sorted({r["run"] for r in recs}):
             one = [get(r, metric) for r in recs if r["run"] == run and r.get("nodes") == 1 and r.get("valid")]
