@@ -4,6 +4,8 @@
 //
 //   iotxmpp_loadgen ingest    --port P [--conns 50 --reports 20000 --size 300 --tag T --probe]
 //   iotxmpp_loadgen ingest    --port P --sm   (XEP-0198: <r/> and <a h/> instead of the ping)
+//   iotxmpp_loadgen ingest    --port P1,P2 ...   (connection i to the (i mod n)-th port:
+//                             several servers, one clock; --probe asks the first)
 //   iotxmpp_loadgen ingest    --proto mqtt --port P --qos 1|0
 //   iotxmpp_loadgen ingest    --port P --domain localhost --sink   (Prosody: to a bound user)
 //   iotxmpp_loadgen logins    --port P [--sessions 5000 --inflight 200 --sources 8]
@@ -19,6 +21,7 @@
 // SCRAM-SHA-256, MQTT username/password; connection n logs in as dev{n}).
 // logins --warmup logs every account in once, untimed, first.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -91,9 +94,17 @@ options parse(int argc, char** argv) {
     std::string v = argv[++i];
     if (k == "--host")
       o.t.to.host = v;
-    else if (k == "--port")
-      o.t.to.port = static_cast<unsigned short>(std::stoul(v));
-    else if (k == "--proto")
+    else if (k == "--port") {
+      // P or P1,P2,...: connection i to the (i mod n)-th port.
+      o.t.ports.clear();
+      for (std::size_t at = 0; at <= v.size();) {
+        std::size_t comma = std::min(v.find(',', at), v.size());
+        o.t.ports.push_back(static_cast<unsigned short>(std::stoul(v.substr(at, comma - at))));
+        at = comma + 1;
+      }
+      o.t.to.port = o.t.ports.front();
+      if (o.t.ports.size() == 1) o.t.ports.clear();
+    } else if (k == "--proto")
       o.t.proto = v == "mqtt" ? protocol::mqtt : protocol::xmpp;
     else if (k == "--domain")
       o.t.domain = v;
@@ -164,6 +175,7 @@ json_object common(const options& o) {
   j.text("scenario", o.scenario)
       .text("proto", proto_name(o))
       .integer("port", o.t.to.port)
+      .integer("servers", static_cast<long long>(std::max<std::size_t>(1, o.t.ports.size())))
       .text("tls", tls[static_cast<int>(o.t.tls)]);
   if (o.t.proto == protocol::xmpp) {
     j.text("sasl", o.t.user_pattern.empty() ? "ANONYMOUS" : "SCRAM-SHA-256");

@@ -216,7 +216,9 @@ login_outcome login_all(event_loop& loop, std::deque<connection>& conns, const t
       mqtt_login(loop, c, t, bound);
     std::string source = t.sources.empty() ? std::string() : t.sources[slot % t.sources.size()];
     ssl_ctx_st* tls = t.tls == tls_mode::direct ? t.tls_ctx : nullptr;
-    if (!loop.open(c, t.to, source, tls)) failed = true;
+    endpoint to = t.to;
+    if (!t.ports.empty()) to.port = t.ports[i % t.ports.size()];
+    if (!loop.open(c, to, source, tls)) failed = true;
   };
   for (std::size_t s = 0; s < std::min(inflight, conns.size()); ++s) start(s);
   std::size_t failures_before = loop.failures();

@@ -22,6 +22,9 @@ enum class tls_mode { none, direct, starttls };
 
 struct target {
   endpoint to;
+  // More than one: connection i logs in to ports[i % n] on to.host (one
+  // generator, one clock, over several servers); empty: to.port only.
+  std::vector<unsigned short> ports;
   protocol proto = protocol::xmpp;
   std::string domain = "iot.local";
   std::vector<std::string> sources;  // source addresses, used round-robin by slot

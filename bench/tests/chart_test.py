@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/chart on three tiny fixture results (bench/tests/fixture-*.json): every
+"""bench/chart on four tiny fixture results (bench/tests/fixture-*.json): every
 expected chart is written as a valid PNG (signature, chunk CRCs, IHDR size,
 image data that inflates to the size IHDR says and is not blank), gnuplot
 printed nothing on stderr, the bars carry the fixture's medians and min-max
@@ -134,6 +134,24 @@ def main():
         expect(script(out, "fixture-sm-sessions"), '1500 1500 1500 "1,500\\n(1 run)\\n1.50 × plain"',
                "sessions: detached bytes with the ratio to plain")
 
+        # A nodes result (bench/run --only nodes; fixture-nodes.json was written by
+        # bench/nodes_bench.py summarize from hand-made raw records).
+        want = [os.path.join(out, f"fixture-nodes-{n}.png") for n in ["ingest", "cpu", "idle", "feed"]]
+        got = run_chart("fixture-nodes.json", out)
+        if got != want:
+            fail(f"nodes charts written: {got}, expected {want}")
+        for p in got:
+            check_png(p)
+        nodes = script(out, "fixture-nodes-ingest")
+        # 1 node 40k/42k/38k -> 40k; 2 nodes 36k/34k/35k -> 35k (a 4th, 999999, invalid); 35/40 = 0.88
+        expect(nodes, '0.00 40000 38000 42000 "40.0k\\n(n=3)"', "nodes ingest: 1 node")
+        expect(nodes, '1.00 35000 34000 36000 "35.0k\\n(n=3 of 4 runs)\\n0.88 × 1 node"',
+               "nodes ingest: 2 nodes with the ratio")
+        if "999999" in nodes:
+            fail("nodes ingest: the invalid run's value is charted")
+        expect(script(out, "fixture-nodes-feed"), '2.00 130 128 140 "130\\n(n=3)"',
+               "nodes feed: the cross-node p50")
+
         # Not a result: exit 3 and one line on stderr, no chart.
         for bad in [os.path.join(out, "missing.json"), os.path.join(out, "empty.json")]:
             if bad.endswith("empty.json"):
@@ -142,7 +160,7 @@ def main():
             p = subprocess.run([sys.executable, CHART, bad, "--out-dir", out], capture_output=True, text=True)
             if p.returncode != 3 or len(p.stderr.strip().splitlines()) != 1 or p.stdout:
                 fail(f"bench/chart {bad}: exit {p.returncode}, stderr {p.stderr!r}, stdout {p.stdout!r}")
-    print("chart_test: 16 charts checked, A/B, plain and XEP-0198 figures as in the fixtures")
+    print("chart_test: 20 charts checked, A/B, plain, XEP-0198 and nodes figures as in the fixtures")
 
 
 if __name__ == "__main__":
