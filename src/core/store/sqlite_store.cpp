@@ -170,7 +170,7 @@ std::string sql_text(sql_id id, std::size_t rows) {
   return {};
 }
 
-class sqlite_store final : public store {
+class sqlite_store final : public store_with_parts<sqlite_store> {
  public:
   sqlite_store(sqlite3* db, store_url url)
       : db_(db),
@@ -194,51 +194,6 @@ class sqlite_store final : public store {
   result<std::size_t> count_recommendations() override {
     return count(sql_id::count_recommendations);
   }
-  result<void> add_accounts(const std::vector<account>& accounts) override {
-    return accounts_.add(accounts);
-  }
-  result<std::optional<account>> find_account(std::string_view name) override {
-    return accounts_.find(name);
-  }
-  result<std::vector<account>> list_accounts() override { return accounts_.list(); }
-  result<bool> set_account_credentials(std::string_view name,
-                                       const std::vector<account_credentials>& creds) override {
-    return accounts_.set_credentials(name, creds);
-  }
-  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
-    return accounts_.set_disabled(name, disabled);
-  }
-  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.grant(name, rooms);
-  }
-  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.revoke(name, rooms);
-  }
-  result<bool> remove_account(std::string_view name) override { return accounts_.remove(name); }
-  result<std::int64_t> last_account_event() override { return accounts_.last_event(); }
-  result<std::vector<account_event>> account_events_after(std::int64_t id,
-                                                          std::size_t limit) override {
-    return accounts_.events_after(id, limit);
-  }
-  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
-    return nodes_.heartbeat(node, started_at, now);
-  }
-  result<std::vector<node_row>> nodes() override { return nodes_.nodes(); }
-  result<std::vector<feed_head>> feed_heads() override { return nodes_.heads(); }
-  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
-                                              std::size_t limit, bool reports) override {
-    return nodes_.after(node, after, limit, reports);
-  }
-  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
-    return nodes_.prune(before, limit);
-  }
-  result<std::vector<device_row>> online_elsewhere(std::string_view node,
-                                                   sys_micros live_since) override {
-    return nodes_.online_elsewhere(node, live_since);
-  }
-  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
-    return nodes_.offline_dead_nodes(dead_before);
-  }
   result<void> ping() override { return exec_direct("SELECT 1"); }
   std::string describe() const override { return url_.redacted(); }
 
@@ -246,6 +201,9 @@ class sqlite_store final : public store {
   result<void> exec_direct(const char* sql);
 
  private:
+  friend class store_with_parts<sqlite_store>;
+  sqlite_accounts& accounts_part() { return accounts_; }
+  sqlite_nodes& nodes_part() { return nodes_; }
   std::unexpected<error> failure(int rc) const { return sqlite_failure(db_, describe(), rc); }
   result<sqlite3_stmt*> statement(sql_id id, std::size_t rows = 1);
   result<void> run(sql_id id);  // a statement with no parameters and no rows

@@ -4,18 +4,25 @@
 // (other values, units other than the implied ones) goes to a compact JSON
 // text; a recommendation's targets are a JSON array.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/base/clock.hpp"
 #include "core/base/error.hpp"
 #include "core/model/account.hpp"
 #include "core/model/model.hpp"
 #include "core/store/store.hpp"
 
 namespace iotxmpp {
+
+// Both engines store a time as whole microseconds since the epoch (UTC).
+inline std::int64_t to_micros(sys_micros t) { return t.time_since_epoch().count(); }
+inline sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
 
 // The stored form of one report's values.
 struct report_columns {
@@ -78,5 +85,66 @@ feed_numbers number_feed(const write_batch& batch, const std::vector<feed_ref>& 
 // back (nullopt for a name this version does not know).
 std::string_view feed_kind_name(feed_ref::what kind);
 std::optional<feed_ref::what> feed_kind(std::string_view name);
+
+// The account and node calls of the store interface, written once for both
+// engines: each forwards to the engine's account part (add, find, list,
+// set_credentials, set_disabled, grant, revoke, remove, last_event,
+// events_after) or node part (heartbeat, nodes, heads, after, prune,
+// online_elsewhere, offline_dead_nodes), which `Engine`, deriving from
+// store_with_parts<Engine>, returns from accounts_part() and nodes_part().
+template <class Engine>
+class store_with_parts : public store {
+ public:
+  result<void> add_accounts(const std::vector<account>& accounts) override {
+    return self().accounts_part().add(accounts);
+  }
+  result<std::optional<account>> find_account(std::string_view name) override {
+    return self().accounts_part().find(name);
+  }
+  result<std::vector<account>> list_accounts() override { return self().accounts_part().list(); }
+  result<bool> set_account_credentials(std::string_view name,
+                                       const std::vector<account_credentials>& creds) override {
+    return self().accounts_part().set_credentials(name, creds);
+  }
+  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
+    return self().accounts_part().set_disabled(name, disabled);
+  }
+  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return self().accounts_part().grant(name, rooms);
+  }
+  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
+    return self().accounts_part().revoke(name, rooms);
+  }
+  result<bool> remove_account(std::string_view name) override {
+    return self().accounts_part().remove(name);
+  }
+  result<std::int64_t> last_account_event() override { return self().accounts_part().last_event(); }
+  result<std::vector<account_event>> account_events_after(std::int64_t id,
+                                                          std::size_t limit) override {
+    return self().accounts_part().events_after(id, limit);
+  }
+  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
+    return self().nodes_part().heartbeat(node, started_at, now);
+  }
+  result<std::vector<node_row>> nodes() override { return self().nodes_part().nodes(); }
+  result<std::vector<feed_head>> feed_heads() override { return self().nodes_part().heads(); }
+  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
+                                              std::size_t limit, bool reports) override {
+    return self().nodes_part().after(node, after, limit, reports);
+  }
+  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
+    return self().nodes_part().prune(before, limit);
+  }
+  result<std::vector<device_row>> online_elsewhere(std::string_view node,
+                                                   sys_micros live_since) override {
+    return self().nodes_part().online_elsewhere(node, live_since);
+  }
+  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
+    return self().nodes_part().offline_dead_nodes(dead_before);
+  }
+
+ private:
+  Engine& self() { return static_cast<Engine&>(*this); }
+};
 
 }  // namespace iotxmpp
