@@ -88,31 +88,6 @@ std::string sql_text(sql_id id, std::size_t limit) {
   return {};
 }
 
-feed_record read_record(sql::ResultSet& rs) {
-  feed_record r;
-  r.seq = rs.getInt64(1);
-  r.kind = feed_kind(mysql_text(rs, 2)).value_or(feed_ref::what::report);
-  std::string jid = mysql_text(rs, 3);
-  r.room = mysql_text(rs, 4);
-  sys_micros at = from_micros(rs.getInt64(5));
-  if (r.kind == feed_ref::what::report) {
-    r.report.device_jid = std::move(jid);
-    r.report.room = r.room;
-    r.report.taken_at = {at, rs.getInt(6)};
-    r.report.received_at = from_micros(rs.getInt64(7));
-    r.report.stanza_id = mysql_text(rs, 8);
-    r.report.values = columns_to_values(mysql_number(rs, 9), mysql_number(rs, 10),
-                                        mysql_number(rs, 11), mysql_text(rs, 12));
-  } else {
-    r.presence.device_jid = std::move(jid);
-    r.presence.at = at;
-    r.presence.online = rs.getBoolean(13);
-    r.presence.show = mysql_text(rs, 14);
-    r.presence.status = mysql_text(rs, 15);
-  }
-  return r;
-}
-
 }  // namespace
 
 mysql_nodes::mysql_nodes(sql::Connection& conn, store_url url)
@@ -154,26 +129,14 @@ void mysql_nodes::write_events(const write_batch& batch, const feed_numbers& num
     if (numbers.touches[i] == 0) continue;
     const device_touch& t = batch.touches[i];
     sql::PreparedStatement* s = stmts_.get(sql_id::bind_event);
-    mysql_params(s)
-        .text(batch.node)
-        .integer(numbers.touches[i])
-        .text(t.device_jid)
-        .text(t.room)
-        .integer(to_micros(t.bound_at));
+    bind_bind_event(mysql_params(s), batch.node, numbers.touches[i], t);
     s->executeUpdate();
   }
   for (std::size_t i = 0; i < batch.presences.size(); ++i) {
     if (numbers.presences[i] == 0) continue;
     const presence_update& u = batch.presences[i];
     sql::PreparedStatement* s = stmts_.get(sql_id::presence_event);
-    mysql_params(s)
-        .text(batch.node)
-        .integer(numbers.presences[i])
-        .integer(to_micros(u.at))
-        .boolean(u.online)
-        .text(u.show)
-        .text(u.status)
-        .text(u.device_jid);
+    bind_presence_event(mysql_params(s), batch.node, numbers.presences[i], u);
     s->executeUpdate();
   }
 }
@@ -216,7 +179,7 @@ result<std::vector<feed_record>> mysql_nodes::after(std::string_view node, std::
     if (reports) p.text(node).integer(seq);
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<feed_record> out;
-    while (rs->next()) out.push_back(read_record(*rs));
+    while (rs->next()) out.push_back(read_feed_row(mysql_row(*rs)));
     return out;
   });
 }
@@ -236,15 +199,7 @@ result<std::vector<device_row>> mysql_nodes::online_elsewhere(std::string_view n
     mysql_params(s).text(node).integer(to_micros(live_since));
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<device_row> out;
-    while (rs->next()) {
-      device_row d;
-      d.jid = mysql_text(*rs, 1);
-      d.room = mysql_text(*rs, 2);
-      d.node = mysql_text(*rs, 3);
-      d.last_update = from_micros(rs->getInt64(4));
-      d.online = true;
-      out.push_back(std::move(d));
-    }
+    while (rs->next()) out.push_back(read_online_elsewhere_row(mysql_row(*rs)));
     return out;
   });
 }

@@ -69,6 +69,8 @@ class mysql_params {
     s_->setNull(i_++, type);
     return *this;
   }
+  mysql_params& null_text() { return null(sql::DataType::VARCHAR); }
+  mysql_params& null_integer() { return null(sql::DataType::BIGINT); }
 
  private:
   sql::PreparedStatement* s_;
@@ -123,6 +125,21 @@ inline std::optional<double> mysql_number(sql::ResultSet& rs, std::uint32_t col)
   if (rs.isNull(col)) return std::nullopt;
   return static_cast<double>(rs.getDouble(col));
 }
+
+// The current row of a result set, its columns numbered from 0 (as the
+// engine-neutral row readers in store_rows.hpp number them).
+class mysql_row {
+ public:
+  explicit mysql_row(sql::ResultSet& rs) : rs_(rs) {}
+  std::string text(std::uint32_t col) const { return mysql_text(rs_, col + 1); }
+  std::int64_t integer(std::uint32_t col) const { return rs_.getInt64(col + 1); }
+  std::optional<double> number(std::uint32_t col) const { return mysql_number(rs_, col + 1); }
+  bool boolean(std::uint32_t col) const { return rs_.getBoolean(col + 1); }
+  bool is_null(std::uint32_t col) const { return rs_.isNull(col + 1); }
+
+ private:
+  sql::ResultSet& rs_;
+};
 
 // The error for a Connector/C++ exception raised while `doing` on `url`.
 inline error mysql_exception_error(const store_url& url, const sql::SQLException& e,

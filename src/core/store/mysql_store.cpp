@@ -163,19 +163,6 @@ std::string sql_text(sql_id id, std::size_t rows) {
   return {};
 }
 
-device_row read_device(sql::ResultSet& rs) {
-  device_row d;
-  d.jid = mysql_text(rs, 1);
-  d.room = mysql_text(rs, 2);
-  d.first_seen = from_micros(rs.getInt64(3));
-  d.last_update = from_micros(rs.getInt64(4));
-  d.online = rs.getBoolean(5);
-  d.show = mysql_text(rs, 6);
-  d.status = mysql_text(rs, 7);
-  d.node = mysql_text(rs, 8);
-  return d;
-}
-
 class mysql_store final : public store_with_parts<mysql_store> {
  public:
   mysql_store(std::unique_ptr<sql::Connection> conn, store_url url)
@@ -239,7 +226,7 @@ class mysql_store final : public store_with_parts<mysql_store> {
   std::vector<device_row> read_devices(sql::PreparedStatement* s) {
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<device_row> out;
-    while (rs->next()) out.push_back(read_device(*rs));
+    while (rs->next()) out.push_back(read_device_row(mysql_row(*rs)));
     return out;
   }
   result<std::size_t> count(const char* sql) {
@@ -323,24 +310,10 @@ result<migration_report> mysql_store::migrate_to(int target) {
 
 result<void> mysql_store::apply(const write_batch& batch) {
   if (batch.empty()) return {};
-  std::vector<report_columns> cols;
-  cols.reserve(batch.reports.size());
-  for (const status_report& rep : batch.reports) {
-    auto c = report_to_columns(rep);
-    if (!c)
-      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                      rep.room + "': " + c.error().message);
-    cols.push_back(std::move(*c));
-  }
-  std::vector<std::string> targets;
-  targets.reserve(batch.recommendations.size());
-  for (const recommendation& rec : batch.recommendations) {
-    auto t = targets_to_json(rec.targets);
-    if (!t)
-      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                      "': " + t.error().message);
-    targets.push_back(std::move(*t));
-  }
+  auto cols = reports_to_columns(batch.reports, describe());
+  if (!cols) return std::unexpected(cols.error());
+  auto targets = recommendations_to_json(batch.recommendations, describe());
+  if (!targets) return std::unexpected(targets.error());
   bool at_commit = false;
   auto written = guarded<void>("write to", [&] {
     begin();
@@ -351,7 +324,7 @@ result<void> mysql_store::apply(const write_batch& batch) {
       rollback_if_open();
       return;
     }
-    write_all(batch, cols, targets);
+    write_all(batch, *cols, *targets);
     at_commit = true;
     commit();
     nodes_.committed();
@@ -404,16 +377,9 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
   const feed_numbers numbers = number_feed(batch, events, first);
   // Without a node the batch writes no column of schema v5 (store.hpp).
   const bool node = !batch.node.empty();
-  insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
-              [&](mysql_params& p, std::size_t i) {
-                const device_touch& t = batch.touches[i];
-                p.text(t.device_jid).text(t.room).integer(to_micros(t.at)).integer(to_micros(t.at));
-                if (!node) return;
-                if (t.bound_at != sys_micros{})
-                  p.text(batch.node).integer(to_micros(t.bound_at));
-                else
-                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
-              });
+  insert_rows(
+      node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+      [&](mysql_params& p, std::size_t i) { bind_touch_row(p, batch.touches[i], batch.node); });
   accounts_.record_logins(batch.logins);
   for (const presence_update& u : batch.presences) {
     sql::PreparedStatement* s = stmts_.get(sql_id::presence);
@@ -436,32 +402,11 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
   nodes_.write_events(batch, numbers);
   insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
               [&](mysql_params& p, std::size_t i) {
-                const status_report& rep = batch.reports[i];
-                p.text(rep.device_jid)
-                    .text(rep.room)
-                    .integer(to_micros(rep.taken_at.utc))
-                    .integer(rep.taken_at.offset_minutes)
-                    .integer(to_micros(rep.received_at))
-                    .number(cols[i].temperature)
-                    .number(cols[i].humidity)
-                    .number(cols[i].brightness)
-                    .text_or_null(cols[i].extra)
-                    .text_or_null(rep.stanza_id);
-                if (!node) return;
-                if (numbers.reports[i] != 0)
-                  p.text(batch.node).integer(numbers.reports[i]);
-                else
-                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
+                bind_report_row(p, batch.reports[i], cols[i], batch.node, numbers.reports[i]);
               });
   insert_rows(sql_id::recommendation, batch.recommendations.size(),
               [&](mysql_params& p, std::size_t i) {
-                const recommendation& rec = batch.recommendations[i];
-                p.text(rec.room)
-                    .text(rec.asked_by)
-                    .integer(to_micros(rec.at.utc))
-                    .integer(rec.at.offset_minutes)
-                    .text(rec.period)
-                    .text(targets[i]);
+                bind_recommendation_row(p, batch.recommendations[i], targets[i]);
               });
 }
 
@@ -471,16 +416,7 @@ result<std::optional<status_report>> mysql_store::latest_report(std::string_view
     mysql_params(s).text(room);
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     if (!rs->next()) return std::optional<status_report>();
-    status_report r;
-    r.device_jid = mysql_text(*rs, 1);
-    r.room = mysql_text(*rs, 2);
-    r.stanza_id = mysql_text(*rs, 3);
-    r.taken_at.utc = from_micros(rs->getInt64(4));
-    r.taken_at.offset_minutes = rs->getInt(5);
-    r.received_at = from_micros(rs->getInt64(6));
-    r.values = columns_to_values(mysql_number(*rs, 7), mysql_number(*rs, 8), mysql_number(*rs, 9),
-                                 mysql_text(*rs, 10));
-    return std::optional<status_report>(std::move(r));
+    return std::optional<status_report>(read_report_row(mysql_row(*rs)));
   });
 }
 

@@ -76,31 +76,6 @@ std::string sql_text(sql id, std::size_t) {
   return {};
 }
 
-feed_record read_record(sqlite3_stmt* s) {
-  feed_record r;
-  r.seq = sqlite3_column_int64(s, 0);
-  r.kind = feed_kind(sqlite_column_bytes(s, 1)).value_or(feed_ref::what::report);
-  std::string jid = sqlite_column_bytes(s, 2);
-  r.room = sqlite_column_bytes(s, 3);
-  sys_micros at = from_micros(sqlite3_column_int64(s, 4));
-  if (r.kind == feed_ref::what::report) {
-    r.report.device_jid = std::move(jid);
-    r.report.room = r.room;
-    r.report.taken_at = {at, sqlite3_column_int(s, 5)};
-    r.report.received_at = from_micros(sqlite3_column_int64(s, 6));
-    r.report.stanza_id = sqlite_column_bytes(s, 7);
-    r.report.values = columns_to_values(sqlite_column_double(s, 8), sqlite_column_double(s, 9),
-                                        sqlite_column_double(s, 10), sqlite_column_bytes(s, 11));
-  } else {
-    r.presence.device_jid = std::move(jid);
-    r.presence.at = at;
-    r.presence.online = sqlite3_column_int(s, 12) != 0;
-    r.presence.show = sqlite_column_bytes(s, 13);
-    r.presence.status = sqlite_column_bytes(s, 14);
-  }
-  return r;
-}
-
 }  // namespace
 
 sqlite_nodes::sqlite_nodes(sqlite3* db, std::string where)
@@ -127,12 +102,7 @@ result<void> sqlite_nodes::write_events(const write_batch& batch, const feed_num
     const device_touch& t = batch.touches[i];
     auto s = stmts_.get(sql::bind_event);
     if (!s) return std::unexpected(s.error());
-    sqlite_params(*s)
-        .text(batch.node)
-        .integer(numbers.touches[i])
-        .text(t.device_jid)
-        .text(t.room)
-        .integer(to_micros(t.bound_at));
+    bind_bind_event(sqlite_params(*s), batch.node, numbers.touches[i], t);
     if (auto r = stmts_.step_done(*s); !r) return r;
   }
   for (std::size_t i = 0; i < batch.presences.size(); ++i) {
@@ -140,14 +110,7 @@ result<void> sqlite_nodes::write_events(const write_batch& batch, const feed_num
     const presence_update& u = batch.presences[i];
     auto s = stmts_.get(sql::presence_event);
     if (!s) return std::unexpected(s.error());
-    sqlite_params(*s)
-        .text(batch.node)
-        .integer(numbers.presences[i])
-        .integer(to_micros(u.at))
-        .boolean(u.online)
-        .text(u.show)
-        .text(u.status)
-        .text(u.device_jid);
+    bind_presence_event(sqlite_params(*s), batch.node, numbers.presences[i], u);
     if (auto r = stmts_.step_done(*s); !r) return r;
   }
   return {};
@@ -189,7 +152,8 @@ result<std::vector<feed_record>> sqlite_nodes::after(std::string_view node, std:
   if (!s) return std::unexpected(s.error());
   sqlite_params(*s).text(node).integer(seq).integer(static_cast<std::int64_t>(limit));
   std::vector<feed_record> out;
-  auto r = stmts_.each_row(*s, [&](sqlite3_stmt* row) { out.push_back(read_record(row)); });
+  auto r = stmts_.each_row(
+      *s, [&](sqlite3_stmt* row) { out.push_back(read_feed_row(sqlite_row(row))); });
   if (!r) return std::unexpected(r.error());
   return out;
 }
@@ -207,15 +171,8 @@ result<std::vector<device_row>> sqlite_nodes::online_elsewhere(std::string_view 
   if (!s) return std::unexpected(s.error());
   sqlite_params(*s).text(node).integer(to_micros(live_since));
   std::vector<device_row> out;
-  auto r = stmts_.each_row(*s, [&](sqlite3_stmt* row) {
-    device_row d;
-    d.jid = sqlite_column_bytes(row, 0);
-    d.room = sqlite_column_bytes(row, 1);
-    d.node = sqlite_column_bytes(row, 2);
-    d.last_update = from_micros(sqlite3_column_int64(row, 3));
-    d.online = true;
-    out.push_back(std::move(d));
-  });
+  auto r = stmts_.each_row(
+      *s, [&](sqlite3_stmt* row) { out.push_back(read_online_elsewhere_row(sqlite_row(row))); });
   if (!r) return std::unexpected(r.error());
   return out;
 }

@@ -48,6 +48,20 @@ inline std::optional<double> sqlite_column_double(sqlite3_stmt* s, int col) {
   return sqlite3_column_double(s, col);
 }
 
+// The current row of a statement, its columns numbered from 0.
+class sqlite_row {
+ public:
+  explicit sqlite_row(sqlite3_stmt* s) : s_(s) {}
+  std::string text(int col) const { return sqlite_column_bytes(s_, col); }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+  std::optional<double> number(int col) const { return sqlite_column_double(s_, col); }
+  bool boolean(int col) const { return sqlite3_column_int(s_, col) != 0; }
+  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
 // Binds a statement's parameters in order, from the first. The data must
 // outlive the statement's steps: SQLite does not copy it (SQLITE_STATIC).
 class sqlite_params {
@@ -81,6 +95,10 @@ class sqlite_params {
     sqlite3_bind_null(s_, i_++);
     return *this;
   }
+  // The same NULL for every column type (the engine-neutral row binders in
+  // store_rows.hpp name the type).
+  sqlite_params& null_text() { return null(); }
+  sqlite_params& null_integer() { return null(); }
 
  private:
   sqlite3_stmt* s_;

@@ -27,26 +27,8 @@ constexpr int busy_timeout_ms = 10000;
 using stmt_ptr = sqlite_stmt_ptr;
 using reset_on_exit = sqlite_reset_on_exit;
 
-std::string column_text(sqlite3_stmt* s, int col) {
-  auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, col))) : std::string();
-}
-
 constexpr const char* device_columns =
     "jid, room, first_seen, last_update, online, presence_show, presence_status, node";
-
-device_row read_device(sqlite3_stmt* s) {
-  device_row d;
-  d.jid = column_text(s, 0);
-  d.room = column_text(s, 1);
-  d.first_seen = from_micros(sqlite3_column_int64(s, 2));
-  d.last_update = from_micros(sqlite3_column_int64(s, 3));
-  d.online = sqlite3_column_int(s, 4) != 0;
-  d.show = column_text(s, 5);
-  d.status = column_text(s, 6);
-  d.node = column_text(s, 7);
-  return d;
-}
 
 enum class sql_id : int {
   begin,
@@ -286,22 +268,9 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
   const feed_numbers numbers = number_feed(batch, events, first);
   // Without a node the batch writes no column of schema v5 (store.hpp).
   const bool node = !batch.node.empty();
-  auto touched = insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
-                             [&](sqlite_params& p, std::size_t i) {
-                               const device_touch& t = batch.touches[i];
-                               p.text(t.device_jid);
-                               p.text(t.room);
-                               p.integer(to_micros(t.at));
-                               p.integer(to_micros(t.at));
-                               if (!node) return;
-                               if (t.bound_at != sys_micros{}) {
-                                 p.text(batch.node);
-                                 p.integer(to_micros(t.bound_at));
-                               } else {
-                                 p.null();
-                                 p.null();
-                               }
-                             });
+  auto touched = insert_rows(
+      node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+      [&](sqlite_params& p, std::size_t i) { bind_touch_row(p, batch.touches[i], batch.node); });
   if (!touched) return touched;
   if (auto r = accounts_.record_logins(batch.logins); !r) return r;
   for (const presence_update& u : batch.presences) {
@@ -325,57 +294,20 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
   }
   if (auto r = nodes_.write_events(batch, numbers); !r) return r;
 
-  std::vector<report_columns> cols;
-  cols.reserve(batch.reports.size());
-  for (const status_report& rep : batch.reports) {
-    auto c = report_to_columns(rep);
-    if (!c)
-      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                      rep.room + "': " + c.error().message);
-    cols.push_back(std::move(*c));
-  }
+  auto cols = reports_to_columns(batch.reports, describe());
+  if (!cols) return std::unexpected(cols.error());
   auto reported = insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
                               [&](sqlite_params& p, std::size_t i) {
-                                const status_report& rep = batch.reports[i];
-                                p.text(rep.device_jid);
-                                p.text(rep.room);
-                                p.integer(to_micros(rep.taken_at.utc));
-                                p.integer(rep.taken_at.offset_minutes);
-                                p.integer(to_micros(rep.received_at));
-                                p.number(cols[i].temperature);
-                                p.number(cols[i].humidity);
-                                p.number(cols[i].brightness);
-                                p.text_or_null(cols[i].extra);
-                                p.text_or_null(rep.stanza_id);
-                                if (!node) return;
-                                if (numbers.reports[i] != 0) {
-                                  p.text(batch.node);
-                                  p.integer(numbers.reports[i]);
-                                } else {
-                                  p.null();
-                                  p.null();
-                                }
+                                bind_report_row(p, batch.reports[i], (*cols)[i], batch.node,
+                                                numbers.reports[i]);
                               });
   if (!reported) return reported;
 
-  std::vector<std::string> targets;
-  targets.reserve(batch.recommendations.size());
-  for (const recommendation& rec : batch.recommendations) {
-    auto t = targets_to_json(rec.targets);
-    if (!t)
-      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                      "': " + t.error().message);
-    targets.push_back(std::move(*t));
-  }
+  auto targets = recommendations_to_json(batch.recommendations, describe());
+  if (!targets) return std::unexpected(targets.error());
   return insert_rows(sql_id::recommendation, batch.recommendations.size(),
                      [&](sqlite_params& p, std::size_t i) {
-                       const recommendation& rec = batch.recommendations[i];
-                       p.text(rec.room);
-                       p.text(rec.asked_by);
-                       p.integer(to_micros(rec.at.utc));
-                       p.integer(rec.at.offset_minutes);
-                       p.text(rec.period);
-                       p.text(targets[i]);
+                       bind_recommendation_row(p, batch.recommendations[i], (*targets)[i]);
                      });
 }
 
@@ -388,21 +320,13 @@ result<std::optional<status_report>> sqlite_store::latest_report(std::string_vie
   int rc = sqlite3_step(*s);
   if (rc == SQLITE_DONE) return std::optional<status_report>();
   if (rc != SQLITE_ROW) return failure(rc);
-  status_report r;
-  r.device_jid = column_text(*s, 0);
-  r.room = column_text(*s, 1);
-  r.stanza_id = column_text(*s, 2);
-  r.taken_at.utc = from_micros(sqlite3_column_int64(*s, 3));
-  r.taken_at.offset_minutes = sqlite3_column_int(*s, 4);
-  r.received_at = from_micros(sqlite3_column_int64(*s, 5));
-  r.values = columns_to_values(sqlite_column_double(*s, 6), sqlite_column_double(*s, 7),
-                               sqlite_column_double(*s, 8), column_text(*s, 9));
-  return std::optional<status_report>(std::move(r));
+  return std::optional<status_report>(read_report_row(sqlite_row(*s)));
 }
 
 result<std::vector<device_row>> sqlite_store::read_devices(sqlite3_stmt* s) {
   std::vector<device_row> out;
-  auto r = stmts_.each_row(s, [&](sqlite3_stmt* row) { out.push_back(read_device(row)); });
+  auto r = stmts_.each_row(
+      s, [&](sqlite3_stmt* row) { out.push_back(read_device_row(sqlite_row(row))); });
   if (!r) return std::unexpected(r.error());
   return out;
 }
