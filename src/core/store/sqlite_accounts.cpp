@@ -146,20 +146,23 @@ struct grant_row {
   std::string_view name, pattern;
 };
 
+// The hash as text; salt and keys as blobs (they are bytes).
+void bind_credentials(sqlite_params& p, std::string_view name, const account_credentials& c) {
+  p.text(name)
+      .text(c.hash)
+      .blob(c.salt)
+      .integer(c.iterations)
+      .blob(c.stored_key)
+      .blob(c.server_key);
+}
+
 }  // namespace
 
 result<void> sqlite_accounts::insert_credentials(std::string_view name,
                                                  const std::vector<account_credentials>& creds) {
-  return stmts_.insert_rows(sql::add_credentials, creds.size(), max_account_rows,
-                            [&](sqlite_params& p, std::size_t i) {
-                              const account_credentials& c = creds[i];
-                              p.text(name);
-                              p.text(c.hash);
-                              p.blob(c.salt);
-                              p.integer(c.iterations);
-                              p.blob(c.stored_key);
-                              p.blob(c.server_key);
-                            });
+  return stmts_.insert_rows(
+      sql::add_credentials, creds.size(), max_account_rows,
+      [&](sqlite_params& p, std::size_t i) { bind_credentials(p, name, creds[i]); });
 }
 
 result<void> sqlite_accounts::add(const std::vector<account>& accounts) {
@@ -192,16 +195,9 @@ result<void> sqlite_accounts::add(const std::vector<account>& accounts) {
           return stmts_.failure(rc);
         });
     if (!r) return r;
-    r = stmts_.insert_rows(sql::add_credentials, creds.size(), max_account_rows,
-                           [&](sqlite_params& p, std::size_t i) {
-                             const account_credentials& c = *creds[i].c;
-                             p.text(creds[i].name);
-                             p.text(c.hash);
-                             p.blob(c.salt);
-                             p.integer(c.iterations);
-                             p.blob(c.stored_key);
-                             p.blob(c.server_key);
-                           });
+    r = stmts_.insert_rows(
+        sql::add_credentials, creds.size(), max_account_rows,
+        [&](sqlite_params& p, std::size_t i) { bind_credentials(p, creds[i].name, *creds[i].c); });
     if (!r) return r;
     return stmts_.insert_rows(sql::add_grant, grants.size(), max_account_rows,
                               [&](sqlite_params& p, std::size_t i) {
