@@ -1,19 +1,11 @@
 #include "core/store/mysql_accounts.hpp"
 
-#include <cppconn/exception.h>
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
-#include <mysql_connection.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
-#include <type_traits>
 #include <unordered_map>
 
 #include "core/base/clock.hpp"
-#include "core/store/mysql_error.hpp"
 #include "core/store/store_rows.hpp"
 
 namespace iotxmpp {
@@ -47,7 +39,6 @@ using sql_id = mysql_accounts::sql_id;
 
 // Rows per multi-row INSERT (a credentials row has 6 parameters).
 constexpr std::size_t max_account_rows = 1000;
-constexpr int deadlock_attempts = 5;
 constexpr int er_dup_entry = 1062;
 
 std::string sql_text(sql_id id, std::size_t rows) {
@@ -108,40 +99,6 @@ std::string sql_text(sql_id id, std::size_t rows) {
   return {};
 }
 
-// Binds parameters in order. Strings go as bytes: Connector/C++ sends them
-// with their length, so binary credentials survive as they are.
-class params {
- public:
-  explicit params(sql::PreparedStatement* s) : s_(s) {}
-  params& bytes(std::string_view v) {
-    s_->setString(i_++, sql::SQLString(v.data(), v.size()));
-    return *this;
-  }
-  params& integer(std::int64_t v) {
-    s_->setInt64(i_++, v);
-    return *this;
-  }
-  params& boolean(bool v) {
-    s_->setBoolean(i_++, v);
-    return *this;
-  }
-  params& micros_or_null(const std::optional<sys_micros>& v) {
-    if (v) return integer(v->time_since_epoch().count());
-    s_->setNull(i_++, sql::DataType::BIGINT);
-    return *this;
-  }
-
- private:
-  sql::PreparedStatement* s_;
-  unsigned i_ = 1;
-};
-
-std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
-sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
-std::string bytes(sql::ResultSet& rs, std::uint32_t col) {
-  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
-}
-
 void execute(sql::Connection& conn, const char* text) {
   std::unique_ptr<sql::Statement>(conn.createStatement())->execute(text);
 }
@@ -149,31 +106,21 @@ void execute(sql::Connection& conn, const char* text) {
 }  // namespace
 
 mysql_accounts::mysql_accounts(sql::Connection& conn, store_url url)
-    : conn_(conn), url_(std::move(url)) {}
+    : conn_(conn), url_(std::move(url)), stmts_(conn, sql_text) {}
 mysql_accounts::~mysql_accounts() = default;
 
 void mysql_accounts::forget_statements() { stmts_.clear(); }
 
-sql::PreparedStatement* mysql_accounts::statement(sql_id id, std::size_t rows) {
-  auto& slot = stmts_[{id, rows}];
-  if (!slot) slot.reset(conn_.prepareStatement(sql_text(id, rows)));
-  return slot.get();
-}
-
 template <class T, class Body>
 result<T> mysql_accounts::guarded(std::string_view doing, Body&& body) {
-  try {
-    return body();
-  } catch (const sql::SQLException& e) {
-    return std::unexpected(mysql_error(url_, e.getErrorCode(), e.what(), doing));
-  }
+  return mysql_guarded<T>(url_, doing, std::forward<Body>(body));
 }
 
 template <class T, class Body>
 result<T> mysql_accounts::in_transaction(std::string_view doing, Body&& body) {
-  for (int attempt = 1;; ++attempt) {
+  return mysql_retry_deadlocks([&] {
     bool open = false;
-    result<T> out = guarded<T>(doing, [&]() -> result<T> {
+    return guarded<T>(doing, [&]() -> result<T> {
       try {
         execute(conn_, "START TRANSACTION");
         open = true;
@@ -192,38 +139,23 @@ result<T> mysql_accounts::in_transaction(std::string_view doing, Body&& body) {
         throw;
       }
     });
-    if (out || out.error().kind != error_kind::timeout || attempt == deadlock_attempts) return out;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-  }
+  });
 }
 
 bool mysql_accounts::exists_locked(std::string_view name) {
-  sql::PreparedStatement* s = statement(sql_id::exists_locked);
-  params(s).bytes(name);
+  sql::PreparedStatement* s = stmts_.get(sql_id::exists_locked);
+  mysql_params(s).text(name);
   std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
   return rs->next();
 }
 
 void mysql_accounts::add_event(std::string_view name, account_event::what kind) {
-  sql::PreparedStatement* s = statement(sql_id::add_event);
-  params(s).bytes(name).bytes(to_string(kind)).integer(micros(clock::wall_now()));
+  sql::PreparedStatement* s = stmts_.get(sql_id::add_event);
+  mysql_params(s).text(name).text(to_string(kind)).integer(to_micros(clock::wall_now()));
   s->executeUpdate();
 }
 
 namespace {
-
-// One multi-row statement per chunk of `rows`; bind_row(params, i) binds row i.
-template <class Statement, class BindRow>
-void insert_chunks(Statement statement, std::size_t rows, BindRow bind_row) {
-  std::size_t done = 0;
-  for (std::size_t n : statement_chunks(rows, max_account_rows)) {
-    sql::PreparedStatement* s = statement(n);
-    params p(s);
-    for (std::size_t i = 0; i < n; ++i) bind_row(p, done + i);
-    s->executeUpdate();
-    done += n;
-  }
-}
 
 struct credential_row {
   std::string_view name;
@@ -233,21 +165,21 @@ struct grant_row {
   std::string_view name, pattern;
 };
 
-void bind_credentials(params& p, std::string_view name, const account_credentials& c) {
-  p.bytes(name)
-      .bytes(c.hash)
-      .bytes(c.salt)
+void bind_credentials(mysql_params& p, std::string_view name, const account_credentials& c) {
+  p.text(name)
+      .text(c.hash)
+      .text(c.salt)
       .integer(c.iterations)
-      .bytes(c.stored_key)
-      .bytes(c.server_key);
+      .text(c.stored_key)
+      .text(c.server_key);
 }
 
 }  // namespace
 
 void mysql_accounts::insert_credentials(std::string_view name,
                                         const std::vector<account_credentials>& creds) {
-  insert_chunks([&](std::size_t n) { return statement(sql_id::add_credentials, n); }, creds.size(),
-                [&](params& p, std::size_t i) { bind_credentials(p, name, creds[i]); });
+  stmts_.insert_rows(sql_id::add_credentials, creds.size(), max_account_rows,
+                     [&](mysql_params& p, std::size_t i) { bind_credentials(p, name, creds[i]); });
 }
 
 result<void> mysql_accounts::add(const std::vector<account>& accounts) {
@@ -261,23 +193,22 @@ result<void> mysql_accounts::add(const std::vector<account>& accounts) {
   bool taken = false;
   auto added = in_transaction<void>("add accounts to", [&]() -> result<void> {
     try {
-      insert_chunks([&](std::size_t n) { return statement(sql_id::add_account, n); },
-                    accounts.size(),
-                    [&](params& p, std::size_t i) {
-                      const account& a = accounts[i];
-                      p.bytes(a.name).boolean(a.disabled).integer(micros(a.created));
-                      p.micros_or_null(a.last_login);
-                    });
+      stmts_.insert_rows(sql_id::add_account, accounts.size(), max_account_rows,
+                         [&](mysql_params& p, std::size_t i) {
+                           const account& a = accounts[i];
+                           p.text(a.name).boolean(a.disabled).integer(to_micros(a.created));
+                           p.micros_or_null(a.last_login);
+                         });
     } catch (const sql::SQLException& e) {
       taken = e.getErrorCode() == er_dup_entry;
       throw;
     }
-    insert_chunks(
-        [&](std::size_t n) { return statement(sql_id::add_credentials, n); }, creds.size(),
-        [&](params& p, std::size_t i) { bind_credentials(p, creds[i].name, *creds[i].c); });
-    insert_chunks(
-        [&](std::size_t n) { return statement(sql_id::add_grant, n); }, grants.size(),
-        [&](params& p, std::size_t i) { p.bytes(grants[i].name).bytes(grants[i].pattern); });
+    stmts_.insert_rows(
+        sql_id::add_credentials, creds.size(), max_account_rows,
+        [&](mysql_params& p, std::size_t i) { bind_credentials(p, creds[i].name, *creds[i].c); });
+    stmts_.insert_rows(
+        sql_id::add_grant, grants.size(), max_account_rows,
+        [&](mysql_params& p, std::size_t i) { p.text(grants[i].name).text(grants[i].pattern); });
     return {};
   });
   if (added || !taken) return added;
@@ -290,11 +221,11 @@ std::string mysql_accounts::first_taken(const std::vector<account>& accounts) {
   std::vector<std::string> found;
   std::size_t done = 0;
   for (std::size_t n : statement_chunks(accounts.size(), max_account_rows)) {
-    sql::PreparedStatement* s = statement(sql_id::exists_in, n);
-    params p(s);
-    for (std::size_t i = 0; i < n; ++i) p.bytes(accounts[done + i].name);
+    sql::PreparedStatement* s = stmts_.get(sql_id::exists_in, n);
+    mysql_params p(s);
+    for (std::size_t i = 0; i < n; ++i) p.text(accounts[done + i].name);
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
-    while (rs->next()) found.push_back(bytes(*rs, 1));
+    while (rs->next()) found.push_back(mysql_text(*rs, 1));
     done += n;
   }
   for (const account& a : accounts)  // the first in the caller's order
@@ -307,14 +238,14 @@ std::vector<account> mysql_accounts::read_accounts(std::string_view only) {
   std::vector<account> out;
   std::unordered_map<std::string, std::size_t> index;
   auto query = [&](sql_id all, sql_id single) {
-    sql::PreparedStatement* s = statement(one ? single : all);
-    if (one) params(s).bytes(only);
+    sql::PreparedStatement* s = stmts_.get(one ? single : all);
+    if (one) mysql_params(s).text(only);
     return std::unique_ptr<sql::ResultSet>(s->executeQuery());
   };
   auto rs = query(sql_id::accounts_all, sql_id::accounts_one);
   while (rs->next()) {
     account a;
-    a.name = bytes(*rs, 1);
+    a.name = mysql_text(*rs, 1);
     a.disabled = rs->getBoolean(2);
     a.created = from_micros(rs->getInt64(3));
     if (!rs->isNull(4)) a.last_login = from_micros(rs->getInt64(4));
@@ -323,20 +254,20 @@ std::vector<account> mysql_accounts::read_accounts(std::string_view only) {
   }
   rs = query(sql_id::credentials_all, sql_id::credentials_one);
   while (rs->next()) {
-    auto it = index.find(bytes(*rs, 1));
+    auto it = index.find(mysql_text(*rs, 1));
     if (it == index.end()) continue;  // added after the accounts were read
     account_credentials c;
-    c.hash = bytes(*rs, 2);
-    c.salt = bytes(*rs, 3);
+    c.hash = mysql_text(*rs, 2);
+    c.salt = mysql_text(*rs, 3);
     c.iterations = static_cast<std::uint32_t>(rs->getUInt64(4));
-    c.stored_key = bytes(*rs, 5);
-    c.server_key = bytes(*rs, 6);
+    c.stored_key = mysql_text(*rs, 5);
+    c.server_key = mysql_text(*rs, 6);
     out[it->second].credentials.push_back(std::move(c));
   }
   rs = query(sql_id::grants_all, sql_id::grants_one);
   while (rs->next()) {
-    auto it = index.find(bytes(*rs, 1));
-    if (it != index.end()) out[it->second].rooms.push_back(bytes(*rs, 2));
+    auto it = index.find(mysql_text(*rs, 1));
+    if (it != index.end()) out[it->second].rooms.push_back(mysql_text(*rs, 2));
   }
   return out;
 }
@@ -358,8 +289,8 @@ result<bool> mysql_accounts::set_credentials(std::string_view name,
                                              const std::vector<account_credentials>& creds) {
   return in_transaction<bool>("change a password in", [&]() -> result<bool> {
     if (!exists_locked(name)) return false;
-    sql::PreparedStatement* s = statement(sql_id::delete_credentials);
-    params(s).bytes(name);
+    sql::PreparedStatement* s = stmts_.get(sql_id::delete_credentials);
+    mysql_params(s).text(name);
     s->executeUpdate();
     insert_credentials(name, creds);
     add_event(name, account_event::what::password);
@@ -370,8 +301,8 @@ result<bool> mysql_accounts::set_credentials(std::string_view name,
 result<bool> mysql_accounts::set_disabled(std::string_view name, bool disabled) {
   return in_transaction<bool>("change an account in", [&]() -> result<bool> {
     if (!exists_locked(name)) return false;
-    sql::PreparedStatement* s = statement(sql_id::set_disabled);
-    params(s).boolean(disabled).bytes(name);
+    sql::PreparedStatement* s = stmts_.get(sql_id::set_disabled);
+    mysql_params(s).boolean(disabled).text(name);
     s->executeUpdate();
     if (disabled) add_event(name, account_event::what::disabled);
     return true;
@@ -381,8 +312,8 @@ result<bool> mysql_accounts::set_disabled(std::string_view name, bool disabled) 
 result<bool> mysql_accounts::grant(std::string_view name, const std::vector<std::string>& rooms) {
   return in_transaction<bool>("grant rooms in", [&]() -> result<bool> {
     if (!exists_locked(name)) return false;
-    insert_chunks([&](std::size_t n) { return statement(sql_id::add_grant, n); }, rooms.size(),
-                  [&](params& p, std::size_t i) { p.bytes(name).bytes(rooms[i]); });
+    stmts_.insert_rows(sql_id::add_grant, rooms.size(), max_account_rows,
+                       [&](mysql_params& p, std::size_t i) { p.text(name).text(rooms[i]); });
     return true;
   });
 }
@@ -392,8 +323,8 @@ result<bool> mysql_accounts::revoke(std::string_view name, const std::vector<std
     if (!exists_locked(name)) return false;
     int removed = 0;
     for (const std::string& room : rooms) {
-      sql::PreparedStatement* s = statement(sql_id::delete_grant);
-      params(s).bytes(name).bytes(room);
+      sql::PreparedStatement* s = stmts_.get(sql_id::delete_grant);
+      mysql_params(s).text(name).text(room);
       removed += s->executeUpdate();
     }
     // Only a grant actually taken away concerns live sessions.
@@ -406,8 +337,8 @@ result<bool> mysql_accounts::remove(std::string_view name) {
   return in_transaction<bool>("remove an account from", [&]() -> result<bool> {
     if (!exists_locked(name)) return false;
     for (sql_id id : {sql_id::delete_credentials, sql_id::delete_grants, sql_id::delete_account}) {
-      sql::PreparedStatement* s = statement(id);
-      params(s).bytes(name);
+      sql::PreparedStatement* s = stmts_.get(id);
+      mysql_params(s).text(name);
       s->executeUpdate();
     }
     add_event(name, account_event::what::removed);
@@ -417,7 +348,7 @@ result<bool> mysql_accounts::remove(std::string_view name) {
 
 result<std::int64_t> mysql_accounts::last_event() {
   return guarded<std::int64_t>("read from", [&] {
-    std::unique_ptr<sql::ResultSet> rs(statement(sql_id::last_event)->executeQuery());
+    std::unique_ptr<sql::ResultSet> rs(stmts_.get(sql_id::last_event)->executeQuery());
     rs->next();
     return static_cast<std::int64_t>(rs->getInt64(1));
   });
@@ -427,17 +358,17 @@ result<std::vector<account_event>> mysql_accounts::events_after(std::int64_t id,
                                                                 std::size_t limit) {
   return guarded<std::vector<account_event>>(
       "read from", [&]() -> result<std::vector<account_event>> {
-        sql::PreparedStatement* s = statement(sql_id::events_after);
+        sql::PreparedStatement* s = stmts_.get(sql_id::events_after);
         constexpr std::size_t most = std::size_t{1} << 62;
-        params(s).integer(id).integer(static_cast<std::int64_t>(std::min(limit, most)));
+        mysql_params(s).integer(id).integer(static_cast<std::int64_t>(std::min(limit, most)));
         std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
         std::vector<account_event> out;
         while (rs->next()) {
-          auto kind = account_event_kind(bytes(*rs, 3));
+          auto kind = account_event_kind(mysql_text(*rs, 3));
           if (!kind) return fail(error_kind::internal, url_.redacted() + ": unknown event kind");
           account_event e;
           e.id = rs->getInt64(1);
-          e.name = bytes(*rs, 2);
+          e.name = mysql_text(*rs, 2);
           e.kind = *kind;
           e.at = from_micros(rs->getInt64(4));
           out.push_back(std::move(e));
@@ -448,8 +379,8 @@ result<std::vector<account_event>> mysql_accounts::events_after(std::int64_t id,
 
 void mysql_accounts::record_logins(const std::vector<account_login>& logins) {
   for (const account_login& l : logins) {
-    sql::PreparedStatement* s = statement(sql_id::login);
-    params(s).integer(micros(l.at)).bytes(l.name).integer(micros(l.at));
+    sql::PreparedStatement* s = stmts_.get(sql_id::login);
+    mysql_params(s).integer(to_micros(l.at)).text(l.name).integer(to_micros(l.at));
     s->executeUpdate();
   }
 }

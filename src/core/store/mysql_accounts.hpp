@@ -3,22 +3,17 @@
 // interface (store.hpp states the contract) on mysql_store's connection.
 // Each call that changes accounts is one transaction, its account_events row
 // included, retried a few times after a deadlock; record_logins writes
-// inside the caller's transaction (apply). Internal to the store layer.
+// inside the caller's transaction (apply). Internal to the store layer (it
+// includes Connector/C++, through mysql_statements.hpp).
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/store/mysql_statements.hpp"
 #include "core/store/store.hpp"
-
-namespace sql {
-class Connection;
-class PreparedStatement;
-}  // namespace sql
 
 namespace iotxmpp {
 
@@ -50,7 +45,6 @@ class mysql_accounts {
   enum class sql_id : int;
 
  private:
-  sql::PreparedStatement* statement(sql_id id, std::size_t rows = 1);
   // Runs `body` in a transaction, rolled back when it throws; retried after
   // a deadlock or lock wait timeout. Connector/C++ errors become `error`s.
   template <class T, class Body>
@@ -65,7 +59,7 @@ class mysql_accounts {
 
   sql::Connection& conn_;
   store_url url_;
-  std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
+  mysql_statements<sql_id> stmts_;
 };
 
 }  // namespace iotxmpp

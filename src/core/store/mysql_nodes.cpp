@@ -1,14 +1,6 @@
 #include "core/store/mysql_nodes.hpp"
 
-#include <cppconn/exception.h>
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
-#include <mysql_connection.h>
-
-#include <chrono>
-#include <thread>
-
-#include "core/store/mysql_error.hpp"
+#include "core/store/mysql_statements.hpp"
 
 namespace iotxmpp {
 
@@ -31,8 +23,6 @@ enum class mysql_nodes::sql_id : int {
 namespace {
 
 using sql_id = mysql_nodes::sql_id;
-
-constexpr int deadlock_attempts = 5;
 
 std::string sql_text(sql_id id, std::size_t limit) {
   const std::string n = std::to_string(limit);
@@ -98,101 +88,35 @@ std::string sql_text(sql_id id, std::size_t limit) {
   return {};
 }
 
-class params {
- public:
-  explicit params(sql::PreparedStatement* s) : s_(s) {}
-  params& text(std::string_view v) {
-    s_->setString(i_++, sql::SQLString(v.data(), v.size()));
-    return *this;
-  }
-  params& integer(std::int64_t v) {
-    s_->setInt64(i_++, v);
-    return *this;
-  }
-  params& boolean(bool v) {
-    s_->setBoolean(i_++, v);
-    return *this;
-  }
-
- private:
-  sql::PreparedStatement* s_;
-  unsigned i_ = 1;
-};
-
-std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
-sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
-std::string text(sql::ResultSet& rs, std::uint32_t col) {
-  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
-}
-std::optional<double> number(sql::ResultSet& rs, std::uint32_t col) {
-  if (rs.isNull(col)) return std::nullopt;
-  return static_cast<double>(rs.getDouble(col));
-}
-
-feed_record read_record(sql::ResultSet& rs) {
-  feed_record r;
-  r.seq = rs.getInt64(1);
-  r.kind = feed_kind(text(rs, 2)).value_or(feed_ref::what::report);
-  std::string jid = text(rs, 3);
-  r.room = text(rs, 4);
-  sys_micros at = from_micros(rs.getInt64(5));
-  if (r.kind == feed_ref::what::report) {
-    r.report.device_jid = std::move(jid);
-    r.report.room = r.room;
-    r.report.taken_at = {at, rs.getInt(6)};
-    r.report.received_at = from_micros(rs.getInt64(7));
-    r.report.stanza_id = text(rs, 8);
-    r.report.values =
-        columns_to_values(number(rs, 9), number(rs, 10), number(rs, 11), text(rs, 12));
-  } else {
-    r.presence.device_jid = std::move(jid);
-    r.presence.at = at;
-    r.presence.online = rs.getBoolean(13);
-    r.presence.show = text(rs, 14);
-    r.presence.status = text(rs, 15);
-  }
-  return r;
-}
-
 }  // namespace
 
 mysql_nodes::mysql_nodes(sql::Connection& conn, store_url url)
-    : conn_(conn), url_(std::move(url)) {}
+    : url_(std::move(url)), stmts_(conn, sql_text) {}
 mysql_nodes::~mysql_nodes() = default;
 
 void mysql_nodes::forget_statements() { stmts_.clear(); }
 
-sql::PreparedStatement* mysql_nodes::statement(sql_id id, std::size_t limit) {
-  auto& slot = stmts_[{id, limit}];
-  if (!slot) slot.reset(conn_.prepareStatement(sql_text(id, limit)));
-  return slot.get();
-}
-
 template <class T, class Body>
 result<T> mysql_nodes::guarded(std::string_view doing, Body&& body) {
-  try {
-    return body();
-  } catch (const sql::SQLException& e) {
-    return std::unexpected(mysql_error(url_, e.getErrorCode(), e.what(), doing));
-  }
+  return mysql_guarded<T>(url_, doing, std::forward<Body>(body));
 }
 
 std::int64_t mysql_nodes::reserve(std::string_view node, std::size_t count) {
   const auto n = static_cast<std::int64_t>(count);
   pending_.reset();
   if (known_ && known_->node == node) {
-    sql::PreparedStatement* s = statement(sql_id::reserve_known);
-    params(s).integer(known_->seq + n).text(node).integer(known_->seq);
+    sql::PreparedStatement* s = stmts_.get(sql_id::reserve_known);
+    mysql_params(s).integer(known_->seq + n).text(node).integer(known_->seq);
     if (s->executeUpdate() == 1) {
       pending_ = last_number{std::string(node), known_->seq + n};
       return known_->seq + 1;
     }
   }
-  sql::PreparedStatement* s = statement(sql_id::reserve);
-  params(s).text(node).integer(static_cast<std::int64_t>(count));
+  sql::PreparedStatement* s = stmts_.get(sql_id::reserve);
+  mysql_params(s).text(node).integer(static_cast<std::int64_t>(count));
   s->executeUpdate();
-  s = statement(sql_id::reserved);
-  params(s).text(node);
+  s = stmts_.get(sql_id::reserved);
+  mysql_params(s).text(node);
   std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
   rs->next();
   const std::int64_t last = rs->getInt64(1);
@@ -204,35 +128,23 @@ void mysql_nodes::write_events(const write_batch& batch, const feed_numbers& num
   for (std::size_t i = 0; i < batch.touches.size(); ++i) {
     if (numbers.touches[i] == 0) continue;
     const device_touch& t = batch.touches[i];
-    sql::PreparedStatement* s = statement(sql_id::bind_event);
-    params(s)
-        .text(batch.node)
-        .integer(numbers.touches[i])
-        .text(t.device_jid)
-        .text(t.room)
-        .integer(micros(t.bound_at));
+    sql::PreparedStatement* s = stmts_.get(sql_id::bind_event);
+    bind_bind_event(mysql_params(s), batch.node, numbers.touches[i], t);
     s->executeUpdate();
   }
   for (std::size_t i = 0; i < batch.presences.size(); ++i) {
     if (numbers.presences[i] == 0) continue;
     const presence_update& u = batch.presences[i];
-    sql::PreparedStatement* s = statement(sql_id::presence_event);
-    params(s)
-        .text(batch.node)
-        .integer(numbers.presences[i])
-        .integer(micros(u.at))
-        .boolean(u.online)
-        .text(u.show)
-        .text(u.status)
-        .text(u.device_jid);
+    sql::PreparedStatement* s = stmts_.get(sql_id::presence_event);
+    bind_presence_event(mysql_params(s), batch.node, numbers.presences[i], u);
     s->executeUpdate();
   }
 }
 
 result<void> mysql_nodes::heartbeat(std::string_view node, sys_micros started_at, sys_micros now) {
   return guarded<void>("write to", [&]() -> result<void> {
-    sql::PreparedStatement* s = statement(sql_id::heartbeat);
-    params(s).text(node).integer(micros(started_at)).integer(micros(now));
+    sql::PreparedStatement* s = stmts_.get(sql_id::heartbeat);
+    mysql_params(s).text(node).integer(to_micros(started_at)).integer(to_micros(now));
     s->executeUpdate();
     return {};
   });
@@ -240,19 +152,20 @@ result<void> mysql_nodes::heartbeat(std::string_view node, sys_micros started_at
 
 result<std::vector<node_row>> mysql_nodes::nodes() {
   return guarded<std::vector<node_row>>("read from", [&]() -> result<std::vector<node_row>> {
-    std::unique_ptr<sql::ResultSet> rs(statement(sql_id::nodes)->executeQuery());
+    std::unique_ptr<sql::ResultSet> rs(stmts_.get(sql_id::nodes)->executeQuery());
     std::vector<node_row> out;
     while (rs->next())
-      out.push_back({text(*rs, 1), from_micros(rs->getInt64(2)), from_micros(rs->getInt64(3))});
+      out.push_back(
+          {mysql_text(*rs, 1), from_micros(rs->getInt64(2)), from_micros(rs->getInt64(3))});
     return out;
   });
 }
 
 result<std::vector<feed_head>> mysql_nodes::heads() {
   return guarded<std::vector<feed_head>>("read from", [&]() -> result<std::vector<feed_head>> {
-    std::unique_ptr<sql::ResultSet> rs(statement(sql_id::heads)->executeQuery());
+    std::unique_ptr<sql::ResultSet> rs(stmts_.get(sql_id::heads)->executeQuery());
     std::vector<feed_head> out;
-    while (rs->next()) out.push_back({text(*rs, 1), rs->getInt64(2)});
+    while (rs->next()) out.push_back({mysql_text(*rs, 1), rs->getInt64(2)});
     return out;
   });
 }
@@ -260,21 +173,21 @@ result<std::vector<feed_head>> mysql_nodes::heads() {
 result<std::vector<feed_record>> mysql_nodes::after(std::string_view node, std::int64_t seq,
                                                     std::size_t limit, bool reports) {
   return guarded<std::vector<feed_record>>("read from", [&]() -> result<std::vector<feed_record>> {
-    sql::PreparedStatement* s = statement(reports ? sql_id::after : sql_id::events_after, limit);
-    params p(s);
+    sql::PreparedStatement* s = stmts_.get(reports ? sql_id::after : sql_id::events_after, limit);
+    mysql_params p(s);
     p.text(node).integer(seq);
     if (reports) p.text(node).integer(seq);
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<feed_record> out;
-    while (rs->next()) out.push_back(read_record(*rs));
+    while (rs->next()) out.push_back(read_feed_row(mysql_row(*rs)));
     return out;
   });
 }
 
 result<std::size_t> mysql_nodes::prune(sys_micros before, std::size_t limit) {
   return guarded<std::size_t>("write to", [&]() -> result<std::size_t> {
-    sql::PreparedStatement* s = statement(sql_id::prune, limit);
-    params(s).integer(micros(before));
+    sql::PreparedStatement* s = stmts_.get(sql_id::prune, limit);
+    mysql_params(s).integer(to_micros(before));
     return static_cast<std::size_t>(s->executeUpdate());
   });
 }
@@ -282,19 +195,11 @@ result<std::size_t> mysql_nodes::prune(sys_micros before, std::size_t limit) {
 result<std::vector<device_row>> mysql_nodes::online_elsewhere(std::string_view node,
                                                               sys_micros live_since) {
   return guarded<std::vector<device_row>>("read from", [&]() -> result<std::vector<device_row>> {
-    sql::PreparedStatement* s = statement(sql_id::online_elsewhere);
-    params(s).text(node).integer(micros(live_since));
+    sql::PreparedStatement* s = stmts_.get(sql_id::online_elsewhere);
+    mysql_params(s).text(node).integer(to_micros(live_since));
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<device_row> out;
-    while (rs->next()) {
-      device_row d;
-      d.jid = text(*rs, 1);
-      d.room = text(*rs, 2);
-      d.node = text(*rs, 3);
-      d.last_update = from_micros(rs->getInt64(4));
-      d.online = true;
-      out.push_back(std::move(d));
-    }
+    while (rs->next()) out.push_back(read_online_elsewhere_row(mysql_row(*rs)));
     return out;
   });
 }
@@ -302,16 +207,13 @@ result<std::vector<device_row>> mysql_nodes::online_elsewhere(std::string_view n
 result<std::size_t> mysql_nodes::offline_dead_nodes(sys_micros dead_before) {
   // One statement in its own transaction; a deadlock with another node's
   // writer (both lock device rows) is retried.
-  for (int attempt = 1;; ++attempt) {
-    auto changed = guarded<std::size_t>("write to", [&]() -> result<std::size_t> {
-      sql::PreparedStatement* s = statement(sql_id::offline_dead);
-      params(s).integer(micros(dead_before));
+  return mysql_retry_deadlocks([&] {
+    return guarded<std::size_t>("write to", [&]() -> result<std::size_t> {
+      sql::PreparedStatement* s = stmts_.get(sql_id::offline_dead);
+      mysql_params(s).integer(to_micros(dead_before));
       return static_cast<std::size_t>(s->executeUpdate());
     });
-    if (changed || changed.error().kind != error_kind::timeout || attempt == deadlock_attempts)
-      return changed;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-  }
+  });
 }
 
 }  // namespace iotxmpp

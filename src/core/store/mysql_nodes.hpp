@@ -3,23 +3,17 @@
 // feed numbers and events written inside apply()'s transaction, and the
 // heartbeat, feed and online-set reads of the store interface (store.hpp
 // states the contract), on mysql_store's connection. Internal to the store
-// layer.
+// layer (it includes Connector/C++, through mysql_statements.hpp).
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/store/mysql_statements.hpp"
 #include "core/store/store.hpp"
 #include "core/store/store_rows.hpp"
-
-namespace sql {
-class Connection;
-class PreparedStatement;
-}  // namespace sql
 
 namespace iotxmpp {
 
@@ -63,11 +57,9 @@ class mysql_nodes {
   enum class sql_id : int;
 
  private:
-  sql::PreparedStatement* statement(sql_id id, std::size_t limit = 0);
   template <class T, class Body>
   result<T> guarded(std::string_view doing, Body&& body);
 
-  sql::Connection& conn_;
   store_url url_;
   // The node and last number of this connection's last committed
   // reservation, and of the one in the open transaction.
@@ -76,7 +68,7 @@ class mysql_nodes {
     std::int64_t seq = 0;
   };
   std::optional<last_number> known_, pending_;
-  std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
+  mysql_statements<sql_id> stmts_;
 };
 
 }  // namespace iotxmpp

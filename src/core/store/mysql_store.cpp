@@ -1,23 +1,16 @@
 #include "core/store/mysql_store.hpp"
 
-#include <cppconn/exception.h>
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
-#include <mysql_connection.h>
 #include <mysql_driver.h>
 
 #include <cstdint>
-#include <map>
-#include <thread>
-#include <type_traits>
 #include <utility>
 
 #include "core/base/clock.hpp"
 #include "core/base/host_port.hpp"
 #include "core/store/mysql_accounts.hpp"
-#include "core/store/mysql_error.hpp"
 #include "core/store/mysql_nodes.hpp"
+#include "core/store/mysql_statements.hpp"
 #include "core/store/schema.hpp"
 #include "core/store/store_rows.hpp"
 
@@ -30,7 +23,6 @@ namespace {
 // A readings row has 12 parameters: 12,000 per statement, well under the
 // protocol's 65,535.
 constexpr std::size_t max_rows_per_statement = 1000;
-constexpr int deadlock_attempts = 5;
 // Pruning batch tokens (store.hpp): at most this many rows, at most this often
 // per store. A writer commits at most ~200 batches/s (one per max_delay), so
 // this keeps up with 5 writers per pruning store, in statements of bounded
@@ -38,14 +30,6 @@ constexpr int deadlock_attempts = 5;
 constexpr std::size_t prune_limit = 10000;
 constexpr auto prune_every = std::chrono::seconds(10);
 constexpr int er_dup_entry = 1062;
-
-std::int64_t micros(sys_micros t) { return t.time_since_epoch().count(); }
-sys_micros from_micros(std::int64_t v) { return sys_micros(std::chrono::microseconds(v)); }
-
-// Turns a Connector/C++ exception into an error naming the redacted URL.
-error to_error(const store_url& url, const sql::SQLException& e, std::string_view doing) {
-  return mysql_error(url, e.getErrorCode(), e.what(), doing);
-}
 
 sql::mysql::MySQL_Driver* driver() {
   // get_mysql_driver_instance() is not safe to call concurrently the first time.
@@ -179,72 +163,13 @@ std::string sql_text(sql_id id, std::size_t rows) {
   return {};
 }
 
-class params {
- public:
-  explicit params(sql::PreparedStatement* s) : s_(s) {}
-  params& text(std::string_view v) {
-    s_->setString(i_++, sql::SQLString(v.data(), v.size()));
-    return *this;
-  }
-  params& text_or_null(std::string_view v) {
-    if (v.empty()) {
-      s_->setNull(i_++, sql::DataType::VARCHAR);
-      return *this;
-    }
-    return text(v);
-  }
-  params& number(std::optional<double> v) {
-    if (v)
-      s_->setDouble(i_++, *v);
-    else
-      s_->setNull(i_++, sql::DataType::DOUBLE);
-    return *this;
-  }
-  params& integer(std::int64_t v) {
-    s_->setInt64(i_++, v);
-    return *this;
-  }
-  params& null(int type) {
-    s_->setNull(i_++, type);
-    return *this;
-  }
-  params& boolean(bool v) {
-    s_->setBoolean(i_++, v);
-    return *this;
-  }
-
- private:
-  sql::PreparedStatement* s_;
-  unsigned i_ = 1;
-};
-
-std::string column_text(sql::ResultSet& rs, std::uint32_t col) {
-  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
-}
-std::optional<double> column_double(sql::ResultSet& rs, std::uint32_t col) {
-  if (rs.isNull(col)) return std::nullopt;
-  return static_cast<double>(rs.getDouble(col));
-}
-
-device_row read_device(sql::ResultSet& rs) {
-  device_row d;
-  d.jid = column_text(rs, 1);
-  d.room = column_text(rs, 2);
-  d.first_seen = from_micros(rs.getInt64(3));
-  d.last_update = from_micros(rs.getInt64(4));
-  d.online = rs.getBoolean(5);
-  d.show = column_text(rs, 6);
-  d.status = column_text(rs, 7);
-  d.node = column_text(rs, 8);
-  return d;
-}
-
-class mysql_store final : public store {
+class mysql_store final : public store_with_parts<mysql_store> {
  public:
   mysql_store(std::unique_ptr<sql::Connection> conn, store_url url)
       : conn_(std::move(conn)),
         text_(conn_->createStatement()),
         url_(std::move(url)),
+        stmts_(*conn_, sql_text),
         accounts_(*conn_, url_),
         nodes_(*conn_, url_) {}
 
@@ -258,73 +183,24 @@ class mysql_store final : public store {
   result<std::size_t> count_recommendations() override {
     return count("SELECT COUNT(*) FROM recommendations");
   }
-  result<void> add_accounts(const std::vector<account>& accounts) override {
-    return accounts_.add(accounts);
-  }
-  result<std::optional<account>> find_account(std::string_view name) override {
-    return accounts_.find(name);
-  }
-  result<std::vector<account>> list_accounts() override { return accounts_.list(); }
-  result<bool> set_account_credentials(std::string_view name,
-                                       const std::vector<account_credentials>& creds) override {
-    return accounts_.set_credentials(name, creds);
-  }
-  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
-    return accounts_.set_disabled(name, disabled);
-  }
-  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.grant(name, rooms);
-  }
-  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.revoke(name, rooms);
-  }
-  result<bool> remove_account(std::string_view name) override { return accounts_.remove(name); }
-  result<std::int64_t> last_account_event() override { return accounts_.last_event(); }
-  result<std::vector<account_event>> account_events_after(std::int64_t id,
-                                                          std::size_t limit) override {
-    return accounts_.events_after(id, limit);
-  }
-  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
-    return nodes_.heartbeat(node, started_at, now);
-  }
-  result<std::vector<node_row>> nodes() override { return nodes_.nodes(); }
-  result<std::vector<feed_head>> feed_heads() override { return nodes_.heads(); }
-  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
-                                              std::size_t limit, bool reports) override {
-    return nodes_.after(node, after, limit, reports);
-  }
-  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
-    return nodes_.prune(before, limit);
-  }
-  result<std::vector<device_row>> online_elsewhere(std::string_view node,
-                                                   sys_micros live_since) override {
-    return nodes_.online_elsewhere(node, live_since);
-  }
-  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
-    return nodes_.offline_dead_nodes(dead_before);
-  }
   result<void> ping() override {
     return guarded<void>("ping", [&] { text_->execute("SELECT 1"); });
   }
   std::string describe() const override { return url_.redacted(); }
 
  private:
+  friend class store_with_parts<mysql_store>;
+  mysql_accounts& accounts_part() { return accounts_; }
+  mysql_nodes& nodes_part() { return nodes_; }
   // Runs f, turning Connector/C++ exceptions into an error; when a
   // transaction is open, rolls it back first.
   template <class T, class F>
   result<T> guarded(std::string_view doing, F&& f) {
-    try {
-      if constexpr (std::is_void_v<T>) {
-        f();
-        return {};
-      } else {
-        return f();
-      }
-    } catch (const sql::SQLException& e) {
-      error err = to_error(url_, e, doing);
-      rollback_if_open();
-      return std::unexpected(std::move(err));
-    }
+    result<T> out = mysql_guarded<T>(url_, doing, std::forward<F>(f));
+    // Only an exception leaves a transaction open: a body that returns an
+    // error has not begun one.
+    if (!out) rollback_if_open();
+    return out;
   }
   void begin() {
     text_->execute("START TRANSACTION");
@@ -343,26 +219,14 @@ class mysql_store final : public store {
       // The connection is gone, and the server rolled back for us.
     }
   }
-  sql::PreparedStatement* statement(sql_id id, std::size_t rows = 1) {
-    auto& slot = stmts_[{id, rows}];
-    if (!slot) slot.reset(conn_->prepareStatement(sql_text(id, rows)));
-    return slot.get();
-  }
   template <class BindRow>
-  void insert_rows(sql_id id, std::size_t rows, BindRow bind_row) {
-    std::size_t done = 0;
-    for (std::size_t n : statement_chunks(rows, max_rows_per_statement)) {
-      sql::PreparedStatement* s = statement(id, n);
-      params p(s);
-      for (std::size_t i = 0; i < n; ++i) bind_row(p, done + i);
-      s->executeUpdate();
-      done += n;
-    }
+  void insert_rows(sql_id id, std::size_t rows, BindRow&& bind_row) {
+    stmts_.insert_rows(id, rows, max_rows_per_statement, std::forward<BindRow>(bind_row));
   }
   std::vector<device_row> read_devices(sql::PreparedStatement* s) {
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     std::vector<device_row> out;
-    while (rs->next()) out.push_back(read_device(*rs));
+    while (rs->next()) out.push_back(read_device_row(mysql_row(*rs)));
     return out;
   }
   result<std::size_t> count(const char* sql) {
@@ -381,7 +245,7 @@ class mysql_store final : public store {
   std::unique_ptr<sql::Connection> conn_;
   std::unique_ptr<sql::Statement> text_;
   store_url url_;
-  std::map<std::pair<sql_id, std::size_t>, std::unique_ptr<sql::PreparedStatement>> stmts_;
+  mysql_statements<sql_id> stmts_;
   bool in_transaction_ = false;
   steady_time next_prune_ = clock::steady_now();
   mysql_accounts accounts_;
@@ -427,11 +291,11 @@ result<migration_report> mysql_store::migrate_to(int target) {
     migration_report report{version, version, {}};
     for (const migration* m : pending_migrations(sql_dialect::mysql, version, target)) {
       for (std::string_view sql : m->statements) text_->execute(std::string(sql));
-      params(statement(sql_id::version_row))
+      mysql_params(stmts_.get(sql_id::version_row))
           .integer(m->version)
           .text(m->name)
-          .integer(micros(clock::wall_now()));
-      statement(sql_id::version_row)->executeUpdate();
+          .integer(to_micros(clock::wall_now()));
+      stmts_.get(sql_id::version_row)->executeUpdate();
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));
     }
@@ -446,24 +310,10 @@ result<migration_report> mysql_store::migrate_to(int target) {
 
 result<void> mysql_store::apply(const write_batch& batch) {
   if (batch.empty()) return {};
-  std::vector<report_columns> cols;
-  cols.reserve(batch.reports.size());
-  for (const status_report& rep : batch.reports) {
-    auto c = report_to_columns(rep);
-    if (!c)
-      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                      rep.room + "': " + c.error().message);
-    cols.push_back(std::move(*c));
-  }
-  std::vector<std::string> targets;
-  targets.reserve(batch.recommendations.size());
-  for (const recommendation& rec : batch.recommendations) {
-    auto t = targets_to_json(rec.targets);
-    if (!t)
-      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                      "': " + t.error().message);
-    targets.push_back(std::move(*t));
-  }
+  auto cols = reports_to_columns(batch.reports, describe());
+  if (!cols) return std::unexpected(cols.error());
+  auto targets = recommendations_to_json(batch.recommendations, describe());
+  if (!targets) return std::unexpected(targets.error());
   bool at_commit = false;
   auto written = guarded<void>("write to", [&] {
     begin();
@@ -474,7 +324,7 @@ result<void> mysql_store::apply(const write_batch& batch) {
       rollback_if_open();
       return;
     }
-    write_all(batch, cols, targets);
+    write_all(batch, *cols, *targets);
     at_commit = true;
     commit();
     nodes_.committed();
@@ -491,8 +341,8 @@ result<void> mysql_store::apply(const write_batch& batch) {
 
 // False when the token is already there: its batch committed before.
 bool mysql_store::insert_token(const std::string& token) {
-  sql::PreparedStatement* s = statement(sql_id::token);
-  params(s).text(token).integer(micros(clock::wall_now()));
+  sql::PreparedStatement* s = stmts_.get(sql_id::token);
+  mysql_params(s).text(token).integer(to_micros(clock::wall_now()));
   try {
     s->executeUpdate();
   } catch (const sql::SQLException& e) {
@@ -511,8 +361,8 @@ void mysql_store::prune_tokens() {
   if (now < next_prune_) return;
   next_prune_ = now + prune_every;
   try {
-    sql::PreparedStatement* s = statement(sql_id::prune_tokens);
-    params(s).integer(micros(clock::wall_now() - batch_token_keep));
+    sql::PreparedStatement* s = stmts_.get(sql_id::prune_tokens);
+    mysql_params(s).integer(to_micros(clock::wall_now() - batch_token_keep));
     s->executeUpdate();
   } catch (const sql::SQLException&) {
   }
@@ -527,117 +377,78 @@ void mysql_store::write_all(const write_batch& batch, const std::vector<report_c
   const feed_numbers numbers = number_feed(batch, events, first);
   // Without a node the batch writes no column of schema v5 (store.hpp).
   const bool node = !batch.node.empty();
-  insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
-              [&](params& p, std::size_t i) {
-                const device_touch& t = batch.touches[i];
-                p.text(t.device_jid).text(t.room).integer(micros(t.at)).integer(micros(t.at));
-                if (!node) return;
-                if (t.bound_at != sys_micros{})
-                  p.text(batch.node).integer(micros(t.bound_at));
-                else
-                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
-              });
+  insert_rows(
+      node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+      [&](mysql_params& p, std::size_t i) { bind_touch_row(p, batch.touches[i], batch.node); });
   accounts_.record_logins(batch.logins);
   for (const presence_update& u : batch.presences) {
-    sql::PreparedStatement* s = statement(sql_id::presence);
-    params(s)
+    sql::PreparedStatement* s = stmts_.get(sql_id::presence);
+    mysql_params(s)
         .text(u.device_jid)
-        .integer(micros(u.at))
-        .integer(micros(u.at))
+        .integer(to_micros(u.at))
+        .integer(to_micros(u.at))
         .boolean(u.online)
         .text(u.show)
         .text(u.status);
     s->executeUpdate();
   }
   for (const device_offline& o : batch.offlines) {
-    sql::PreparedStatement* s = statement(node ? sql_id::offline_node : sql_id::offline);
-    params p(s);
+    sql::PreparedStatement* s = stmts_.get(node ? sql_id::offline_node : sql_id::offline);
+    mysql_params p(s);
     p.text(o.device_jid);
     if (node) p.text(batch.node);
     s->executeUpdate();
   }
   nodes_.write_events(batch, numbers);
   insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
-              [&](params& p, std::size_t i) {
-                const status_report& rep = batch.reports[i];
-                p.text(rep.device_jid)
-                    .text(rep.room)
-                    .integer(micros(rep.taken_at.utc))
-                    .integer(rep.taken_at.offset_minutes)
-                    .integer(micros(rep.received_at))
-                    .number(cols[i].temperature)
-                    .number(cols[i].humidity)
-                    .number(cols[i].brightness)
-                    .text_or_null(cols[i].extra)
-                    .text_or_null(rep.stanza_id);
-                if (!node) return;
-                if (numbers.reports[i] != 0)
-                  p.text(batch.node).integer(numbers.reports[i]);
-                else
-                  p.null(sql::DataType::VARCHAR).null(sql::DataType::BIGINT);
+              [&](mysql_params& p, std::size_t i) {
+                bind_report_row(p, batch.reports[i], cols[i], batch.node, numbers.reports[i]);
               });
-  insert_rows(sql_id::recommendation, batch.recommendations.size(), [&](params& p, std::size_t i) {
-    const recommendation& rec = batch.recommendations[i];
-    p.text(rec.room)
-        .text(rec.asked_by)
-        .integer(micros(rec.at.utc))
-        .integer(rec.at.offset_minutes)
-        .text(rec.period)
-        .text(targets[i]);
-  });
+  insert_rows(sql_id::recommendation, batch.recommendations.size(),
+              [&](mysql_params& p, std::size_t i) {
+                bind_recommendation_row(p, batch.recommendations[i], targets[i]);
+              });
 }
 
 result<std::optional<status_report>> mysql_store::latest_report(std::string_view room) {
   return guarded<std::optional<status_report>>("read from", [&] {
-    sql::PreparedStatement* s = statement(sql_id::latest);
-    params(s).text(room);
+    sql::PreparedStatement* s = stmts_.get(sql_id::latest);
+    mysql_params(s).text(room);
     std::unique_ptr<sql::ResultSet> rs(s->executeQuery());
     if (!rs->next()) return std::optional<status_report>();
-    status_report r;
-    r.device_jid = column_text(*rs, 1);
-    r.room = column_text(*rs, 2);
-    r.stanza_id = column_text(*rs, 3);
-    r.taken_at.utc = from_micros(rs->getInt64(4));
-    r.taken_at.offset_minutes = rs->getInt(5);
-    r.received_at = from_micros(rs->getInt64(6));
-    r.values = columns_to_values(column_double(*rs, 7), column_double(*rs, 8),
-                                 column_double(*rs, 9), column_text(*rs, 10));
-    return std::optional<status_report>(std::move(r));
+    return std::optional<status_report>(read_report_row(mysql_row(*rs)));
   });
 }
 
 result<std::vector<device_row>> mysql_store::devices(bool online_only) {
   return guarded<std::vector<device_row>>("read from", [&] {
-    return read_devices(statement(online_only ? sql_id::devices_online : sql_id::devices_all));
+    return read_devices(stmts_.get(online_only ? sql_id::devices_online : sql_id::devices_all));
   });
 }
 
 result<std::vector<device_row>> mysql_store::reap(sys_micros cutoff, bool dry_run) {
   if (dry_run) {
     return guarded<std::vector<device_row>>("read from", [&] {
-      sql::PreparedStatement* s = statement(sql_id::stale);
-      params(s).integer(micros(cutoff));
+      sql::PreparedStatement* s = stmts_.get(sql_id::stale);
+      mysql_params(s).integer(to_micros(cutoff));
       return read_devices(s);
     });
   }
   // Lock the stale rows, then delete exactly those: a second reaper waits on
   // the locks and then finds them gone, so no device is reported twice.
   // (Portable to MySQL, which lacks MariaDB's DELETE ... RETURNING.)
-  for (int attempt = 1;; ++attempt) {
-    auto removed = guarded<std::vector<device_row>>("reap in", [&] {
+  return mysql_retry_deadlocks([&] {
+    return guarded<std::vector<device_row>>("reap in", [&] {
       begin();
-      sql::PreparedStatement* s = statement(sql_id::stale_locked);
-      params(s).integer(micros(cutoff));
+      sql::PreparedStatement* s = stmts_.get(sql_id::stale_locked);
+      mysql_params(s).integer(to_micros(cutoff));
       std::vector<device_row> rows = read_devices(s);
       insert_rows(sql_id::remove, rows.size(),
-                  [&](params& p, std::size_t i) { p.text(rows[i].jid); });
+                  [&](mysql_params& p, std::size_t i) { p.text(rows[i].jid); });
       commit();
       return rows;
     });
-    if (removed || removed.error().kind != error_kind::timeout || attempt == deadlock_attempts)
-      return removed;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-  }
+  });
 }
 
 // A connection without a default database, for creating or dropping one.
@@ -645,7 +456,7 @@ result<std::unique_ptr<sql::Connection>> connect_server(const store_url& url) {
   try {
     return connect(url, false);
   } catch (const sql::SQLException& e) {
-    return std::unexpected(to_error(url, e, "cannot connect to"));
+    return std::unexpected(mysql_exception_error(url, e, "cannot connect to"));
   }
 }
 
@@ -655,7 +466,7 @@ result<std::unique_ptr<store>> open_mysql_store(const store_url& url) {
   try {
     return std::unique_ptr<store>(std::make_unique<mysql_store>(connect(url, true), url));
   } catch (const sql::SQLException& e) {
-    return std::unexpected(to_error(url, e, "cannot connect to"));
+    return std::unexpected(mysql_exception_error(url, e, "cannot connect to"));
   }
 }
 
@@ -677,7 +488,7 @@ result<bool> mysql_create_database(const store_url& url) {
                 " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     return true;
   } catch (const sql::SQLException& e) {
-    return std::unexpected(to_error(url, e, "cannot create database in"));
+    return std::unexpected(mysql_exception_error(url, e, "cannot create database in"));
   }
 }
 
@@ -689,7 +500,7 @@ result<void> mysql_drop_database(const store_url& url) {
     st->execute("DROP DATABASE IF EXISTS " + quoted_name(url.database));
     return {};
   } catch (const sql::SQLException& e) {
-    return std::unexpected(to_error(url, e, "cannot drop database in"));
+    return std::unexpected(mysql_exception_error(url, e, "cannot drop database in"));
   }
 }
 

@@ -98,96 +98,45 @@ std::string sql_text(sql id, std::size_t rows) {
   return {};
 }
 
-// The bound data outlives every step (the caller's), so SQLite need not copy it.
-void bind_text(sqlite3_stmt* s, int& param, std::string_view v) {
-  sqlite3_bind_text(s, param++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind_blob(sqlite3_stmt* s, int& param, std::string_view v) {
-  sqlite3_bind_blob(s, param++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind_int(sqlite3_stmt* s, int& param, std::int64_t v) { sqlite3_bind_int64(s, param++, v); }
-
 }  // namespace
 
-result<sqlite3_stmt*> sqlite_accounts::statement(sql id, std::size_t rows) {
-  auto& slot = stmts_[{id, rows}];
-  if (!slot) {
-    std::string text = sql_text(id, rows);
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
-                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      stmts_.erase({id, rows});
-      return failure(rc);
-    }
-    slot.reset(s);
-  }
-  return slot.get();
-}
-
-result<void> sqlite_accounts::step_done(sqlite3_stmt* s) {
-  sqlite_reset_on_exit reset{s};
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
-  return failure(rc);
-}
-
-result<void> sqlite_accounts::run(sql id) {
-  auto s = statement(id);
-  if (!s) return std::unexpected(s.error());
-  return step_done(*s);
-}
+sqlite_accounts::sqlite_accounts(sqlite3* db, std::string where)
+    : db_(db), where_(where), stmts_(db, std::move(where), sql_text) {}
 
 template <class T, class Body>
 result<T> sqlite_accounts::in_transaction(Body&& body) {
-  if (auto r = run(sql::begin); !r) return std::unexpected(r.error());
+  if (auto r = stmts_.run(sql::begin); !r) return std::unexpected(r.error());
   result<T> out = body();
   if (out) {
-    if (auto r = run(sql::commit); !r) out = std::unexpected(r.error());
+    if (auto r = stmts_.run(sql::commit); !r) out = std::unexpected(r.error());
   }
-  if (!out && !sqlite3_get_autocommit(db_)) (void)run(sql::rollback);
+  if (!out && !sqlite3_get_autocommit(db_)) (void)stmts_.run(sql::rollback);
   return out;
 }
 
 result<bool> sqlite_accounts::exists(std::string_view name) {
-  auto s = statement(sql::exists);
+  auto s = stmts_.get(sql::exists);
   if (!s) return std::unexpected(s.error());
   sqlite_reset_on_exit reset{*s};
-  int p = 1;
-  bind_text(*s, p, name);
+  sqlite_params p(*s);
+  p.text(name);
   int rc = sqlite3_step(*s);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return failure(rc);
+  return stmts_.failure(rc);
 }
 
 result<void> sqlite_accounts::add_event(std::string_view name, account_event::what kind) {
-  auto s = statement(sql::add_event);
+  auto s = stmts_.get(sql::add_event);
   if (!s) return std::unexpected(s.error());
-  int p = 1;
-  bind_text(*s, p, name);
-  bind_text(*s, p, to_string(kind));
-  bind_int(*s, p, sqlite_micros(clock::wall_now()));
-  return step_done(*s);
+  sqlite_params p(*s);
+  p.text(name);
+  p.text(to_string(kind));
+  p.integer(to_micros(clock::wall_now()));
+  return stmts_.step_done(*s);
 }
 
 namespace {
-
-// Runs one multi-row statement per chunk of `rows`; bind_row(stmt, param, i)
-// binds row i from `param` on.
-template <class Statement, class Step, class BindRow>
-result<void> insert_chunks(Statement statement, Step step, std::size_t rows, BindRow bind_row) {
-  std::size_t done = 0;
-  for (std::size_t n : statement_chunks(rows, max_account_rows)) {
-    auto s = statement(n);
-    if (!s) return std::unexpected(s.error());
-    int param = 1;
-    for (std::size_t i = 0; i < n; ++i) bind_row(*s, param, done + i);
-    if (auto r = step(*s); !r) return r;
-    done += n;
-  }
-  return {};
-}
 
 struct credential_row {
   std::string_view name;
@@ -197,21 +146,23 @@ struct grant_row {
   std::string_view name, pattern;
 };
 
+// The hash as text; salt and keys as blobs (they are bytes).
+void bind_credentials(sqlite_params& p, std::string_view name, const account_credentials& c) {
+  p.text(name)
+      .text(c.hash)
+      .blob(c.salt)
+      .integer(c.iterations)
+      .blob(c.stored_key)
+      .blob(c.server_key);
+}
+
 }  // namespace
 
 result<void> sqlite_accounts::insert_credentials(std::string_view name,
                                                  const std::vector<account_credentials>& creds) {
-  auto stmt = [&](std::size_t n) { return statement(sql::add_credentials, n); };
-  auto step = [&](sqlite3_stmt* s) { return step_done(s); };
-  return insert_chunks(stmt, step, creds.size(), [&](sqlite3_stmt* s, int& p, std::size_t i) {
-    const account_credentials& c = creds[i];
-    bind_text(s, p, name);
-    bind_text(s, p, c.hash);
-    bind_blob(s, p, c.salt);
-    bind_int(s, p, c.iterations);
-    bind_blob(s, p, c.stored_key);
-    bind_blob(s, p, c.server_key);
-  });
+  return stmts_.insert_rows(
+      sql::add_credentials, creds.size(), max_account_rows,
+      [&](sqlite_params& p, std::size_t i) { bind_credentials(p, name, creds[i]); });
 }
 
 result<void> sqlite_accounts::add(const std::vector<account>& accounts) {
@@ -222,47 +173,37 @@ result<void> sqlite_accounts::add(const std::vector<account>& accounts) {
     for (const account_credentials& c : a.credentials) creds.push_back({a.name, &c});
     for (const std::string& g : a.rooms) grants.push_back({a.name, g});
   }
-  auto step = [&](sqlite3_stmt* s) { return step_done(s); };
   bool taken = false;
   auto added = in_transaction<void>([&]() -> result<void> {
-    auto r = insert_chunks([&](std::size_t n) { return statement(sql::add_account, n); },
-                           [&](sqlite3_stmt* s) -> result<void> {
-                             sqlite_reset_on_exit reset{s};
-                             int rc = sqlite3_step(s);
-                             if (rc == SQLITE_DONE) return {};
-                             taken = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
-                             return failure(rc);
-                           },
-                           accounts.size(),
-                           [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                             const account& a = accounts[i];
-                             bind_text(s, p, a.name);
-                             bind_int(s, p, a.disabled ? 1 : 0);
-                             bind_int(s, p, sqlite_micros(a.created));
-                             if (a.last_login)
-                               bind_int(s, p, sqlite_micros(*a.last_login));
-                             else
-                               sqlite3_bind_null(s, p++);
-                           });
+    auto r = stmts_.insert_rows(
+        sql::add_account, accounts.size(), max_account_rows,
+        [&](sqlite_params& p, std::size_t i) {
+          const account& a = accounts[i];
+          p.text(a.name);
+          p.integer(a.disabled ? 1 : 0);
+          p.integer(to_micros(a.created));
+          if (a.last_login)
+            p.integer(to_micros(*a.last_login));
+          else
+            p.null();
+        },
+        [&](sqlite3_stmt* s) -> result<void> {
+          sqlite_reset_on_exit reset{s};
+          int rc = sqlite3_step(s);
+          if (rc == SQLITE_DONE) return {};
+          taken = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+          return stmts_.failure(rc);
+        });
     if (!r) return r;
-    r = insert_chunks([&](std::size_t n) { return statement(sql::add_credentials, n); }, step,
-                      creds.size(),
-                      [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                        const account_credentials& c = *creds[i].c;
-                        bind_text(s, p, creds[i].name);
-                        bind_text(s, p, c.hash);
-                        bind_blob(s, p, c.salt);
-                        bind_int(s, p, c.iterations);
-                        bind_blob(s, p, c.stored_key);
-                        bind_blob(s, p, c.server_key);
-                      });
+    r = stmts_.insert_rows(
+        sql::add_credentials, creds.size(), max_account_rows,
+        [&](sqlite_params& p, std::size_t i) { bind_credentials(p, creds[i].name, *creds[i].c); });
     if (!r) return r;
-    return insert_chunks([&](std::size_t n) { return statement(sql::add_grant, n); }, step,
-                         grants.size(),
-                         [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                           bind_text(s, p, grants[i].name);
-                           bind_blob(s, p, grants[i].pattern);
-                         });
+    return stmts_.insert_rows(sql::add_grant, grants.size(), max_account_rows,
+                              [&](sqlite_params& p, std::size_t i) {
+                                p.text(grants[i].name);
+                                p.blob(grants[i].pattern);
+                              });
   });
   if (added || !taken) return added;
   auto name = first_taken(accounts);
@@ -285,28 +226,21 @@ result<std::vector<account>> sqlite_accounts::read_accounts(std::string_view onl
   std::unordered_map<std::string, std::size_t> index;
   // A deferred transaction: the three reads see one snapshot.
   if (int rc = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr); rc != SQLITE_OK)
-    return failure(rc);
+    return stmts_.failure(rc);
   auto body = [&]() -> result<void> {
     auto read = [&](sql id, auto&& row) -> result<void> {
-      auto st = statement(id);
+      auto st = stmts_.get(id);
       if (!st) return std::unexpected(st.error());
-      sqlite_reset_on_exit reset{*st};
-      if (one) {
-        int p = 1;
-        bind_text(*st, p, only);
-      }
-      int rc;
-      while ((rc = sqlite3_step(*st)) == SQLITE_ROW) row(*st);
-      if (rc != SQLITE_DONE) return failure(rc);
-      return {};
+      if (one) sqlite_params(*st).text(only);
+      return stmts_.each_row(*st, row);
     };
     auto r = read(one ? sql::accounts_one : sql::accounts_all, [&](sqlite3_stmt* st) {
       account a;
       a.name = sqlite_column_bytes(st, 0);
       a.disabled = sqlite3_column_int(st, 1) != 0;
-      a.created = sqlite_from_micros(sqlite3_column_int64(st, 2));
+      a.created = from_micros(sqlite3_column_int64(st, 2));
       if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-        a.last_login = sqlite_from_micros(sqlite3_column_int64(st, 3));
+        a.last_login = from_micros(sqlite3_column_int64(st, 3));
       index.emplace(a.name, out.size());
       out.push_back(std::move(a));
     });
@@ -329,7 +263,7 @@ result<std::vector<account>> sqlite_accounts::read_accounts(std::string_view onl
     });
   };
   auto r = body();
-  (void)run(sql::commit);
+  (void)stmts_.run(sql::commit);
   if (!r) return std::unexpected(r.error());
   return out;
 }
@@ -349,11 +283,11 @@ result<bool> sqlite_accounts::set_credentials(std::string_view name,
   return in_transaction<bool>([&]() -> result<bool> {
     auto e = exists(name);
     if (!e || !*e) return e;
-    auto s = statement(sql::delete_credentials);
+    auto s = stmts_.get(sql::delete_credentials);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_text(*s, p, name);
-    if (auto r = step_done(*s); !r) return std::unexpected(r.error());
+    sqlite_params p(*s);
+    p.text(name);
+    if (auto r = stmts_.step_done(*s); !r) return std::unexpected(r.error());
     if (auto r = insert_credentials(name, creds); !r) return std::unexpected(r.error());
     if (auto r = add_event(name, account_event::what::password); !r)
       return std::unexpected(r.error());
@@ -365,12 +299,12 @@ result<bool> sqlite_accounts::set_disabled(std::string_view name, bool disabled)
   return in_transaction<bool>([&]() -> result<bool> {
     auto e = exists(name);
     if (!e || !*e) return e;
-    auto s = statement(sql::set_disabled);
+    auto s = stmts_.get(sql::set_disabled);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_text(*s, p, name);
-    bind_int(*s, p, disabled ? 1 : 0);
-    if (auto r = step_done(*s); !r) return std::unexpected(r.error());
+    sqlite_params p(*s);
+    p.text(name);
+    p.integer(disabled ? 1 : 0);
+    if (auto r = stmts_.step_done(*s); !r) return std::unexpected(r.error());
     if (disabled)
       if (auto r = add_event(name, account_event::what::disabled); !r)
         return std::unexpected(r.error());
@@ -382,12 +316,11 @@ result<bool> sqlite_accounts::grant(std::string_view name, const std::vector<std
   return in_transaction<bool>([&]() -> result<bool> {
     auto e = exists(name);
     if (!e || !*e) return e;
-    auto r = insert_chunks([&](std::size_t n) { return statement(sql::add_grant, n); },
-                           [&](sqlite3_stmt* s) { return step_done(s); }, rooms.size(),
-                           [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                             bind_text(s, p, name);
-                             bind_blob(s, p, rooms[i]);
-                           });
+    auto r = stmts_.insert_rows(sql::add_grant, rooms.size(), max_account_rows,
+                                [&](sqlite_params& p, std::size_t i) {
+                                  p.text(name);
+                                  p.blob(rooms[i]);
+                                });
     if (!r) return std::unexpected(r.error());
     return true;
   });
@@ -399,12 +332,12 @@ result<bool> sqlite_accounts::revoke(std::string_view name, const std::vector<st
     if (!e || !*e) return e;
     int removed = 0;
     for (const std::string& room : rooms) {
-      auto s = statement(sql::delete_grant);
+      auto s = stmts_.get(sql::delete_grant);
       if (!s) return std::unexpected(s.error());
-      int p = 1;
-      bind_text(*s, p, name);
-      bind_blob(*s, p, room);
-      if (auto r = step_done(*s); !r) return std::unexpected(r.error());
+      sqlite_params p(*s);
+      p.text(name);
+      p.blob(room);
+      if (auto r = stmts_.step_done(*s); !r) return std::unexpected(r.error());
       removed += sqlite3_changes(db_);
     }
     // Only a grant actually taken away concerns live sessions.
@@ -420,11 +353,11 @@ result<bool> sqlite_accounts::remove(std::string_view name) {
     auto e = exists(name);
     if (!e || !*e) return e;
     for (sql id : {sql::delete_credentials, sql::delete_grants, sql::delete_account}) {
-      auto s = statement(id);
+      auto s = stmts_.get(id);
       if (!s) return std::unexpected(s.error());
-      int p = 1;
-      bind_text(*s, p, name);
-      if (auto r = step_done(*s); !r) return std::unexpected(r.error());
+      sqlite_params p(*s);
+      p.text(name);
+      if (auto r = stmts_.step_done(*s); !r) return std::unexpected(r.error());
     }
     if (auto r = add_event(name, account_event::what::removed); !r)
       return std::unexpected(r.error());
@@ -432,23 +365,16 @@ result<bool> sqlite_accounts::remove(std::string_view name) {
   });
 }
 
-result<std::int64_t> sqlite_accounts::last_event() {
-  auto s = statement(sql::last_event);
-  if (!s) return std::unexpected(s.error());
-  sqlite_reset_on_exit reset{*s};
-  int rc = sqlite3_step(*s);
-  if (rc != SQLITE_ROW) return failure(rc);
-  return static_cast<std::int64_t>(sqlite3_column_int64(*s, 0));
-}
+result<std::int64_t> sqlite_accounts::last_event() { return stmts_.single_int(sql::last_event); }
 
 result<std::vector<account_event>> sqlite_accounts::events_after(std::int64_t id,
                                                                  std::size_t limit) {
-  auto s = statement(sql::events_after);
+  auto s = stmts_.get(sql::events_after);
   if (!s) return std::unexpected(s.error());
   sqlite_reset_on_exit reset{*s};
-  int p = 1;
-  bind_int(*s, p, id);
-  bind_int(*s, p, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  sqlite_params p(*s);
+  p.integer(id);
+  p.integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
   std::vector<account_event> out;
   int rc;
   while ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
@@ -458,21 +384,21 @@ result<std::vector<account_event>> sqlite_accounts::events_after(std::int64_t id
     e.id = sqlite3_column_int64(*s, 0);
     e.name = sqlite_column_bytes(*s, 1);
     e.kind = *kind;
-    e.at = sqlite_from_micros(sqlite3_column_int64(*s, 3));
+    e.at = from_micros(sqlite3_column_int64(*s, 3));
     out.push_back(std::move(e));
   }
-  if (rc != SQLITE_DONE) return failure(rc);
+  if (rc != SQLITE_DONE) return stmts_.failure(rc);
   return out;
 }
 
 result<void> sqlite_accounts::record_logins(const std::vector<account_login>& logins) {
   for (const account_login& l : logins) {
-    auto s = statement(sql::login);
+    auto s = stmts_.get(sql::login);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_text(*s, p, l.name);
-    bind_int(*s, p, sqlite_micros(l.at));
-    if (auto r = step_done(*s); !r) return r;
+    sqlite_params p(*s);
+    p.text(l.name);
+    p.integer(to_micros(l.at));
+    if (auto r = stmts_.step_done(*s); !r) return r;
   }
   return {};
 }

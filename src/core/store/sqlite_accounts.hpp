@@ -6,7 +6,6 @@
 // Internal to the store layer.
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +19,7 @@ namespace iotxmpp {
 class sqlite_accounts {
  public:
   // `db` must outlive this object; `where` (the redacted URL) leads messages.
-  sqlite_accounts(sqlite3* db, std::string where) : db_(db), where_(std::move(where)) {}
+  sqlite_accounts(sqlite3* db, std::string where);
 
   result<void> add(const std::vector<account>& accounts);
   result<std::optional<account>> find(std::string_view name);
@@ -43,10 +42,6 @@ class sqlite_accounts {
   enum class sql : int;
 
  private:
-  std::unexpected<error> failure(int rc) const { return sqlite_failure(db_, where_, rc); }
-  result<sqlite3_stmt*> statement(sql id, std::size_t rows = 1);
-  result<void> step_done(sqlite3_stmt* s);
-  result<void> run(sql id);  // no parameters, no rows
   // Runs `body` in BEGIN IMMEDIATE ... COMMIT, rolling back when it fails.
   template <class T, class Body>
   result<T> in_transaction(Body&& body);
@@ -59,7 +54,7 @@ class sqlite_accounts {
 
   sqlite3* db_;
   std::string where_;
-  std::map<std::pair<sql, std::size_t>, sqlite_stmt_ptr> stmts_;
+  sqlite_statements<sql> stmts_;
 };
 
 }  // namespace iotxmpp

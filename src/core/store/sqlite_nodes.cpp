@@ -20,7 +20,7 @@ namespace {
 
 using sql = sqlite_nodes::sql;
 
-std::string sql_text(sql id) {
+std::string sql_text(sql id, std::size_t) {
   switch (id) {
     case sql::reserve:
       return "INSERT INTO node_sequences (node_id, last_seq) VALUES (?1, ?2)"
@@ -76,85 +76,23 @@ std::string sql_text(sql id) {
   return {};
 }
 
-// The bound data outlives every step (the caller's), so SQLite need not copy it.
-void bind_text(sqlite3_stmt* s, int param, std::string_view v) {
-  sqlite3_bind_text(s, param, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind_int(sqlite3_stmt* s, int param, std::int64_t v) { sqlite3_bind_int64(s, param, v); }
-
-std::optional<double> column_double(sqlite3_stmt* s, int col) {
-  if (sqlite3_column_type(s, col) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_double(s, col);
-}
-
-feed_record read_record(sqlite3_stmt* s) {
-  feed_record r;
-  r.seq = sqlite3_column_int64(s, 0);
-  r.kind = feed_kind(sqlite_column_bytes(s, 1)).value_or(feed_ref::what::report);
-  std::string jid = sqlite_column_bytes(s, 2);
-  r.room = sqlite_column_bytes(s, 3);
-  sys_micros at = sqlite_from_micros(sqlite3_column_int64(s, 4));
-  if (r.kind == feed_ref::what::report) {
-    r.report.device_jid = std::move(jid);
-    r.report.room = r.room;
-    r.report.taken_at = {at, sqlite3_column_int(s, 5)};
-    r.report.received_at = sqlite_from_micros(sqlite3_column_int64(s, 6));
-    r.report.stanza_id = sqlite_column_bytes(s, 7);
-    r.report.values = columns_to_values(column_double(s, 8), column_double(s, 9),
-                                        column_double(s, 10), sqlite_column_bytes(s, 11));
-  } else {
-    r.presence.device_jid = std::move(jid);
-    r.presence.at = at;
-    r.presence.online = sqlite3_column_int(s, 12) != 0;
-    r.presence.show = sqlite_column_bytes(s, 13);
-    r.presence.status = sqlite_column_bytes(s, 14);
-  }
-  return r;
-}
-
 }  // namespace
 
-result<sqlite3_stmt*> sqlite_nodes::statement(sql id) {
-  auto& slot = stmts_[id];
-  if (!slot) {
-    std::string text = sql_text(id);
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
-                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      stmts_.erase(id);
-      return failure(rc);
-    }
-    slot.reset(s);
-  }
-  return slot.get();
-}
-
-result<void> sqlite_nodes::step_done(sqlite3_stmt* s) {
-  sqlite_reset_on_exit reset{s};
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
-  return failure(rc);
-}
-
-result<std::size_t> sqlite_nodes::changes(sqlite3_stmt* s) {
-  if (auto r = step_done(s); !r) return std::unexpected(r.error());
-  return static_cast<std::size_t>(sqlite3_changes(db_));
-}
+sqlite_nodes::sqlite_nodes(sqlite3* db, std::string where)
+    : stmts_(db, std::move(where), sql_text) {}
 
 result<std::int64_t> sqlite_nodes::reserve(std::string_view node, std::size_t count) {
-  auto s = statement(sql::reserve);
+  auto s = stmts_.get(sql::reserve);
   if (!s) return std::unexpected(s.error());
   sqlite_reset_on_exit reset{*s};
-  bind_text(*s, 1, node);
-  bind_int(*s, 2, static_cast<std::int64_t>(count));
+  sqlite_params(*s).text(node).integer(static_cast<std::int64_t>(count));
   int rc = sqlite3_step(*s);
-  if (rc != SQLITE_ROW) return failure(rc);
+  if (rc != SQLITE_ROW) return stmts_.failure(rc);
   const std::int64_t last = sqlite3_column_int64(*s, 0);
   // Read to the end: RETURNING's write completes there.
   while ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
   }
-  if (rc != SQLITE_DONE) return failure(rc);
+  if (rc != SQLITE_DONE) return stmts_.failure(rc);
   return last - static_cast<std::int64_t>(count) + 1;
 }
 
@@ -162,116 +100,88 @@ result<void> sqlite_nodes::write_events(const write_batch& batch, const feed_num
   for (std::size_t i = 0; i < batch.touches.size(); ++i) {
     if (numbers.touches[i] == 0) continue;
     const device_touch& t = batch.touches[i];
-    auto s = statement(sql::bind_event);
+    auto s = stmts_.get(sql::bind_event);
     if (!s) return std::unexpected(s.error());
-    bind_text(*s, 1, batch.node);
-    bind_int(*s, 2, numbers.touches[i]);
-    bind_text(*s, 3, t.device_jid);
-    bind_text(*s, 4, t.room);
-    bind_int(*s, 5, sqlite_micros(t.bound_at));
-    if (auto r = step_done(*s); !r) return r;
+    bind_bind_event(sqlite_params(*s), batch.node, numbers.touches[i], t);
+    if (auto r = stmts_.step_done(*s); !r) return r;
   }
   for (std::size_t i = 0; i < batch.presences.size(); ++i) {
     if (numbers.presences[i] == 0) continue;
     const presence_update& u = batch.presences[i];
-    auto s = statement(sql::presence_event);
+    auto s = stmts_.get(sql::presence_event);
     if (!s) return std::unexpected(s.error());
-    bind_text(*s, 1, batch.node);
-    bind_int(*s, 2, numbers.presences[i]);
-    bind_int(*s, 3, sqlite_micros(u.at));
-    bind_int(*s, 4, u.online ? 1 : 0);
-    bind_text(*s, 5, u.show);
-    bind_text(*s, 6, u.status);
-    bind_text(*s, 7, u.device_jid);
-    if (auto r = step_done(*s); !r) return r;
+    bind_presence_event(sqlite_params(*s), batch.node, numbers.presences[i], u);
+    if (auto r = stmts_.step_done(*s); !r) return r;
   }
   return {};
 }
 
 result<void> sqlite_nodes::heartbeat(std::string_view node, sys_micros started_at, sys_micros now) {
-  auto s = statement(sql::heartbeat);
+  auto s = stmts_.get(sql::heartbeat);
   if (!s) return std::unexpected(s.error());
-  bind_text(*s, 1, node);
-  bind_int(*s, 2, sqlite_micros(started_at));
-  bind_int(*s, 3, sqlite_micros(now));
-  return step_done(*s);
+  sqlite_params(*s).text(node).integer(to_micros(started_at)).integer(to_micros(now));
+  return stmts_.step_done(*s);
 }
 
 result<std::vector<node_row>> sqlite_nodes::nodes() {
-  auto s = statement(sql::nodes);
+  auto s = stmts_.get(sql::nodes);
   if (!s) return std::unexpected(s.error());
-  sqlite_reset_on_exit reset{*s};
   std::vector<node_row> out;
-  int rc;
-  while ((rc = sqlite3_step(*s)) == SQLITE_ROW)
-    out.push_back({sqlite_column_bytes(*s, 0), sqlite_from_micros(sqlite3_column_int64(*s, 1)),
-                   sqlite_from_micros(sqlite3_column_int64(*s, 2))});
-  if (rc != SQLITE_DONE) return failure(rc);
+  auto r = stmts_.each_row(*s, [&](sqlite3_stmt* row) {
+    out.push_back({sqlite_column_bytes(row, 0), from_micros(sqlite3_column_int64(row, 1)),
+                   from_micros(sqlite3_column_int64(row, 2))});
+  });
+  if (!r) return std::unexpected(r.error());
   return out;
 }
 
 result<std::vector<feed_head>> sqlite_nodes::heads() {
-  auto s = statement(sql::heads);
+  auto s = stmts_.get(sql::heads);
   if (!s) return std::unexpected(s.error());
-  sqlite_reset_on_exit reset{*s};
   std::vector<feed_head> out;
-  int rc;
-  while ((rc = sqlite3_step(*s)) == SQLITE_ROW)
-    out.push_back({sqlite_column_bytes(*s, 0), sqlite3_column_int64(*s, 1)});
-  if (rc != SQLITE_DONE) return failure(rc);
+  auto r = stmts_.each_row(*s, [&](sqlite3_stmt* row) {
+    out.push_back({sqlite_column_bytes(row, 0), sqlite3_column_int64(row, 1)});
+  });
+  if (!r) return std::unexpected(r.error());
   return out;
 }
 
 result<std::vector<feed_record>> sqlite_nodes::after(std::string_view node, std::int64_t seq,
                                                      std::size_t limit, bool reports) {
-  auto s = statement(reports ? sql::after : sql::events_after);
+  auto s = stmts_.get(reports ? sql::after : sql::events_after);
   if (!s) return std::unexpected(s.error());
-  sqlite_reset_on_exit reset{*s};
-  bind_text(*s, 1, node);
-  bind_int(*s, 2, seq);
-  bind_int(*s, 3, static_cast<std::int64_t>(limit));
+  sqlite_params(*s).text(node).integer(seq).integer(static_cast<std::int64_t>(limit));
   std::vector<feed_record> out;
-  int rc;
-  while ((rc = sqlite3_step(*s)) == SQLITE_ROW) out.push_back(read_record(*s));
-  if (rc != SQLITE_DONE) return failure(rc);
+  auto r = stmts_.each_row(
+      *s, [&](sqlite3_stmt* row) { out.push_back(read_feed_row(sqlite_row(row))); });
+  if (!r) return std::unexpected(r.error());
   return out;
 }
 
 result<std::size_t> sqlite_nodes::prune(sys_micros before, std::size_t limit) {
-  auto s = statement(sql::prune);
+  auto s = stmts_.get(sql::prune);
   if (!s) return std::unexpected(s.error());
-  bind_int(*s, 1, sqlite_micros(before));
-  bind_int(*s, 2, static_cast<std::int64_t>(limit));
-  return changes(*s);
+  sqlite_params(*s).integer(to_micros(before)).integer(static_cast<std::int64_t>(limit));
+  return stmts_.changes(*s);
 }
 
 result<std::vector<device_row>> sqlite_nodes::online_elsewhere(std::string_view node,
                                                                sys_micros live_since) {
-  auto s = statement(sql::online_elsewhere);
+  auto s = stmts_.get(sql::online_elsewhere);
   if (!s) return std::unexpected(s.error());
-  sqlite_reset_on_exit reset{*s};
-  bind_text(*s, 1, node);
-  bind_int(*s, 2, sqlite_micros(live_since));
+  sqlite_params(*s).text(node).integer(to_micros(live_since));
   std::vector<device_row> out;
-  int rc;
-  while ((rc = sqlite3_step(*s)) == SQLITE_ROW) {
-    device_row d;
-    d.jid = sqlite_column_bytes(*s, 0);
-    d.room = sqlite_column_bytes(*s, 1);
-    d.node = sqlite_column_bytes(*s, 2);
-    d.last_update = sqlite_from_micros(sqlite3_column_int64(*s, 3));
-    d.online = true;
-    out.push_back(std::move(d));
-  }
-  if (rc != SQLITE_DONE) return failure(rc);
+  auto r = stmts_.each_row(
+      *s, [&](sqlite3_stmt* row) { out.push_back(read_online_elsewhere_row(sqlite_row(row))); });
+  if (!r) return std::unexpected(r.error());
   return out;
 }
 
 result<std::size_t> sqlite_nodes::offline_dead_nodes(sys_micros dead_before) {
-  auto s = statement(sql::offline_dead);
+  auto s = stmts_.get(sql::offline_dead);
   if (!s) return std::unexpected(s.error());
-  bind_int(*s, 1, sqlite_micros(dead_before));
-  return changes(*s);
+  sqlite_params(*s).integer(to_micros(dead_before));
+  return stmts_.changes(*s);
 }
 
 }  // namespace iotxmpp

@@ -5,7 +5,6 @@
 // sqlite_store's connection. Internal to the store layer.
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +18,7 @@ namespace iotxmpp {
 class sqlite_nodes {
  public:
   // `db` must outlive this object; `where` (the redacted URL) leads messages.
-  sqlite_nodes(sqlite3* db, std::string where) : db_(db), where_(std::move(where)) {}
+  sqlite_nodes(sqlite3* db, std::string where);
 
   // Inside the caller's write transaction: takes `count` numbers of the
   // node's feed (its node_sequences row, which the transaction then holds)
@@ -44,15 +43,7 @@ class sqlite_nodes {
   enum class sql : int;
 
  private:
-  std::unexpected<error> failure(int rc) const { return sqlite_failure(db_, where_, rc); }
-  result<sqlite3_stmt*> statement(sql id);
-  result<void> step_done(sqlite3_stmt* s);
-  // Runs a statement that changes rows; how many it changed.
-  result<std::size_t> changes(sqlite3_stmt* s);
-
-  sqlite3* db_;
-  std::string where_;
-  std::map<sql, sqlite_stmt_ptr> stmts_;
+  sqlite_statements<sql> stmts_;
 };
 
 }  // namespace iotxmpp

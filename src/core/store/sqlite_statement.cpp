@@ -24,6 +24,14 @@ std::unexpected<error> sqlite_failure(sqlite3* db, std::string_view where, int r
   return std::unexpected(error{sqlite_error_kind(rc), std::move(msg)});
 }
 
+int sqlite_prepare(sqlite3* db, const std::string& text, sqlite_stmt_ptr& out) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(db, text.c_str(), static_cast<int>(text.size()),
+                              SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  out.reset(s);
+  return rc;
+}
+
 std::string sqlite_column_bytes(sqlite3_stmt* s, int col) {
   // sqlite3_column_blob before sqlite3_column_bytes: the order SQLite
   // documents for getting a value and its size without a conversion.

@@ -26,53 +26,9 @@ constexpr int busy_timeout_ms = 10000;
 
 using stmt_ptr = sqlite_stmt_ptr;
 using reset_on_exit = sqlite_reset_on_exit;
-std::int64_t micros(sys_micros t) { return sqlite_micros(t); }
-sys_micros from_micros(std::int64_t v) { return sqlite_from_micros(v); }
-
-std::string column_text(sqlite3_stmt* s, int col) {
-  auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, col))) : std::string();
-}
-
-std::optional<double> column_double(sqlite3_stmt* s, int col) {
-  if (sqlite3_column_type(s, col) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_double(s, col);
-}
-
-// The data outlives every step (it is the caller's batch), so SQLite need
-// not copy it.
-void bind_text(sqlite3_stmt* s, int& param, std::string_view v) {
-  sqlite3_bind_text(s, param++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind_text_or_null(sqlite3_stmt* s, int& param, std::string_view v) {
-  if (v.empty())
-    sqlite3_bind_null(s, param++);
-  else
-    bind_text(s, param, v);
-}
-void bind_double(sqlite3_stmt* s, int& param, std::optional<double> v) {
-  if (v)
-    sqlite3_bind_double(s, param++, *v);
-  else
-    sqlite3_bind_null(s, param++);
-}
-void bind_int(sqlite3_stmt* s, int& param, std::int64_t v) { sqlite3_bind_int64(s, param++, v); }
 
 constexpr const char* device_columns =
     "jid, room, first_seen, last_update, online, presence_show, presence_status, node";
-
-device_row read_device(sqlite3_stmt* s) {
-  device_row d;
-  d.jid = column_text(s, 0);
-  d.room = column_text(s, 1);
-  d.first_seen = from_micros(sqlite3_column_int64(s, 2));
-  d.last_update = from_micros(sqlite3_column_int64(s, 3));
-  d.online = sqlite3_column_int(s, 4) != 0;
-  d.show = column_text(s, 5);
-  d.status = column_text(s, 6);
-  d.node = column_text(s, 7);
-  return d;
-}
 
 enum class sql_id : int {
   begin,
@@ -170,11 +126,12 @@ std::string sql_text(sql_id id, std::size_t rows) {
   return {};
 }
 
-class sqlite_store final : public store {
+class sqlite_store final : public store_with_parts<sqlite_store> {
  public:
   sqlite_store(sqlite3* db, store_url url)
       : db_(db),
         url_(std::move(url)),
+        stmts_(db_, url_.redacted(), sql_text),
         accounts_(db_, url_.redacted()),
         nodes_(db_, url_.redacted()) {}
   ~sqlite_store() override {
@@ -194,51 +151,6 @@ class sqlite_store final : public store {
   result<std::size_t> count_recommendations() override {
     return count(sql_id::count_recommendations);
   }
-  result<void> add_accounts(const std::vector<account>& accounts) override {
-    return accounts_.add(accounts);
-  }
-  result<std::optional<account>> find_account(std::string_view name) override {
-    return accounts_.find(name);
-  }
-  result<std::vector<account>> list_accounts() override { return accounts_.list(); }
-  result<bool> set_account_credentials(std::string_view name,
-                                       const std::vector<account_credentials>& creds) override {
-    return accounts_.set_credentials(name, creds);
-  }
-  result<bool> set_account_disabled(std::string_view name, bool disabled) override {
-    return accounts_.set_disabled(name, disabled);
-  }
-  result<bool> grant_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.grant(name, rooms);
-  }
-  result<bool> revoke_rooms(std::string_view name, const std::vector<std::string>& rooms) override {
-    return accounts_.revoke(name, rooms);
-  }
-  result<bool> remove_account(std::string_view name) override { return accounts_.remove(name); }
-  result<std::int64_t> last_account_event() override { return accounts_.last_event(); }
-  result<std::vector<account_event>> account_events_after(std::int64_t id,
-                                                          std::size_t limit) override {
-    return accounts_.events_after(id, limit);
-  }
-  result<void> heartbeat(std::string_view node, sys_micros started_at, sys_micros now) override {
-    return nodes_.heartbeat(node, started_at, now);
-  }
-  result<std::vector<node_row>> nodes() override { return nodes_.nodes(); }
-  result<std::vector<feed_head>> feed_heads() override { return nodes_.heads(); }
-  result<std::vector<feed_record>> feed_after(std::string_view node, std::int64_t after,
-                                              std::size_t limit, bool reports) override {
-    return nodes_.after(node, after, limit, reports);
-  }
-  result<std::size_t> prune_feed(sys_micros before, std::size_t limit) override {
-    return nodes_.prune(before, limit);
-  }
-  result<std::vector<device_row>> online_elsewhere(std::string_view node,
-                                                   sys_micros live_since) override {
-    return nodes_.online_elsewhere(node, live_since);
-  }
-  result<std::size_t> offline_dead_nodes(sys_micros dead_before) override {
-    return nodes_.offline_dead_nodes(dead_before);
-  }
   result<void> ping() override { return exec_direct("SELECT 1"); }
   std::string describe() const override { return url_.redacted(); }
 
@@ -246,69 +158,29 @@ class sqlite_store final : public store {
   result<void> exec_direct(const char* sql);
 
  private:
-  std::unexpected<error> failure(int rc) const { return sqlite_failure(db_, describe(), rc); }
-  result<sqlite3_stmt*> statement(sql_id id, std::size_t rows = 1);
-  result<void> run(sql_id id);  // a statement with no parameters and no rows
-  result<void> step_done(sqlite3_stmt* s);
+  friend class store_with_parts<sqlite_store>;
+  sqlite_accounts& accounts_part() { return accounts_; }
+  sqlite_nodes& nodes_part() { return nodes_; }
+  std::unexpected<error> failure(int rc) const { return stmts_.failure(rc); }
   void rollback_if_open() {
-    if (!sqlite3_get_autocommit(db_)) (void)run(sql_id::rollback);
+    if (!sqlite3_get_autocommit(db_)) (void)stmts_.run(sql_id::rollback);
   }
   result<void> write_all(const write_batch& batch);
   result<int> schema_version();
   result<std::size_t> count(sql_id id);
   result<std::vector<device_row>> read_devices(sqlite3_stmt* s);
 
-  // Runs one multi-row statement per chunk; bind_row(stmt, param, index)
-  // binds row `index` starting at `param`.
   template <class BindRow>
-  result<void> insert_rows(sql_id id, std::size_t rows, BindRow bind_row) {
-    std::size_t done = 0;
-    for (std::size_t n : statement_chunks(rows, max_rows_per_statement)) {
-      auto s = statement(id, n);
-      if (!s) return std::unexpected(s.error());
-      int param = 1;
-      for (std::size_t i = 0; i < n; ++i) bind_row(*s, param, done + i);
-      if (auto r = step_done(*s); !r) return r;
-      done += n;
-    }
-    return {};
+  result<void> insert_rows(sql_id id, std::size_t rows, BindRow&& bind_row) {
+    return stmts_.insert_rows(id, rows, max_rows_per_statement, std::forward<BindRow>(bind_row));
   }
 
   sqlite3* db_;
   store_url url_;
-  std::map<std::pair<sql_id, std::size_t>, stmt_ptr> stmts_;
+  sqlite_statements<sql_id> stmts_;
   sqlite_accounts accounts_;
   sqlite_nodes nodes_;
 };
-
-result<sqlite3_stmt*> sqlite_store::statement(sql_id id, std::size_t rows) {
-  auto& slot = stmts_[{id, rows}];
-  if (!slot) {
-    std::string text = sql_text(id, rows);
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
-                                SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      stmts_.erase({id, rows});
-      return failure(rc);
-    }
-    slot.reset(s);
-  }
-  return slot.get();
-}
-
-result<void> sqlite_store::step_done(sqlite3_stmt* s) {
-  reset_on_exit reset{s};
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
-  return failure(rc);
-}
-
-result<void> sqlite_store::run(sql_id id) {
-  auto s = statement(id);
-  if (!s) return std::unexpected(s.error());
-  return step_done(*s);
-}
 
 result<void> sqlite_store::exec_direct(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
@@ -339,7 +211,7 @@ result<int> sqlite_store::schema_version() {
 result<migration_report> sqlite_store::migrate_to(int target) {
   // BEGIN IMMEDIATE takes the write lock before reading the version, so two
   // processes migrating at once run one after the other.
-  if (auto r = run(sql_id::begin); !r) return std::unexpected(r.error());
+  if (auto r = stmts_.run(sql_id::begin); !r) return std::unexpected(r.error());
   auto body = [&]() -> result<migration_report> {
     auto version = schema_version();
     if (!version) return std::unexpected(version.error());
@@ -357,15 +229,12 @@ result<migration_report> sqlite_store::migrate_to(int target) {
           nullptr);
       if (rc != SQLITE_OK) return failure(rc);
       stmt_ptr s(raw);
-      int param = 1;
-      bind_int(raw, param, m->version);
-      bind_text(raw, param, m->name);
-      bind_int(raw, param, micros(clock::wall_now()));
-      if (auto r = step_done(raw); !r) return std::unexpected(r.error());
+      sqlite_params(raw).integer(m->version).text(m->name).integer(to_micros(clock::wall_now()));
+      if (auto r = stmts_.step_done(raw); !r) return std::unexpected(r.error());
       report.to_version = m->version;
       report.applied.push_back(migration_label(*m));
     }
-    if (auto r = run(sql_id::commit); !r) return std::unexpected(r.error());
+    if (auto r = stmts_.run(sql_id::commit); !r) return std::unexpected(r.error());
     return report;
   };
   auto report = body();
@@ -379,9 +248,9 @@ result<migration_report> sqlite_store::migrate_to(int target) {
 
 result<void> sqlite_store::apply(const write_batch& batch) {
   if (batch.empty()) return {};
-  if (auto r = run(sql_id::begin); !r) return r;
+  if (auto r = stmts_.run(sql_id::begin); !r) return r;
   auto r = write_all(batch);
-  if (r) r = run(sql_id::commit);
+  if (r) r = stmts_.run(sql_id::commit);
   if (!r) rollback_if_open();
   return r;
 }
@@ -399,157 +268,97 @@ result<void> sqlite_store::write_all(const write_batch& batch) {
   const feed_numbers numbers = number_feed(batch, events, first);
   // Without a node the batch writes no column of schema v5 (store.hpp).
   const bool node = !batch.node.empty();
-  auto touched = insert_rows(node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
-                             [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                               const device_touch& t = batch.touches[i];
-                               bind_text(s, p, t.device_jid);
-                               bind_text(s, p, t.room);
-                               bind_int(s, p, micros(t.at));
-                               bind_int(s, p, micros(t.at));
-                               if (!node) return;
-                               if (t.bound_at != sys_micros{}) {
-                                 bind_text(s, p, batch.node);
-                                 bind_int(s, p, micros(t.bound_at));
-                               } else {
-                                 sqlite3_bind_null(s, p++);
-                                 sqlite3_bind_null(s, p++);
-                               }
-                             });
+  auto touched = insert_rows(
+      node ? sql_id::touch_node : sql_id::touch, batch.touches.size(),
+      [&](sqlite_params& p, std::size_t i) { bind_touch_row(p, batch.touches[i], batch.node); });
   if (!touched) return touched;
   if (auto r = accounts_.record_logins(batch.logins); !r) return r;
   for (const presence_update& u : batch.presences) {
-    auto s = statement(sql_id::presence);
+    auto s = stmts_.get(sql_id::presence);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_text(*s, p, u.device_jid);
-    bind_int(*s, p, micros(u.at));
-    bind_int(*s, p, u.online ? 1 : 0);
-    bind_text(*s, p, u.show);
-    bind_text(*s, p, u.status);
-    if (auto r = step_done(*s); !r) return r;
+    sqlite_params p(*s);
+    p.text(u.device_jid);
+    p.integer(to_micros(u.at));
+    p.boolean(u.online);
+    p.text(u.show);
+    p.text(u.status);
+    if (auto r = stmts_.step_done(*s); !r) return r;
   }
   for (const device_offline& o : batch.offlines) {
-    auto s = statement(node ? sql_id::offline_node : sql_id::offline);
+    auto s = stmts_.get(node ? sql_id::offline_node : sql_id::offline);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_text(*s, p, o.device_jid);
-    if (node) bind_text(*s, p, batch.node);
-    if (auto r = step_done(*s); !r) return r;
+    sqlite_params p(*s);
+    p.text(o.device_jid);
+    if (node) p.text(batch.node);
+    if (auto r = stmts_.step_done(*s); !r) return r;
   }
   if (auto r = nodes_.write_events(batch, numbers); !r) return r;
 
-  std::vector<report_columns> cols;
-  cols.reserve(batch.reports.size());
-  for (const status_report& rep : batch.reports) {
-    auto c = report_to_columns(rep);
-    if (!c)
-      return fail(c.error().kind, describe() + ": report '" + rep.stanza_id + "' from room '" +
-                                      rep.room + "': " + c.error().message);
-    cols.push_back(std::move(*c));
-  }
+  auto cols = reports_to_columns(batch.reports, describe());
+  if (!cols) return std::unexpected(cols.error());
   auto reported = insert_rows(node ? sql_id::report_node : sql_id::report, batch.reports.size(),
-                              [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                                const status_report& rep = batch.reports[i];
-                                bind_text(s, p, rep.device_jid);
-                                bind_text(s, p, rep.room);
-                                bind_int(s, p, micros(rep.taken_at.utc));
-                                bind_int(s, p, rep.taken_at.offset_minutes);
-                                bind_int(s, p, micros(rep.received_at));
-                                bind_double(s, p, cols[i].temperature);
-                                bind_double(s, p, cols[i].humidity);
-                                bind_double(s, p, cols[i].brightness);
-                                bind_text_or_null(s, p, cols[i].extra);
-                                bind_text_or_null(s, p, rep.stanza_id);
-                                if (!node) return;
-                                if (numbers.reports[i] != 0) {
-                                  bind_text(s, p, batch.node);
-                                  bind_int(s, p, numbers.reports[i]);
-                                } else {
-                                  sqlite3_bind_null(s, p++);
-                                  sqlite3_bind_null(s, p++);
-                                }
+                              [&](sqlite_params& p, std::size_t i) {
+                                bind_report_row(p, batch.reports[i], (*cols)[i], batch.node,
+                                                numbers.reports[i]);
                               });
   if (!reported) return reported;
 
-  std::vector<std::string> targets;
-  targets.reserve(batch.recommendations.size());
-  for (const recommendation& rec : batch.recommendations) {
-    auto t = targets_to_json(rec.targets);
-    if (!t)
-      return fail(t.error().kind, describe() + ": recommendation for room '" + rec.room +
-                                      "': " + t.error().message);
-    targets.push_back(std::move(*t));
-  }
+  auto targets = recommendations_to_json(batch.recommendations, describe());
+  if (!targets) return std::unexpected(targets.error());
   return insert_rows(sql_id::recommendation, batch.recommendations.size(),
-                     [&](sqlite3_stmt* s, int& p, std::size_t i) {
-                       const recommendation& rec = batch.recommendations[i];
-                       bind_text(s, p, rec.room);
-                       bind_text(s, p, rec.asked_by);
-                       bind_int(s, p, micros(rec.at.utc));
-                       bind_int(s, p, rec.at.offset_minutes);
-                       bind_text(s, p, rec.period);
-                       bind_text(s, p, targets[i]);
+                     [&](sqlite_params& p, std::size_t i) {
+                       bind_recommendation_row(p, batch.recommendations[i], (*targets)[i]);
                      });
 }
 
 result<std::optional<status_report>> sqlite_store::latest_report(std::string_view room) {
-  auto s = statement(sql_id::latest);
+  auto s = stmts_.get(sql_id::latest);
   if (!s) return std::unexpected(s.error());
   reset_on_exit reset{*s};
-  int p = 1;
-  bind_text(*s, p, room);
+  sqlite_params p(*s);
+  p.text(room);
   int rc = sqlite3_step(*s);
   if (rc == SQLITE_DONE) return std::optional<status_report>();
   if (rc != SQLITE_ROW) return failure(rc);
-  status_report r;
-  r.device_jid = column_text(*s, 0);
-  r.room = column_text(*s, 1);
-  r.stanza_id = column_text(*s, 2);
-  r.taken_at.utc = from_micros(sqlite3_column_int64(*s, 3));
-  r.taken_at.offset_minutes = sqlite3_column_int(*s, 4);
-  r.received_at = from_micros(sqlite3_column_int64(*s, 5));
-  r.values = columns_to_values(column_double(*s, 6), column_double(*s, 7), column_double(*s, 8),
-                               column_text(*s, 9));
-  return std::optional<status_report>(std::move(r));
+  return std::optional<status_report>(read_report_row(sqlite_row(*s)));
 }
 
 result<std::vector<device_row>> sqlite_store::read_devices(sqlite3_stmt* s) {
-  reset_on_exit reset{s};
   std::vector<device_row> out;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(read_device(s));
-  if (rc != SQLITE_DONE) return failure(rc);
+  auto r = stmts_.each_row(
+      s, [&](sqlite3_stmt* row) { out.push_back(read_device_row(sqlite_row(row))); });
+  if (!r) return std::unexpected(r.error());
   return out;
 }
 
 result<std::vector<device_row>> sqlite_store::devices(bool online_only) {
-  auto s = statement(online_only ? sql_id::devices_online : sql_id::devices_all);
+  auto s = stmts_.get(online_only ? sql_id::devices_online : sql_id::devices_all);
   if (!s) return std::unexpected(s.error());
   return read_devices(*s);
 }
 
 result<std::vector<device_row>> sqlite_store::reap(sys_micros cutoff, bool dry_run) {
   if (dry_run) {
-    auto s = statement(sql_id::stale);
+    auto s = stmts_.get(sql_id::stale);
     if (!s) return std::unexpected(s.error());
-    int p = 1;
-    bind_int(*s, p, micros(cutoff));
+    sqlite_params p(*s);
+    p.integer(to_micros(cutoff));
     return read_devices(*s);
   }
   // One DELETE ... RETURNING under the write lock: what it returns is
   // exactly what it removed, whoever else is reaping.
-  if (auto r = run(sql_id::begin); !r) return std::unexpected(r.error());
-  auto s = statement(sql_id::reap);
+  if (auto r = stmts_.run(sql_id::begin); !r) return std::unexpected(r.error());
+  auto s = stmts_.get(sql_id::reap);
   result<std::vector<device_row>> removed = std::unexpected(error{});
   if (!s) {
     removed = std::unexpected(s.error());
   } else {
-    int p = 1;
-    bind_int(*s, p, micros(cutoff));
+    sqlite_params p(*s);
+    p.integer(to_micros(cutoff));
     removed = read_devices(*s);
   }
   if (removed) {
-    if (auto r = run(sql_id::commit); !r) removed = std::unexpected(r.error());
+    if (auto r = stmts_.run(sql_id::commit); !r) removed = std::unexpected(r.error());
   }
   if (!removed) {
     rollback_if_open();
@@ -561,12 +370,9 @@ result<std::vector<device_row>> sqlite_store::reap(sys_micros cutoff, bool dry_r
 }
 
 result<std::size_t> sqlite_store::count(sql_id id) {
-  auto s = statement(id);
-  if (!s) return std::unexpected(s.error());
-  reset_on_exit reset{*s};
-  int rc = sqlite3_step(*s);
-  if (rc != SQLITE_ROW) return failure(rc);
-  return static_cast<std::size_t>(sqlite3_column_int64(*s, 0));
+  auto n = stmts_.single_int(id);
+  if (!n) return std::unexpected(n.error());
+  return static_cast<std::size_t>(*n);
 }
 
 }  // namespace

@@ -254,4 +254,32 @@ std::optional<feed_ref::what> feed_kind(std::string_view name) {
   return std::nullopt;
 }
 
+result<std::vector<report_columns>> reports_to_columns(const std::vector<status_report>& reports,
+                                                       std::string_view where) {
+  std::vector<report_columns> cols;
+  cols.reserve(reports.size());
+  for (const status_report& rep : reports) {
+    auto c = report_to_columns(rep);
+    if (!c)
+      return fail(c.error().kind, std::string(where) + ": report '" + rep.stanza_id +
+                                      "' from room '" + rep.room + "': " + c.error().message);
+    cols.push_back(std::move(*c));
+  }
+  return cols;
+}
+
+result<std::vector<std::string>> recommendations_to_json(const std::vector<recommendation>& recs,
+                                                         std::string_view where) {
+  std::vector<std::string> targets;
+  targets.reserve(recs.size());
+  for (const recommendation& rec : recs) {
+    auto t = targets_to_json(rec.targets);
+    if (!t)
+      return fail(t.error().kind, std::string(where) + ": recommendation for room '" + rec.room +
+                                      "': " + t.error().message);
+    targets.push_back(std::move(*t));
+  }
+  return targets;
+}
+
 }  // namespace iotxmpp
