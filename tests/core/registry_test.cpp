@@ -10,22 +10,12 @@
 #include <thread>
 
 #include "core/server/feed.hpp"
+#include "support/recording_peer.hpp"
 
 namespace iotxmpp {
 namespace {
 
-class recording_peer : public peer {
- public:
-  explicit recording_peer(std::string jid) : jid_(*jid::parse(jid)) {}
-  const jid& address() const override { return jid_; }
-  void deliver(std::string bytes) override { delivered.push_back(std::move(bytes)); }
-  void close(stream_condition c, std::string) override { closed = c; }
-  std::vector<std::string> delivered;
-  std::optional<stream_condition> closed;
-
- private:
-  jid jid_;
-};
+using test::recording_peer;
 
 std::vector<std::string> listed(const registry& r) {
   std::vector<std::string> out;

@@ -6,24 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "core/server/feed.hpp"
+#include "support/recording_peer.hpp"
 
 namespace iotxmpp {
 namespace {
 
 sys_micros at(int64_t seconds) { return sys_micros(std::chrono::seconds(seconds)); }
 
-class recording_peer : public peer {
- public:
-  explicit recording_peer(std::string jid) : jid_(*jid::parse(jid)) {}
-  const jid& address() const override { return jid_; }
-  void deliver(std::string bytes) override { delivered.push_back(std::move(bytes)); }
-  void close(stream_condition c, std::string) override { closed = c; }
-  std::vector<std::string> delivered;
-  std::optional<stream_condition> closed;
-
- private:
-  jid jid_;
-};
+using test::recording_peer;
 
 struct parsed {
   pugi::xml_document doc;

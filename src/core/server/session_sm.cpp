@@ -147,11 +147,12 @@ void session::resume(std::string previd, std::uint32_t h) {
 
 // The old stream's half, on its shard: check, pack, close, pass it on.
 void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string account) {
-  auto fail = [&](std::string_view condition) {
-    if (auto target = to.lock())
+  auto fail_to = [](const std::weak_ptr<session>& who, std::string_view condition) {
+    if (auto target = who.lock())
       asio::post(target->home_.io,
                  [target, c = std::string(condition)] { target->resume_failed(c); });
   };
+  auto fail = [&](std::string_view condition) { fail_to(to, condition); };
   if (phase_ == phase::closed || !sm_ || !sm_->resumable()) return fail("item-not-found");
   // The same identity: an account resumes only its own streams; an
   // anonymous stream (PORT@IP) only by an anonymous login, the id being
@@ -167,9 +168,7 @@ void session::hand_over(std::weak_ptr<session> to, std::uint32_t h, std::string 
     // the client waits for <resumed/> or tries again). The last completion
     // calls resume_when_committed(). A newer <resume/> of the same stream
     // takes the place of one still waiting, which fails.
-    if (waiting_resume_)
-      if (auto earlier = waiting_resume_->to.lock())
-        asio::post(earlier->home_.io, [earlier] { earlier->resume_failed("item-not-found"); });
+    if (waiting_resume_) fail_to(waiting_resume_->to, "item-not-found");
     waiting_resume_ = std::make_unique<waiting_resume>(std::move(to), h, std::move(account));
     // An empty reply that vouches for nothing: its release is the signal.
     commits_.defer({}, {});

@@ -262,7 +262,7 @@ const std::vector<migration> mysql_migrations = {
          "ALTER TABLE readings"
          " ADD COLUMN node_id VARCHAR(64) NULL COMMENT 'node that accepted the report',"
          " ADD COLUMN node_seq BIGINT NULL COMMENT 'its number in that node''s feed',"
-          " ADD KEY readings_node_seq (node_id, node_seq)",
+         " ADD KEY readings_node_seq (node_id, node_seq)",
          "CREATE TABLE feed_events ("
          " node_id VARCHAR(64) NOT NULL,"
          " node_seq BIGINT NOT NULL,"
